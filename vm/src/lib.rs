@@ -1,0 +1,4 @@
+//! smalt-vm: the object model, bytecode set, compiler, interpreter and primitives.
+#![forbid(unsafe_code)]
+
+pub mod bytecode;

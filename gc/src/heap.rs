@@ -1,0 +1,550 @@
+//! The heap: one space of words, bump allocation, object accessors, the class table and handles.
+//!
+//! # Invariants
+//!
+//! * `space[0]` is reserved: no object starts there, so no reference is 0.
+//! * Objects lie back to back in `space[1 .. top]`, each as an optional overflow word, a header
+//!   and its slots (see [`crate::header`]). Words past `top` are free.
+//! * Every pointer slot (and every root) holds an immediate, [`Word::INVALID`] (only before the
+//!   VM made nil), or a reference to the header of an object in `1 .. top`.
+//! * Allocation never collects. When the space is full it returns [`AllocError::Exhausted`];
+//!   the VM reaches a safepoint, calls [`Heap::collect`] with its roots, and retries.
+//!
+//! References are byte offsets into `space` (a `Vec<u64>`), so every access is a bounds-checked
+//! index: the object memory needs no unsafe code. Growing the space is `Vec::resize`, which
+//! keeps every reference valid.
+
+use crate::class_table::ClassTable;
+use crate::header::{
+    ClassIndex, Format, Header, MAX_HASH, OVERFLOW_SLOTS, is_overflow_word, overflow_count,
+    overflow_word,
+};
+use crate::word::{Oop, Word};
+use std::time::Duration;
+
+/// Sizes and policy of the heap.
+#[derive(Clone, Debug)]
+pub struct HeapConfig {
+    /// Initial size of the object space in bytes.
+    pub initial_bytes: usize,
+    /// Largest size the object space may grow to, in bytes (the collector needs a second space
+    /// of the same size while it runs).
+    pub max_bytes: usize,
+    /// After a collection, the space grows when live data exceeds this percentage of it.
+    pub grow_percent: usize,
+}
+
+impl Default for HeapConfig {
+    fn default() -> Self {
+        HeapConfig {
+            initial_bytes: 8 << 20,
+            max_bytes: 4 << 30,
+            grow_percent: 50,
+        }
+    }
+}
+
+/// Why an allocation or collection failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AllocError {
+    /// The space is full: collect at a safepoint and retry.
+    #[error("the object space is full")]
+    Exhausted,
+    /// Even after a collection and growing to the configured maximum the request does not fit.
+    #[error("out of memory: {requested} bytes requested, heap limit {limit} bytes")]
+    OutOfMemory { requested: usize, limit: usize },
+    /// The request is larger than any object can be.
+    #[error("object too large: {slots} slots")]
+    TooLarge { slots: usize },
+}
+
+/// Counters kept by the heap, readable at any time.
+#[derive(Clone, Debug, Default)]
+pub struct GcStats {
+    /// Number of collections so far.
+    pub collections: u64,
+    /// Total time spent collecting.
+    pub total_time: Duration,
+    /// Bytes copied by all collections.
+    pub bytes_copied: u64,
+    /// Live bytes after the last collection.
+    pub live_bytes_after_last: usize,
+    /// Bytes allocated since the heap was made (including the copies' originals).
+    pub bytes_allocated: u64,
+}
+
+/// A position on the handle stack, returned by [`Heap::handle_mark`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandleMark(usize);
+
+/// A handle: a root slot on the handle stack that Rust code uses to keep an object across a
+/// safepoint. Read it back with [`Heap::handle`] after the collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle(usize);
+
+/// The object memory.
+#[derive(Debug)]
+pub struct Heap {
+    pub(crate) space: Vec<u64>,
+    /// Spare space for the next collection's to-space (empty until the first collection).
+    pub(crate) spare: Vec<u64>,
+    pub(crate) top: usize,
+    pub(crate) config: HeapConfig,
+    pub(crate) nil: Word,
+    pub(crate) classes: ClassTable,
+    pub(crate) handles: Vec<Word>,
+    pub(crate) stats: GcStats,
+    /// Collect at every n-th safepoint query (0 = off).
+    pub(crate) stress_interval: u32,
+    pub(crate) stress_counter: u32,
+    hash_state: u32,
+}
+
+const WORD: usize = 8;
+
+impl Heap {
+    /// An empty heap.
+    pub fn new(config: HeapConfig) -> Heap {
+        let words = (config.initial_bytes / WORD).max(1024);
+        Heap {
+            space: vec![0; words],
+            spare: Vec::new(),
+            top: 1,
+            config,
+            nil: Word::INVALID,
+            classes: ClassTable::default(),
+            handles: Vec::new(),
+            stats: GcStats::default(),
+            stress_interval: 0,
+            stress_counter: 0,
+            hash_state: 0x2545_F491,
+        }
+    }
+
+    /// Sets the value new pointer slots are filled with (the VM's nil), and makes it a root.
+    pub fn set_nil(&mut self, nil: Word) {
+        self.nil = nil;
+    }
+
+    /// The nil word set with [`Heap::set_nil`].
+    #[inline]
+    pub fn nil(&self) -> Word {
+        self.nil
+    }
+
+    /// The class table.
+    pub fn classes(&self) -> &ClassTable {
+        &self.classes
+    }
+
+    /// The class table, mutably (registering classes).
+    pub fn classes_mut(&mut self) -> &mut ClassTable {
+        &mut self.classes
+    }
+
+    /// Heap counters.
+    pub fn stats(&self) -> &GcStats {
+        &self.stats
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HeapConfig {
+        &self.config
+    }
+
+    /// Bytes in use by objects.
+    pub fn used_bytes(&self) -> usize {
+        self.top * WORD
+    }
+
+    /// Current size of the object space in bytes.
+    pub fn capacity_bytes(&self) -> usize {
+        self.space.len() * WORD
+    }
+
+    // ---- allocation ------------------------------------------------------------------------
+
+    /// Allocates an object of `slots` slots, filling pointer slots with nil and others with 0.
+    ///
+    /// For byte formats use [`Heap::alloc_bytes`], which computes the slot count and padding.
+    pub fn alloc(
+        &mut self,
+        class: ClassIndex,
+        format: Format,
+        slots: usize,
+    ) -> Result<Oop, AllocError> {
+        let fill = if format.is_pointers() {
+            self.nil.raw()
+        } else {
+            0
+        };
+        self.alloc_raw(class, format, slots, fill)
+    }
+
+    /// Allocates a byte object holding `len` zero bytes.
+    pub fn alloc_bytes(&mut self, class: ClassIndex, len: usize) -> Result<Oop, AllocError> {
+        let slots = len.div_ceil(WORD);
+        let unused = (slots * WORD - len) as u8;
+        self.alloc_raw(class, Format::Bytes { unused }, slots, 0)
+    }
+
+    /// Allocates a byte object holding a copy of `bytes`.
+    pub fn alloc_bytes_from(&mut self, class: ClassIndex, bytes: &[u8]) -> Result<Oop, AllocError> {
+        let oop = self.alloc_bytes(class, bytes.len())?;
+        self.bytes_mut(oop).copy_from_slice(bytes);
+        Ok(oop)
+    }
+
+    /// Allocates a compiled method with `pointers` pointer slots (slot 0 included, filled with
+    /// nil) followed by `code_len` zero bytes. The caller must store the SmallInteger header in
+    /// slot 0 whose low 16 bits say `pointers - 1` before the next collection.
+    pub fn alloc_method(
+        &mut self,
+        class: ClassIndex,
+        pointers: usize,
+        code_len: usize,
+    ) -> Result<Oop, AllocError> {
+        assert!(
+            (1..=0x1_0000).contains(&pointers),
+            "bad pointer count {pointers}"
+        );
+        let code_slots = code_len.div_ceil(WORD);
+        let unused = (code_slots * WORD - code_len) as u8;
+        let oop = self.alloc_raw(
+            class,
+            Format::CompiledMethod { unused },
+            pointers + code_slots,
+            0,
+        )?;
+        let nil = self.nil.raw();
+        let i = oop.index();
+        self.space[i + 1..i + 1 + pointers].fill(nil);
+        self.space[i + 1] = Word::small_int((pointers - 1) as i64).raw();
+        Ok(oop)
+    }
+
+    fn alloc_raw(
+        &mut self,
+        class: ClassIndex,
+        format: Format,
+        slots: usize,
+        fill: u64,
+    ) -> Result<Oop, AllocError> {
+        if slots > (1usize << 40) {
+            return Err(AllocError::TooLarge { slots });
+        }
+        let overflow = usize::from(slots >= OVERFLOW_SLOTS);
+        let total = overflow + 1 + slots;
+        if self.space.len() - self.top < total {
+            return Err(AllocError::Exhausted);
+        }
+        let start = self.top;
+        if overflow == 1 {
+            self.space[start] = overflow_word(slots);
+        }
+        let h = start + overflow;
+        self.space[h] = Header::new(class, format, slots).raw();
+        self.space[h + 1..h + 1 + slots].fill(fill);
+        self.top += total;
+        self.stats.bytes_allocated += (total * WORD) as u64;
+        Ok(Oop::from_index(h))
+    }
+
+    /// Whether an allocation of `slots` slots would succeed now without a collection.
+    pub fn can_allocate(&self, slots: usize) -> bool {
+        let total = usize::from(slots >= OVERFLOW_SLOTS) + 1 + slots;
+        self.space.len() - self.top >= total
+    }
+
+    // ---- safepoints and GC stress ------------------------------------------------------------
+
+    /// Asks the collector to collect at every `interval`-th call of [`Heap::stress_due`]
+    /// (1 = every time); 0 turns stress mode off.
+    pub fn set_stress(&mut self, interval: u32) {
+        self.stress_interval = interval;
+        self.stress_counter = 0;
+    }
+
+    /// Whether GC stress mode is on.
+    pub fn stress(&self) -> bool {
+        self.stress_interval != 0
+    }
+
+    /// Called by the VM at each safepoint: true when stress mode wants a collection now.
+    #[inline]
+    pub fn stress_due(&mut self) -> bool {
+        if self.stress_interval == 0 {
+            return false;
+        }
+        self.stress_counter += 1;
+        if self.stress_counter >= self.stress_interval {
+            self.stress_counter = 0;
+            true
+        } else {
+            false
+        }
+    }
+
+    // ---- headers and classes -----------------------------------------------------------------
+
+    /// The header of an object.
+    #[inline]
+    #[track_caller]
+    pub fn header(&self, oop: Oop) -> Header {
+        Header::from_raw(self.space[oop.index()])
+    }
+
+    #[inline]
+    pub(crate) fn set_header(&mut self, oop: Oop, h: Header) {
+        self.space[oop.index()] = h.raw();
+    }
+
+    /// The class index of any word: fixed indices for immediates, the header's for objects.
+    #[inline]
+    pub fn class_index_of(&self, w: Word) -> ClassIndex {
+        if w.is_small_int() {
+            crate::SMALL_INTEGER_CLASS
+        } else if w.is_oop() {
+            self.header(w.oop()).class_index()
+        } else if w.is_character() {
+            crate::CHARACTER_CLASS
+        } else {
+            crate::SMALL_FLOAT_CLASS
+        }
+    }
+
+    /// Changes the class of an object (same format), e.g. for `changeClassTo:`.
+    pub fn set_class_index(&mut self, oop: Oop, class: ClassIndex) {
+        let h = self.header(oop).with_class_index(class);
+        self.set_header(oop, h);
+    }
+
+    /// The format of an object.
+    #[inline]
+    #[track_caller]
+    pub fn format(&self, oop: Oop) -> Format {
+        self.header(oop)
+            .format()
+            .expect("corrupt header: reserved format")
+    }
+
+    /// The number of 64-bit slots of an object.
+    #[inline]
+    pub fn num_slots(&self, oop: Oop) -> usize {
+        let i = oop.index();
+        let n = Header::from_raw(self.space[i]).slot_field();
+        if n == OVERFLOW_SLOTS {
+            overflow_count(self.space[i - 1])
+        } else {
+            n
+        }
+    }
+
+    /// The identity hash of an object: assigned on first request, then fixed for its life.
+    pub fn identity_hash(&mut self, oop: Oop) -> u32 {
+        let h = self.header(oop);
+        if h.hash() != 0 {
+            return h.hash();
+        }
+        // xorshift32, folded into 1 ..= MAX_HASH.
+        let mut x = self.hash_state;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.hash_state = x;
+        let hash = (x % MAX_HASH) + 1;
+        self.set_header(oop, h.with_hash(hash));
+        hash
+    }
+
+    /// The identity hash if one was already assigned (0 otherwise); never writes.
+    pub fn peek_identity_hash(&self, oop: Oop) -> u32 {
+        self.header(oop).hash()
+    }
+
+    // ---- pointer slots -----------------------------------------------------------------------
+
+    /// Slot `i` of a pointer object (or of a compiled method's pointer part).
+    ///
+    /// # Panics
+    /// If `i` is out of range: the caller validates user-supplied indices first.
+    #[inline]
+    #[track_caller]
+    pub fn slot(&self, oop: Oop, i: usize) -> Word {
+        debug_assert!(i < self.num_slots(oop), "slot {i} out of range");
+        Word::from_raw(self.space[oop.index() + 1 + i])
+    }
+
+    /// Stores into slot `i` of a pointer object.
+    ///
+    /// # Panics
+    /// If `i` is out of range.
+    #[inline]
+    #[track_caller]
+    pub fn set_slot(&mut self, oop: Oop, i: usize, w: Word) {
+        debug_assert!(i < self.num_slots(oop), "slot {i} out of range");
+        self.space[oop.index() + 1 + i] = w.raw();
+    }
+
+    /// Slot `i` if it exists.
+    pub fn try_slot(&self, oop: Oop, i: usize) -> Option<Word> {
+        (i < self.num_slots(oop)).then(|| self.slot(oop, i))
+    }
+
+    /// All slots of an object as words (pointer objects).
+    pub fn slots(&self, oop: Oop) -> &[u64] {
+        let i = oop.index() + 1;
+        &self.space[i..i + self.num_slots(oop)]
+    }
+
+    /// Copies `n` slots from one object to another (`n` within both).
+    pub fn copy_slots(&mut self, from: Oop, from_start: usize, to: Oop, to_start: usize, n: usize) {
+        assert!(from_start + n <= self.num_slots(from) && to_start + n <= self.num_slots(to));
+        let (f, t) = (from.index() + 1 + from_start, to.index() + 1 + to_start);
+        self.space.copy_within(f..f + n, t);
+    }
+
+    // ---- byte and word objects ---------------------------------------------------------------
+
+    /// The bytes of a byte object.
+    pub fn bytes(&self, oop: Oop) -> &[u8] {
+        let fmt = self.format(oop);
+        let i = oop.index() + 1;
+        let words = &self.space[i..i + self.num_slots(oop)];
+        let bytes: &[u8] = bytemuck::cast_slice(words);
+        &bytes[..bytes.len() - fmt.unused_bytes()]
+    }
+
+    /// The bytes of a byte object, mutably.
+    pub fn bytes_mut(&mut self, oop: Oop) -> &mut [u8] {
+        let fmt = self.format(oop);
+        let n = self.num_slots(oop);
+        let i = oop.index() + 1;
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.space[i..i + n]);
+        let len = bytes.len() - fmt.unused_bytes();
+        &mut bytes[..len]
+    }
+
+    /// The number of bytes of a byte object.
+    pub fn byte_len(&self, oop: Oop) -> usize {
+        self.num_slots(oop) * WORD - self.format(oop).unused_bytes()
+    }
+
+    /// The raw words of a word object.
+    pub fn words(&self, oop: Oop) -> &[u64] {
+        let i = oop.index() + 1;
+        &self.space[i..i + self.num_slots(oop)]
+    }
+
+    /// The raw words of a word object, mutably.
+    pub fn words_mut(&mut self, oop: Oop) -> &mut [u64] {
+        let n = self.num_slots(oop);
+        let i = oop.index() + 1;
+        &mut self.space[i..i + n]
+    }
+
+    /// The number of pointer slots of a compiled method (slot 0 included).
+    pub fn method_pointer_slots(&self, oop: Oop) -> usize {
+        method_pointer_slots(self.space[oop.index() + 1])
+    }
+
+    /// The bytecodes of a compiled method.
+    pub fn method_bytes(&self, oop: Oop) -> &[u8] {
+        let fmt = self.format(oop);
+        let p = self.method_pointer_slots(oop);
+        let i = oop.index() + 1 + p;
+        let n = self.num_slots(oop) - p;
+        let bytes: &[u8] = bytemuck::cast_slice(&self.space[i..i + n]);
+        &bytes[..bytes.len() - fmt.unused_bytes()]
+    }
+
+    /// The bytecodes of a compiled method, mutably.
+    pub fn method_bytes_mut(&mut self, oop: Oop) -> &mut [u8] {
+        let fmt = self.format(oop);
+        let p = self.method_pointer_slots(oop);
+        let i = oop.index() + 1 + p;
+        let n = self.num_slots(oop) - p;
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.space[i..i + n]);
+        let len = bytes.len() - fmt.unused_bytes();
+        &mut bytes[..len]
+    }
+
+    // ---- handles ---------------------------------------------------------------------------
+
+    /// The current top of the handle stack; pass it to [`Heap::release_handles`].
+    pub fn handle_mark(&self) -> HandleMark {
+        HandleMark(self.handles.len())
+    }
+
+    /// Pushes `w` on the handle stack, so it survives (and is updated by) collections.
+    pub fn push_handle(&mut self, w: Word) -> Handle {
+        self.handles.push(w);
+        Handle(self.handles.len() - 1)
+    }
+
+    /// The current value of a handle.
+    #[inline]
+    pub fn handle(&self, h: Handle) -> Word {
+        self.handles[h.0]
+    }
+
+    /// Replaces the value of a handle.
+    pub fn set_handle(&mut self, h: Handle, w: Word) {
+        self.handles[h.0] = w;
+    }
+
+    /// Pops every handle pushed since `mark`.
+    pub fn release_handles(&mut self, mark: HandleMark) {
+        self.handles.truncate(mark.0);
+    }
+
+    // ---- walking -----------------------------------------------------------------------------
+
+    /// Every object in allocation order.
+    pub fn objects(&self) -> ObjectIter<'_> {
+        ObjectIter {
+            space: &self.space,
+            at: 1,
+            top: self.top,
+        }
+    }
+}
+
+/// The number of pointer slots of a compiled method given its slot 0.
+pub(crate) fn method_pointer_slots(slot0: u64) -> usize {
+    let v = Word::from_raw(slot0).as_small_int().unwrap_or(0);
+    1 + (v as usize & 0xFFFF)
+}
+
+/// Walks the objects of a space in allocation order.
+#[derive(Debug)]
+pub struct ObjectIter<'h> {
+    space: &'h [u64],
+    at: usize,
+    top: usize,
+}
+
+impl Iterator for ObjectIter<'_> {
+    type Item = Oop;
+    fn next(&mut self) -> Option<Oop> {
+        if self.at >= self.top {
+            return None;
+        }
+        let (header, end) = object_extent(self.space, self.at);
+        self.at = end;
+        Some(Oop::from_index(header))
+    }
+}
+
+/// For the object starting at word `start` (its overflow word if it has one), the index of its
+/// header and the index just past its last slot.
+pub(crate) fn object_extent(space: &[u64], start: usize) -> (usize, usize) {
+    let first = space[start];
+    if is_overflow_word(first) {
+        let n = overflow_count(first);
+        (start + 1, start + 2 + n)
+    } else {
+        let n = Header::from_raw(first).slot_field();
+        (start, start + 1 + n)
+    }
+}

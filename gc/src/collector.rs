@@ -30,6 +30,11 @@ use std::time::Instant;
 /// The VM's roots, visited by the collector.
 ///
 /// The heap's own roots (nil, the class table and the handle stack) are visited by the heap.
+/// Order is part of the contract: nil is copied first, then the objects reached from the VM's
+/// strong roots *in the order they are visited*, then the class table and handles. So objects
+/// that were allocated first and are visited first keep their offsets across collections: the VM
+/// allocates nil, true and false as the first three objects and visits true and false first,
+/// which makes all three immovable.
 pub trait Roots {
     /// Calls `visit` once on every strong root slot; the collector rewrites the slot.
     fn visit_strong(&mut self, visit: &mut dyn FnMut(&mut Word));
@@ -109,8 +114,11 @@ impl Heap {
             top: 1,
         };
 
-        // Roots: the heap's own, then the VM's.
+        // Roots: nil first, then the VM's (in the order it visits them), then the class table
+        // and the handles. Copying nil first keeps it at word 1 for ever; the VM relies on
+        // this to keep nil, true and false at fixed places (see `Roots`).
         self.nil = c.forward(self.nil);
+        roots.visit_strong(&mut |w: &mut Word| *w = c.forward(*w));
         for w in self
             .classes
             .entries
@@ -119,7 +127,6 @@ impl Heap {
         {
             *w = c.forward(*w);
         }
-        roots.visit_strong(&mut |w: &mut Word| *w = c.forward(*w));
 
         // Cheney scan.
         let mut weak = Vec::new();

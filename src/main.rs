@@ -1,6 +1,20 @@
+//! The `smalt` command: run SOM programs, evaluate expressions, or work in the REPL.
+//!
+//! ```text
+//! smalt                              the REPL
+//! smalt FILE.som [ARGS…]             run a program (SOM convention: the class is instantiated
+//!                                    and sent #run: with the arguments, or #run)
+//! smalt -cp DIR:DIR ClassName [ARGS…]
+//! smalt -e 'EXPR'                    print the value of an expression
+//! ```
+
 use mimalloc::MiMalloc;
 
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-fn main() {}
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main(std::env::args().collect()));
+}

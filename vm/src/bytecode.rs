@@ -130,6 +130,12 @@ macro_rules! bytecodes {
         }, )* ];
 
         const ALL_OPS: &[Op] = &[ $( Op::$name, )* ];
+
+        /// Opcode bytes as constants, so the interpreter can `match` on a raw byte.
+        #[allow(non_upper_case_globals)]
+        pub mod op {
+            $( #[doc = $doc] pub const $name: u8 = super::Op::$name as u8; )*
+        }
     };
 }
 

@@ -1,4 +1,27 @@
 //! smalt-vm: the object model, bytecode set, compiler, interpreter and primitives.
+//!
+//! * [`bytecode`]: the instruction set (the single table everything follows).
+//! * [`compiler`]: source text to compiled code (no heap, no interpreter).
+//! * [`objects`]: the layouts of kernel objects; [`bootstrap`] makes them.
+//! * [`vm`]: the VM value: heap, stack, side tables, allocation at safepoints.
+//! * [`frame`] and [`interp`]: frames on the VM stack and the interpreter loop.
+//! * [`methods`]: the method side table and inline caches.
+//! * `prims`: primitives.
+//! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
 #![forbid(unsafe_code)]
 
+pub mod bootstrap;
 pub mod bytecode;
+pub mod compiler;
+pub mod frame;
+pub mod install;
+pub mod interp;
+pub mod loader;
+pub mod methods;
+pub mod objects;
+mod prims;
+pub mod symbols;
+pub mod vm;
+
+pub use prims::{Prim, PrimFn};
+pub use vm::{Vm, VmError, VmOptions};

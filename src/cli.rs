@@ -1,0 +1,293 @@
+//! Command-line parsing and the top-level drivers (program, expression, REPL).
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use smalt_vm::{Vm, VmError, VmOptions};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// A Smalltalk-80 virtual machine that runs SOM programs.
+#[derive(Parser, Debug)]
+#[command(name = "smalt", version, about, long_about = None)]
+struct Args {
+    /// Directories to load classes from, separated by ':' (also -cp).
+    #[arg(long = "classpath", value_name = "DIRS")]
+    classpath: Option<String>,
+
+    /// Evaluate an expression and print its value.
+    #[arg(short = 'e', long = "eval", value_name = "EXPR")]
+    eval: Option<String>,
+
+    /// Collect garbage at every N-th safepoint (default 1 when given without a value).
+    #[arg(long = "gc-stress", value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    gc_stress: Option<u32>,
+
+    /// Verify the whole heap after every collection (slow; for debugging the VM).
+    #[arg(long = "verify-heap")]
+    verify_heap: bool,
+
+    /// Largest heap size, e.g. 512M or 2G.
+    #[arg(long = "max-heap", value_name = "SIZE", value_parser = parse_size)]
+    max_heap: Option<usize>,
+
+    /// Print the bytecode of a method, e.g. 'Integer>>fib' or 'Foo class>>new', then run.
+    #[arg(long = "print-bytecode", value_name = "CLASS>>SELECTOR")]
+    print_bytecode: Vec<String>,
+
+    /// The program: a .som file or a class name on the class path, then its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    program: Vec<String>,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (digits, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1usize << 10),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 512M, 2G)"))?;
+    n.checked_mul(mult)
+        .filter(|b| *b >= 1 << 20)
+        .ok_or_else(|| format!("'{s}': the heap needs at least 1M"))
+}
+
+/// Runs the command; answers the exit status.
+pub fn main(argv: Vec<String>) -> i32 {
+    // SOM's `-cp DIR` is spelled `--classpath` for clap.
+    let argv: Vec<String> = argv
+        .into_iter()
+        .map(|a| if a == "-cp" { "--classpath".into() } else { a })
+        .collect();
+    let args = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("smalt: {e:#}");
+            1
+        }
+    }
+}
+
+fn options(args: &Args) -> VmOptions {
+    let mut o = VmOptions::default();
+    if let Some(cp) = &args.classpath {
+        o.class_path = cp
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
+    }
+    if let Some(n) = args.gc_stress {
+        o.gc_stress = n;
+    }
+    o.verify_heap = args.verify_heap;
+    if let Some(max) = args.max_heap {
+        o.heap.max_bytes = max;
+        o.heap.initial_bytes = o.heap.initial_bytes.min(max);
+    }
+    o
+}
+
+fn run(args: Args) -> anyhow::Result<i32> {
+    let mut opts = options(&args);
+    let program = args.program.first().cloned();
+    if let Some(p) = &program
+        && p.ends_with(".som")
+    {
+        let dir = Path::new(p)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        opts.class_path.push(dir.to_path_buf());
+    }
+    let mut vm = match Vm::new(opts) {
+        Ok(vm) => vm,
+        Err(e) => bail!("cannot start: {e}"),
+    };
+    vm.out = Box::new(std::io::BufWriter::new(std::io::stdout()));
+    vm.interrupt = install_interrupt_handler();
+    if let Some(expr) = &args.eval {
+        return Ok(eval_and_print(&mut vm, expr));
+    }
+    match program {
+        Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode),
+        None => repl(&mut vm),
+    }
+}
+
+fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, flag.clone());
+    flag
+}
+
+/// Prints an error that stopped Smalltalk code; answers the exit status.
+fn report(vm: &mut Vm, e: &VmError) -> i32 {
+    let _ = vm.out.flush();
+    match e {
+        VmError::Exit(code) => *code,
+        VmError::Unhandled { description, trace } => {
+            eprintln!("{description}");
+            if !trace.is_empty() {
+                eprintln!("Smalltalk stack (most recent call last):");
+                eprint!("{trace}");
+            }
+            1
+        }
+        VmError::Load(msg) => {
+            eprintln!("{msg}");
+            1
+        }
+        VmError::OutOfMemory => {
+            eprintln!("smalt: out of memory (raise the limit with --max-heap)");
+            1
+        }
+        VmError::Interrupted => {
+            eprintln!("interrupted");
+            130
+        }
+    }
+}
+
+fn eval_and_print(vm: &mut Vm, expr: &str) -> i32 {
+    let result = vm
+        .evaluate(expr, "-e", true)
+        .and_then(|v| vm.send_message(v, "printString", &[]))
+        .map(|s| vm.string_value(s).unwrap_or_default());
+    match result {
+        Ok(text) => {
+            let _ = writeln!(vm.out, "{text}");
+            let _ = vm.out.flush();
+            0
+        }
+        Err(e) => report(vm, &e),
+    }
+}
+
+fn run_program(vm: &mut Vm, program: &str, rest: &[String], listings: &[String]) -> anyhow::Result<i32> {
+    let class_name = if program.ends_with(".som") {
+        let path = Path::new(program);
+        let cls = vm.load_class_file(path);
+        match cls {
+            Ok(c) => vm.class_name(c),
+            Err(e) => return Ok(report(vm, &e)),
+        }
+    } else {
+        program.to_string()
+    };
+    for spec in listings {
+        match vm.method_listing(spec) {
+            Ok(text) => print!("{text}"),
+            Err(e) => eprintln!("smalt: --print-bytecode {spec}: {e}"),
+        }
+    }
+    let mut argv = vec![class_name];
+    argv.extend(rest.iter().cloned());
+    vm.arguments = argv.clone();
+    let result = (|| {
+        let mut words = Vec::new();
+        let mark = vm.handle_mark();
+        for a in &argv {
+            let s = vm.new_string(a)?;
+            words.push(vm.push_handle(s));
+        }
+        let items: Vec<_> = words.iter().map(|h| vm.handle(*h)).collect();
+        let array = vm.new_array_from(&items)?;
+        vm.release_handles(mark);
+        let system = vm.special(smalt_vm::vm::sp::SYSTEM);
+        vm.send_message(system, "initialize:", &[array])
+    })();
+    let _ = vm.out.flush();
+    Ok(match result {
+        Ok(_) => 0,
+        Err(e) => report(vm, &e),
+    })
+}
+
+fn repl(vm: &mut Vm) -> anyhow::Result<i32> {
+    let stdin = std::io::stdin();
+    let mut buffer = String::new();
+    let interactive = std::io::IsTerminal::is_terminal(&stdin);
+    loop {
+        if interactive {
+            print!("{}", if buffer.is_empty() { "smalt> " } else { "  ...> " });
+            std::io::stdout().flush().context("stdout")?;
+        }
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line).context("reading input")? == 0 {
+            break;
+        }
+        buffer.push_str(&line);
+        if !is_complete(&buffer) {
+            continue;
+        }
+        let source = std::mem::take(&mut buffer);
+        if source.trim().is_empty() {
+            continue;
+        }
+        let result = vm
+            .evaluate(&source, "repl", true)
+            .and_then(|v| vm.send_message(v, "printString", &[]))
+            .map(|s| vm.string_value(s).unwrap_or_default());
+        match result {
+            Ok(text) => {
+                let _ = writeln!(vm.out, "{text}");
+                let _ = vm.out.flush();
+            }
+            Err(VmError::Exit(code)) => return Ok(code),
+            Err(e) => {
+                report(vm, &e);
+            }
+        }
+    }
+    let _ = vm.out.flush();
+    Ok(0)
+}
+
+/// Whether the input so far closes every bracket, string and comment.
+pub fn is_complete(src: &str) -> bool {
+    let mut depth = 0i64;
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                let mut closed = false;
+                while let Some(d) = chars.next() {
+                    if d == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            closed = true;
+                            break;
+                        }
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            '"' => {
+                if !chars.any(|d| d == '"') {
+                    return false;
+                }
+            }
+            '$' => {
+                chars.next();
+            }
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth <= 0
+}

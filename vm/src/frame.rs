@@ -1,0 +1,45 @@
+//! Frames on the VM stack, shared by interpreted and (later) compiled activations.
+//!
+//! The VM stack is a vector of tagged words that the collector scans from 0 to `sp`; nothing
+//! else is parsed. A frame:
+//!
+//! ```text
+//!   bp + 0               receiver (self). For a block activation: the closure's receiver; the
+//!                        caller pushed the closure there and activation replaced it.
+//!   bp + 1 ..= bp + n    arguments
+//!   fp = bp + n + 1      CALLER_FP   SmallInteger: the caller's fp, or -1 for a base frame
+//!                                    (entered from Rust; returning from it leaves the
+//!                                    interpreter loop)
+//!   fp + 1               RETURN_PC   SmallInteger: absolute pc in the code arena at which the
+//!                                    caller continues
+//!   fp + 2               METHOD      the CompiledMethod or CompiledBlock running
+//!   fp + 3               CLOSURE     the closure of a block activation, else nil
+//!   fp + 4               CONTEXT     the Context object of this activation once someone asked
+//!                                    for one (thisContext, a stack walk), else nil
+//!   fp + 5 ..            temporaries (blocks: the copied values first)
+//!   ...                  operand stack, up to sp
+//! ```
+//!
+//! Local index `k` of the bytecode (`PushLocal k`) is `bp + k`; the compiler skips the header.
+//!
+//! **Context-to-stack mapping.** A Context made for a live frame records the frame's `fp` in
+//! its FRAME slot and is remembered in the frame's CONTEXT slot. When the frame goes away
+//! (return, unwinding) the context is *widowed*: FRAME becomes nil and PC keeps the last pc, so
+//! it still answers its method and receiver and has a nil sender. Every frame pop checks
+//! CONTEXT, so a context's FRAME is valid exactly while its frame lives.
+
+/// Header slot: the caller's fp (SmallInteger), -1 for a base frame.
+pub const CALLER_FP: usize = 0;
+/// Header slot: the caller's pc (SmallInteger, absolute).
+pub const RETURN_PC: usize = 1;
+/// Header slot: the running method or block code.
+pub const METHOD: usize = 2;
+/// Header slot: the closure of a block activation, else nil.
+pub const CLOSURE: usize = 3;
+/// Header slot: the activation's Context, else nil.
+pub const CONTEXT: usize = 4;
+/// First temporary.
+pub const TEMPS: usize = crate::bytecode::FRAME_HEADER_WORDS;
+
+/// CALLER_FP value of a base frame.
+pub const BASE_MARKER: i64 = -1;

@@ -1,0 +1,390 @@
+//! Context primitives: the reflective view of activations (context-to-stack mapping), and the
+//! stack cutting that exceptions, `ensure:` and non-local returns build on.
+//!
+//! A live Context names its frame by fp. Walking senders makes contexts for the caller frames
+//! on demand. The unwinding protocol is written in Smalltalk (Context>>return:, the exception
+//! classes) on top of four primitives: find the next unwind-marked (`ensure:`/`ifCurtailed:`)
+//! or handler-marked (`on:do:`) activation, return from a context (cutting every frame above
+//! it), and restart a context.
+
+use super::{Prim, PrimDef, done, prim_try, vm_try};
+use crate::frame;
+use crate::objects::{FLAG_HANDLER, FLAG_UNWIND, class_index as ci, context, debug};
+use crate::vm::{Vm, VmError};
+use smalt_gc::Word;
+
+/// The fp of a live context's frame, if the context is live and its frame is on the current
+/// chain of frames.
+fn live_fp(vm: &Vm, ctx: Word) -> Option<usize> {
+    let o = ctx.as_oop()?;
+    if vm.heap.header(o).class_index() != ci::CONTEXT {
+        return None;
+    }
+    let fp = vm.heap.slot(o, context::FRAME).as_small_int()? as usize;
+    (fp < vm.regs.sp && vm.stack[fp + frame::CONTEXT] == ctx).then_some(fp)
+}
+
+/// The caller frame of the frame at `fp`, if any.
+fn caller(vm: &Vm, fp: usize) -> Option<usize> {
+    let c = vm.stack[fp + frame::CALLER_FP].as_small_int()?;
+    (c >= 0).then_some(c as usize)
+}
+
+/// Whether the frame at `target` is on the chain from the current frame down.
+fn on_current_chain(vm: &Vm, target: usize) -> bool {
+    let mut fp = Some(vm.regs.fp);
+    while let Some(f) = fp {
+        if f == target {
+            return true;
+        }
+        fp = caller(vm, f);
+    }
+    false
+}
+
+/// The pc (absolute) of the frame at `fp`: the current pc for the top frame, else the return
+/// pc saved by the frame above it.
+pub(crate) fn frame_pc(vm: &Vm, fp: usize) -> usize {
+    let mut f = vm.regs.fp;
+    let mut pc = vm.regs.pc;
+    while f != fp {
+        pc = vm.stack[f + frame::RETURN_PC].as_small_int().unwrap_or(0) as usize;
+        match caller(vm, f) {
+            Some(c) => f = c,
+            None => return 0,
+        }
+    }
+    pc
+}
+
+fn context_sender(vm: &mut Vm, n: usize) -> Prim {
+    let ctx = vm.rcv(n);
+    let o = prim_try!(ctx.as_oop());
+    prim_try!((vm.heap.header(o).class_index() == ci::CONTEXT).then_some(()));
+    match live_fp(vm, ctx) {
+        Some(fp) => match caller(vm, fp) {
+            Some(c) => done(vm.context_for_frame(c)),
+            None => Prim::Done(vm.nil()),
+        },
+        None => Prim::Done(vm.heap.slot(o, context::SENDER)),
+    }
+}
+
+/// `pc`: relative to the code start (1-based positions are not used; 0 is the first byte).
+fn context_pc(vm: &mut Vm, n: usize) -> Prim {
+    let ctx = vm.rcv(n);
+    let o = prim_try!(ctx.as_oop());
+    prim_try!((vm.heap.header(o).class_index() == ci::CONTEXT).then_some(()));
+    match live_fp(vm, ctx) {
+        Some(fp) => {
+            let start = vm.methods.info(vm.frame_method_id(fp)).code_start;
+            Prim::Done(Word::from_usize(frame_pc(vm, fp).saturating_sub(start)))
+        }
+        None => Prim::Done(vm.heap.slot(o, context::PC)),
+    }
+}
+
+fn context_is_dead(vm: &mut Vm, n: usize) -> Prim {
+    let ctx = vm.rcv(n);
+    Prim::Done(vm.boolean(live_fp(vm, ctx).is_none()))
+}
+
+/// The stack index of temp `i` (1-based: arguments first, then temporaries) of a live context.
+fn temp_slot(vm: &Vm, n: usize) -> Option<usize> {
+    let fp = live_fp(vm, vm.rcv(n))?;
+    let i = vm.int_arg(n, 1)?;
+    let info = vm.methods.info(vm.frame_method_id(fp));
+    let (nargs, ntemps) = (info.num_args, info.num_temps);
+    if i < 1 || i as usize > nargs + ntemps {
+        return None;
+    }
+    let i = i as usize;
+    Some(if i <= nargs {
+        vm.frame_bp(fp) + i
+    } else {
+        fp + frame::TEMPS + (i - nargs - 1)
+    })
+}
+
+fn context_temp_at(vm: &mut Vm, n: usize) -> Prim {
+    let slot = prim_try!(temp_slot(vm, n));
+    Prim::Done(vm.stack[slot])
+}
+
+fn context_temp_at_put(vm: &mut Vm, n: usize) -> Prim {
+    let slot = prim_try!(temp_slot(vm, n));
+    let v = vm.arg(n, 2);
+    vm.stack[slot] = v;
+    Prim::Done(v)
+}
+
+/// The number of arguments + temporaries of a context (`size` hmm — `numTemps`).
+fn context_num_temps(vm: &mut Vm, n: usize) -> Prim {
+    let ctx = vm.rcv(n);
+    let o = prim_try!(ctx.as_oop());
+    let m = vm.heap.slot(o, context::METHOD);
+    prim_try!(super::objects::is_method(vm, m).then_some(()));
+    let info = vm.methods.info(vm.method_id(m));
+    Prim::Done(Word::from_usize(info.num_args + info.num_temps))
+}
+
+/// Walks from the frame below `fp` (or from `fp` itself when `inclusive`) toward the base and
+/// answers the first frame whose method has `flag`, stopping before `stop` (a frame fp).
+fn find_marked(vm: &Vm, fp: usize, inclusive: bool, stop: Option<usize>, flag: u8) -> Option<usize> {
+    let mut f = if inclusive { Some(fp) } else { caller(vm, fp) };
+    while let Some(x) = f {
+        if Some(x) == stop {
+            return None;
+        }
+        if vm.frame_flags(x) & flag != 0 {
+            return Some(x);
+        }
+        f = caller(vm, x);
+    }
+    None
+}
+
+/// `findNextUnwindContextUpTo: aContext`: the first `ensure:`/`ifCurtailed:` activation below
+/// the receiver (exclusive) and above aContext (exclusive; nil = the base), or nil.
+fn context_find_next_unwind(vm: &mut Vm, n: usize) -> Prim {
+    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
+    let stop_ctx = vm.arg(n, 1);
+    let stop = if stop_ctx == vm.nil() {
+        None
+    } else {
+        Some(prim_try!(live_fp(vm, stop_ctx)))
+    };
+    match find_marked(vm, fp, false, stop, FLAG_UNWIND) {
+        Some(f) => done(vm.context_for_frame(f)),
+        None => Prim::Done(vm.nil()),
+    }
+}
+
+/// `findNextHandlerContext`: the first `on:do:` activation at or below the receiver's sender,
+/// or nil.
+fn context_find_next_handler(vm: &mut Vm, n: usize) -> Prim {
+    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
+    match find_marked(vm, fp, false, None, FLAG_HANDLER) {
+        Some(f) => done(vm.context_for_frame(f)),
+        None => Prim::Done(vm.nil()),
+    }
+}
+
+/// `primReturn: value`: cuts every frame above the receiver's (widowing their contexts, without
+/// running unwind blocks: Context>>return: runs them first) and returns `value` from it.
+fn context_prim_return(vm: &mut Vm, n: usize) -> Prim {
+    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
+    if !on_current_chain(vm, fp) {
+        return Prim::Fail;
+    }
+    let v = vm.arg(n, 1);
+    let mut r = vm.regs;
+    // Pop this primitive's receiver and argument before cutting.
+    r.sp -= n + 1;
+    vm.cut_to(&mut r, fp);
+    // The target frame now runs a ReturnTop stub with `value` on top of its stack.
+    vm.stack[r.sp] = v;
+    r.sp += 1;
+    r.pc = vm.return_top_stub;
+    vm.regs = r;
+    Prim::Switched
+}
+
+/// `restart`: cuts every frame above the receiver's and runs it again from its first
+/// bytecode, with its temporaries reset.
+fn context_restart(vm: &mut Vm, n: usize) -> Prim {
+    let ctx = vm.rcv(n);
+    let fp = prim_try!(live_fp(vm, ctx));
+    if !on_current_chain(vm, fp) {
+        return Prim::Fail;
+    }
+    let mut r = vm.regs;
+    r.sp -= n + 1;
+    vm.cut_to(&mut r, fp);
+    let mid = vm.frame_method_id(fp);
+    let info = vm.methods.info(mid).clone();
+    let nil = vm.nil();
+    let t = fp + frame::TEMPS;
+    let clo = vm.stack[fp + frame::CLOSURE];
+    for i in 0..info.num_temps {
+        vm.stack[t + i] = if i < info.num_copied && clo != nil {
+            vm.heap
+                .slot(clo.oop(), crate::objects::closure::FIRST_COPIED + i)
+        } else {
+            nil
+        };
+    }
+    r.sp = t + info.num_temps;
+    r.pc = info.code_start;
+    vm.regs = r;
+    Prim::Switched
+}
+
+/// One line of a stack trace for the frame at `fp` with pc `pc`:
+/// `Receiver(Holder)>>selector (file:line)`, blocks as `[] in …`.
+pub(crate) fn trace_line(vm: &Vm, method: Word, receiver: Word, pc: usize) -> String {
+    let mid = vm.method_id(method);
+    let info = vm.methods.info(mid);
+    let home = vm.home_method(method);
+    let holder = vm.method_holder(home);
+    let holder_name = vm.class_name(holder);
+    let rcv_class = vm.class_name(vm.class_of(receiver));
+    let who = if rcv_class == holder_name || !vm.is_class(holder) {
+        holder_name
+    } else {
+        format!("{rcv_class}({holder_name})")
+    };
+    let selector = vm
+        .string_value(vm.method_selector(home))
+        .unwrap_or_else(|| "?".into());
+    let block = if info.is_block() { "[] in " } else { "" };
+    let rel = pc.saturating_sub(info.code_start);
+    match source_position(vm, method, rel) {
+        Some((file, line)) => format!("{block}{who}>>{selector} ({file}:{line})"),
+        None => format!("{block}{who}>>{selector}"),
+    }
+}
+
+/// The file and line of the instruction before relative pc `rel` (the send in progress).
+pub(crate) fn source_position(vm: &Vm, method: Word, rel: usize) -> Option<(String, i64)> {
+    let d = vm.method_trailer(method, 0).as_oop()?;
+    let file = vm
+        .string_value(vm.heap.slot(d, debug::FILE))
+        .unwrap_or_else(|| "?".into());
+    let lines = vm.heap.slot(d, debug::LINES).as_oop()?;
+    let n = vm.heap.num_slots(lines) / 3;
+    let target = rel.saturating_sub(1) as i64;
+    let mut line = None;
+    for i in 0..n {
+        let pc = vm.heap.slot(lines, 3 * i).as_small_int()?;
+        if pc > target {
+            break;
+        }
+        line = vm.heap.slot(lines, 3 * i + 1).as_small_int();
+    }
+    if line.is_none() && n > 0 {
+        line = vm.heap.slot(lines, 1).as_small_int();
+    }
+    Some((file, line?))
+}
+
+/// The stack trace from the current frame down, most recent call first.
+pub(crate) fn stack_trace(vm: &Vm) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut fp = Some(vm.regs.fp);
+    let mut pc = vm.regs.pc;
+    while let Some(f) = fp {
+        if f >= vm.stack.len() {
+            break;
+        }
+        let m = vm.stack[f + frame::METHOD];
+        let rcv = vm.stack[vm.frame_bp(f)];
+        lines.push(trace_line(vm, m, rcv, pc));
+        pc = vm.stack[f + frame::RETURN_PC].as_small_int().unwrap_or(0) as usize;
+        fp = caller(vm, f);
+        if lines.len() > 10_000 {
+            lines.push("...".into());
+            break;
+        }
+    }
+    lines
+}
+
+/// Formats a trace for printing: most recent call last (as the command line shows it).
+pub(crate) fn format_trace(lines: &[String]) -> String {
+    const KEEP: usize = 40;
+    let mut out = String::new();
+    let shown: Vec<&String> = if lines.len() > 2 * KEEP {
+        lines[..KEEP].iter().chain(lines[lines.len() - KEEP..].iter()).collect()
+    } else {
+        lines.iter().collect()
+    };
+    for (i, l) in shown.iter().rev().enumerate() {
+        if lines.len() > 2 * KEEP && i == KEEP {
+            out.push_str(&format!("  ... {} more frames ...\n", lines.len() - 2 * KEEP));
+        }
+        out.push_str("  ");
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// `Context>>printString` hmm — `traceLine`: this context's trace line.
+fn context_trace_line(vm: &mut Vm, n: usize) -> Prim {
+    let ctx = vm.rcv(n);
+    let o = prim_try!(ctx.as_oop());
+    prim_try!((vm.heap.header(o).class_index() == ci::CONTEXT).then_some(()));
+    let m = vm.heap.slot(o, context::METHOD);
+    let rcv = vm.heap.slot(o, context::RECEIVER);
+    let pc = match live_fp(vm, ctx) {
+        Some(fp) => frame_pc(vm, fp),
+        None => {
+            let rel = vm.heap.slot(o, context::PC).as_small_int().unwrap_or(0) as usize;
+            vm.methods.info(vm.method_id(m)).code_start + rel
+        }
+    };
+    let line = trace_line(vm, m, rcv, pc);
+    done(vm.new_string(&line))
+}
+
+/// `thisContext stackTraceString` hmm — `Context>>stackTrace`: the trace from the receiver down as
+/// one String, most recent call last.
+fn context_stack_trace(vm: &mut Vm, n: usize) -> Prim {
+    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
+    let all = stack_trace(vm);
+    // Drop the frames above the receiver's.
+    let mut skip = 0;
+    let mut f = Some(vm.regs.fp);
+    while let Some(x) = f {
+        if x == fp {
+            break;
+        }
+        skip += 1;
+        f = caller(vm, x);
+    }
+    let text = format_trace(&all[skip.min(all.len())..]);
+    done(vm.new_string(&text))
+}
+
+/// `system unhandledError: description` hmm — called by the exception machinery when nothing
+/// handles an error: stops the program with the description and the stack trace.
+fn unhandled_error(vm: &mut Vm, n: usize) -> Prim {
+    let description = vm
+        .string_value(vm.arg(n, 1))
+        .unwrap_or_else(|| "an error occurred".into());
+    let trace = format_trace(&stack_trace(vm));
+    Prim::Error(VmError::Unhandled { description, trace })
+}
+
+fn print_stack_trace(vm: &mut Vm, n: usize) -> Prim {
+    let _ = n;
+    let trace = format_trace(&stack_trace(vm));
+    let _ = vm.out.flush();
+    vm_try!(
+        vm.err
+            .write_all(trace.as_bytes())
+            .map_err(|e| VmError::Load(e.to_string()))
+    );
+    let _ = vm.err.flush();
+    Prim::Done(vm.rcv(n))
+}
+
+use std::io::Write;
+
+pub(super) const PRIMITIVES: &[PrimDef] = &[
+    (&["Context>>sender", "contextSender"], context_sender),
+    (&["Context>>pc", "contextPc"], context_pc),
+    (&["Context>>isDead", "contextIsDead"], context_is_dead),
+    (&["Context>>tempAt:", "contextTempAt"], context_temp_at),
+    (&["Context>>tempAt:put:", "contextTempAtPut"], context_temp_at_put),
+    (&["Context>>numTemps", "contextNumTemps"], context_num_temps),
+    (&["Context>>findNextUnwindContextUpTo:", "contextFindNextUnwind"], context_find_next_unwind),
+    (&["Context>>findNextHandlerContext", "contextFindNextHandler"], context_find_next_handler),
+    (&["Context>>primReturn:", "contextPrimReturn"], context_prim_return),
+    (&["Context>>restart", "contextRestart"], context_restart),
+    (&["Context>>traceLine", "contextTraceLine"], context_trace_line),
+    (&["Context>>stackTrace", "contextStackTrace"], context_stack_trace),
+    (&["System>>unhandledError:", "systemUnhandledError"], unhandled_error),
+    (&["System>>printStackTrace", "systemPrintStackTrace"], print_stack_trace),
+];

@@ -1,0 +1,182 @@
+//! Primitives: Rust functions that implement methods, selected by the method header.
+//!
+//! Every primitive has a **name**. A method names its primitive either with a pragma
+//! (`<primitive: #integerAdd>`, or `<primitive: N>` for entry N of [`table`]) or, SOM style, by
+//! being declared `= primitive`, in which case the name is `Class>>selector` (for example
+//! `Integer>>+` or `System class>>new`); the same function may be registered under several names.
+//! At install time the name is resolved to an index into [`table`], stored in the method's info
+//! word; the name itself is kept in the method's debug info so that an image can re-resolve it.
+//!
+//! A primitive finds its receiver and arguments on top of the VM stack (`vm.regs.sp`), never
+//! panics on bad arguments, and answers a [`Prim`]:
+//!
+//! * `Done(v)`: the receiver and arguments are replaced by `v`;
+//! * `Fail`: the method's Smalltalk code runs instead (a SOM `= primitive` method's code sends
+//!   `#primitiveFailed`, which signals an error);
+//! * `Switched`: the primitive changed the registers itself (it activated a block, performed a
+//!   send, unwound the stack…), and the interpreter continues from `vm.regs`;
+//! * `Error(e)`: execution stops (exit, unhandled error, out of memory).
+//!
+//! Primitives may collect garbage (any allocation is a safepoint), so they read their arguments
+//! from the stack again after allocating.
+
+use crate::vm::{Vm, VmError};
+use smalt_gc::Word;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+mod blocks;
+mod contexts;
+mod numbers;
+mod objects;
+mod strings;
+mod system;
+
+pub(crate) use numbers::{big_from_word, word_from_big};
+
+/// The outcome of a primitive.
+#[derive(Debug)]
+pub enum Prim {
+    /// Answer this value.
+    Done(Word),
+    /// Fall through to the method's Smalltalk code.
+    Fail,
+    /// The registers were changed; continue from `vm.regs`.
+    Switched,
+    /// Stop running.
+    Error(VmError),
+}
+
+impl From<VmError> for Prim {
+    fn from(e: VmError) -> Prim {
+        Prim::Error(e)
+    }
+}
+
+/// A primitive: gets the VM and the number of arguments of the send.
+pub type PrimFn = fn(&mut Vm, usize) -> Prim;
+
+/// A named primitive: names (the first is the canonical one) and the function.
+pub type PrimDef = (&'static [&'static str], PrimFn);
+
+/// All primitives, index 0 unused (it means "no primitive").
+pub struct PrimTable {
+    /// (canonical name, function) by index.
+    pub entries: Vec<(&'static str, PrimFn)>,
+    /// Every name → index.
+    pub by_name: HashMap<&'static str, u16>,
+}
+
+/// Names that mark a method without giving it a primitive: the VM sets a flag instead.
+pub const UNWIND_MARKER: &str = "unwindMarker";
+/// See [`UNWIND_MARKER`].
+pub const HANDLER_MARKER: &str = "handlerMarker";
+
+/// The primitive table.
+pub fn table() -> &'static PrimTable {
+    static TABLE: LazyLock<PrimTable> = LazyLock::new(|| {
+        fn none(_: &mut Vm, _: usize) -> Prim {
+            Prim::Fail
+        }
+        let mut entries: Vec<(&'static str, PrimFn)> = vec![("", none)];
+        let mut by_name = HashMap::new();
+        for defs in [
+            objects::PRIMITIVES,
+            numbers::PRIMITIVES,
+            strings::PRIMITIVES,
+            blocks::PRIMITIVES,
+            contexts::PRIMITIVES,
+            system::PRIMITIVES,
+        ] {
+            for (names, f) in defs {
+                let index = entries.len() as u16;
+                entries.push((names[0], *f));
+                for n in *names {
+                    let old = by_name.insert(*n, index);
+                    assert!(old.is_none(), "primitive name {n} registered twice");
+                }
+            }
+        }
+        PrimTable { entries, by_name }
+    });
+    &TABLE
+}
+
+/// The index of a named primitive.
+pub fn lookup(name: &str) -> Option<u16> {
+    table().by_name.get(name).copied()
+}
+
+impl Vm {
+    /// Runs primitive `index` for a send with `nargs` arguments.
+    #[inline]
+    pub(crate) fn primitive(&mut self, index: u16, nargs: usize) -> Prim {
+        let f = table().entries[index as usize].1;
+        f(self, nargs)
+    }
+
+    /// Argument `i` of the running primitive: 0 is the receiver, 1..=nargs the arguments.
+    #[inline]
+    pub(crate) fn arg(&self, nargs: usize, i: usize) -> Word {
+        self.stack[self.regs.sp - 1 - nargs + i]
+    }
+
+    /// The receiver of the running primitive.
+    #[inline]
+    pub(crate) fn rcv(&self, nargs: usize) -> Word {
+        self.arg(nargs, 0)
+    }
+
+    /// A SmallInteger argument as i64.
+    #[inline]
+    pub(crate) fn int_arg(&self, nargs: usize, i: usize) -> Option<i64> {
+        self.arg(nargs, i).as_small_int()
+    }
+
+    /// A 1-based index argument checked against `len`, as a 0-based index.
+    #[inline]
+    pub(crate) fn index_arg(&self, nargs: usize, i: usize, len: usize) -> Option<usize> {
+        let v = self.int_arg(nargs, i)?;
+        (v >= 1 && (v as usize) <= len).then(|| v as usize - 1)
+    }
+}
+
+/// `Done` for a result that may have failed to allocate.
+pub(crate) fn done(r: Result<Word, VmError>) -> Prim {
+    match r {
+        Ok(w) => Prim::Done(w),
+        Err(e) => Prim::Error(e),
+    }
+}
+
+/// Unwraps an option or fails the primitive.
+macro_rules! prim_try {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return $crate::prims::Prim::Fail,
+        }
+    };
+}
+pub(crate) use prim_try;
+
+/// Unwraps a VM result or stops with its error.
+macro_rules! vm_try {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $crate::prims::Prim::Error(e),
+        }
+    };
+}
+pub(crate) use vm_try;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_builds_without_duplicate_names() {
+        let t = super::table();
+        assert!(t.entries.len() > 50);
+        assert!(super::lookup("Integer>>+").is_some());
+    }
+}

@@ -1,0 +1,800 @@
+//! Integer (SmallInteger and large) and Double primitives.
+//!
+//! Integers are transparent: results that fit are SmallIntegers, others are large integers
+//! (word objects of class index LARGE_POSITIVE / LARGE_NEGATIVE holding the magnitude's 64-bit
+//! limbs, least significant first), and every large result is normalised back. Arithmetic on
+//! large values uses dashu-int. Mixed Integer/Double arithmetic answers a Double.
+//!
+//! SOM meanings win where SOM and Smalltalk-80 differ (see docs/som-differences.md): on
+//! integers `/` is integer division truncating toward zero, `//` divides to a Double, `%` and
+//! `\\` are modulo with the divisor's sign, `rem:` has the dividend's sign, `quo:` truncates.
+
+use super::{Prim, PrimDef, done, prim_try};
+use crate::objects::class_index as ci;
+use crate::vm::{Vm, VmError};
+use dashu_int::ops::{Abs, Gcd};
+use dashu_int::{IBig, Sign};
+use smalt_gc::{Format, Word};
+
+/// The value of an Integer (small or large), else `None`.
+pub(crate) fn big_from_word(vm: &Vm, w: Word) -> Option<IBig> {
+    if let Some(i) = w.as_small_int() {
+        return Some(IBig::from(i));
+    }
+    let o = w.as_oop()?;
+    let sign = match vm.heap.header(o).class_index() {
+        ci::LARGE_POSITIVE => Sign::Positive,
+        ci::LARGE_NEGATIVE => Sign::Negative,
+        _ => return None,
+    };
+    Some(IBig::from_sign_words(sign, vm.heap.words(o)))
+}
+
+/// The Integer for `v`: a SmallInteger when it fits, else a new large integer. A safepoint.
+pub(crate) fn word_from_big(vm: &mut Vm, v: &IBig) -> Result<Word, VmError> {
+    if let Ok(i) = i64::try_from(v)
+        && let Some(w) = Word::try_small_int(i)
+    {
+        return Ok(w);
+    }
+    let (sign, words) = v.as_sign_words();
+    let class = if sign == Sign::Negative {
+        ci::LARGE_NEGATIVE
+    } else {
+        ci::LARGE_POSITIVE
+    };
+    let words = words.to_vec();
+    let o = vm.alloc(class, Format::Words, words.len())?;
+    vm.heap.words_mut(o).copy_from_slice(&words);
+    Ok(o.word())
+}
+
+fn is_integer(vm: &Vm, w: Word) -> bool {
+    w.is_small_int()
+        || matches!(
+            vm.heap.class_index_of(w),
+            ci::LARGE_POSITIVE | ci::LARGE_NEGATIVE
+        )
+}
+
+/// The value of a number as f64 (Integer or Double).
+pub(crate) fn as_f64(vm: &Vm, w: Word) -> Option<f64> {
+    if let Some(i) = w.as_small_int() {
+        return Some(i as f64);
+    }
+    if let Some(x) = vm.float_value(w) {
+        return Some(x);
+    }
+    big_from_word(vm, w).map(|b| b.to_f64().value())
+}
+
+/// Integer receiver and argument: small fast path, big slow path; a Double argument makes a
+/// Double operation.
+fn int_arith(
+    vm: &mut Vm,
+    nargs: usize,
+    small: fn(i64, i64) -> Option<i64>,
+    big: fn(&IBig, &IBig) -> Option<IBig>,
+    float: fn(f64, f64) -> Option<f64>,
+) -> Prim {
+    if nargs != 1 {
+        return Prim::Fail;
+    }
+    let (a, b) = (vm.arg(1, 0), vm.arg(1, 1));
+    if let (Some(x), Some(y)) = (a.as_small_int(), b.as_small_int())
+        && let Some(r) = small(x, y)
+        && let Some(w) = Word::try_small_int(r)
+    {
+        return Prim::Done(w);
+    }
+    if vm.float_value(b).is_some() {
+        let x = prim_try!(as_f64(vm, a));
+        let y = prim_try!(vm.float_value(b));
+        let r = prim_try!(float(x, y));
+        return done(vm.new_float(r));
+    }
+    let x = prim_try!(big_from_word(vm, a));
+    let y = prim_try!(big_from_word(vm, b));
+    let r = prim_try!(big(&x, &y));
+    done(word_from_big(vm, &r))
+}
+
+fn int_compare(vm: &mut Vm, nargs: usize, test: fn(std::cmp::Ordering) -> bool) -> Prim {
+    if nargs != 1 {
+        return Prim::Fail;
+    }
+    let (a, b) = (vm.arg(1, 0), vm.arg(1, 1));
+    if let (Some(x), Some(y)) = (a.as_small_int(), b.as_small_int()) {
+        return Prim::Done(vm.boolean(test(x.cmp(&y))));
+    }
+    if let Some(y) = vm.float_value(b) {
+        let x = prim_try!(as_f64(vm, a));
+        return match x.partial_cmp(&y) {
+            Some(o) => Prim::Done(vm.boolean(test(o))),
+            None => Prim::Done(vm.false_obj()),
+        };
+    }
+    let x = prim_try!(big_from_word(vm, a));
+    let Some(y) = big_from_word(vm, b) else {
+        return Prim::Fail;
+    };
+    Prim::Done(vm.boolean(test(x.cmp(&y))))
+}
+
+fn floor_div(a: &IBig, b: &IBig) -> Option<IBig> {
+    if b.is_zero() {
+        return None;
+    }
+    let q = a / b;
+    let r = a % b;
+    if !r.is_zero() && (r.sign() != b.sign()) {
+        Some(q - 1)
+    } else {
+        Some(q)
+    }
+}
+
+fn floor_mod(a: &IBig, b: &IBig) -> Option<IBig> {
+    if b.is_zero() {
+        return None;
+    }
+    let r = a % b;
+    if !r.is_zero() && (r.sign() != b.sign()) {
+        Some(r + b)
+    } else {
+        Some(r)
+    }
+}
+
+fn f_mod(x: f64, y: f64) -> Option<f64> {
+    if y == 0.0 {
+        return None;
+    }
+    let r = x % y;
+    Some(if r != 0.0 && (r < 0.0) != (y < 0.0) { r + y } else { r })
+}
+
+fn int_add(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(vm, n, i64::checked_add, |a, b| Some(a + b), |x, y| Some(x + y))
+}
+fn int_sub(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(vm, n, i64::checked_sub, |a, b| Some(a - b), |x, y| Some(x - y))
+}
+fn int_mul(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(vm, n, i64::checked_mul, |a, b| Some(a * b), |x, y| Some(x * y))
+}
+/// SOM `/`: integer division truncating toward zero (a Double argument divides exactly).
+fn int_div(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(
+        vm,
+        n,
+        |a, b| if b == 0 { None } else { a.checked_div(b) },
+        |a, b| (!b.is_zero()).then(|| a / b),
+        |x, y| (y != 0.0).then_some(x / y),
+    )
+}
+/// `quo:`: truncated quotient.
+fn int_quo(vm: &mut Vm, n: usize) -> Prim {
+    int_div(vm, n)
+}
+/// `\\` and SOM `%`: modulo with the sign of the divisor.
+fn int_mod(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(
+        vm,
+        n,
+        |a, b| {
+            let r = a.checked_rem(b)?;
+            Some(if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r })
+        },
+        floor_mod,
+        f_mod,
+    )
+}
+/// `rem:`: remainder with the sign of the dividend.
+fn int_rem(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(
+        vm,
+        n,
+        |a, b| if b == 0 { None } else { a.checked_rem(b) },
+        |a, b| (!b.is_zero()).then(|| a % b),
+        |x, y| (y != 0.0).then_some(x % y),
+    )
+}
+/// Smalltalk-80 `//`: quotient rounded toward negative infinity. (SOM's `//` on integers
+/// divides to a Double; the class library maps SOM `//` to [`int_fdiv`].)
+fn int_floor_div(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(
+        vm,
+        n,
+        |a, b| {
+            if b == 0 {
+                return None;
+            }
+            let q = a.checked_div(b)?;
+            Some(if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q })
+        },
+        floor_div,
+        |x, y| (y != 0.0).then(|| (x / y).floor()),
+    )
+}
+/// SOM `//`: division answering a Double.
+fn int_fdiv(vm: &mut Vm, n: usize) -> Prim {
+    if n != 1 {
+        return Prim::Fail;
+    }
+    let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
+    let y = prim_try!(as_f64(vm, vm.arg(1, 1)));
+    if y == 0.0 {
+        return Prim::Fail;
+    }
+    done(vm.new_float(x / y))
+}
+fn int_and(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(vm, n, |a, b| Some(a & b), |a, b| Some(a & b), |_, _| None)
+}
+fn int_or(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(vm, n, |a, b| Some(a | b), |a, b| Some(a | b), |_, _| None)
+}
+fn int_xor(vm: &mut Vm, n: usize) -> Prim {
+    int_arith(vm, n, |a, b| Some(a ^ b), |a, b| Some(a ^ b), |_, _| None)
+}
+
+fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
+    if let Some(x) = value.as_small_int() {
+        if by <= 0 {
+            return Prim::Done(Word::small_int(x >> (-by).min(63)));
+        }
+        if by < 62 {
+            let r = x.checked_shl(by as u32).filter(|r| (r >> by) == x);
+            if let Some(w) = r.and_then(Word::try_small_int) {
+                return Prim::Done(w);
+            }
+        }
+    }
+    let x = prim_try!(big_from_word(vm, value));
+    if by > 1 << 24 {
+        return Prim::Fail; // absurdly large
+    }
+    let r = if by >= 0 {
+        x << by as usize
+    } else {
+        // Arithmetic shift right: floor division by a power of two.
+        let d = IBig::from(1) << ((-by) as usize).min(1 << 24);
+        prim_try!(floor_div(&x, &d))
+    };
+    done(word_from_big(vm, &r))
+}
+fn int_shift_left(vm: &mut Vm, n: usize) -> Prim {
+    let by = prim_try!(vm.int_arg(n, 1));
+    shift(vm, vm.arg(n, 0), by)
+}
+fn int_shift_right(vm: &mut Vm, n: usize) -> Prim {
+    let by = prim_try!(vm.int_arg(n, 1));
+    shift(vm, vm.arg(n, 0), -by)
+}
+fn int_bit_shift(vm: &mut Vm, n: usize) -> Prim {
+    int_shift_left(vm, n)
+}
+/// SOM `>>>`: logical shift right of the 64-bit two's-complement value.
+fn int_unsigned_shift_right(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.int_arg(n, 0));
+    let by = prim_try!(vm.int_arg(n, 1));
+    if !(0..64).contains(&by) {
+        return Prim::Fail;
+    }
+    let r = ((x as u64) >> by) as i64;
+    done(word_from_big(vm, &IBig::from(r)))
+}
+
+fn int_eq(vm: &mut Vm, n: usize) -> Prim {
+    if n != 1 {
+        return Prim::Fail;
+    }
+    let (a, b) = (vm.arg(1, 0), vm.arg(1, 1));
+    if !is_integer(vm, b) && vm.float_value(b).is_none() {
+        return Prim::Done(vm.false_obj());
+    }
+    int_compare(vm, n, |o| o.is_eq())
+}
+fn int_ne(vm: &mut Vm, n: usize) -> Prim {
+    match int_eq(vm, n) {
+        Prim::Done(w) => Prim::Done(vm.boolean(w != vm.true_obj())),
+        p => p,
+    }
+}
+fn int_lt(vm: &mut Vm, n: usize) -> Prim {
+    int_compare(vm, n, |o| o.is_lt())
+}
+fn int_gt(vm: &mut Vm, n: usize) -> Prim {
+    int_compare(vm, n, |o| o.is_gt())
+}
+fn int_le(vm: &mut Vm, n: usize) -> Prim {
+    int_compare(vm, n, |o| o.is_le())
+}
+fn int_ge(vm: &mut Vm, n: usize) -> Prim {
+    int_compare(vm, n, |o| o.is_ge())
+}
+
+fn int_as_string(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    done(vm.new_string(&x.to_string()))
+}
+
+/// `printString: base` / `radix:`: digits in base 2..36, upper case, no prefix.
+fn int_print_base(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    let base = prim_try!(vm.int_arg(n, 1));
+    if !(2..=36).contains(&base) {
+        return Prim::Fail;
+    }
+    let s = format!("{}", x.in_radix(base as u8)).to_uppercase();
+    done(vm.new_string(&s))
+}
+
+fn int_as_double(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(as_f64(vm, vm.arg(n, 0)));
+    done(vm.new_float(x))
+}
+
+fn int_sqrt(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if x.sign() == Sign::Negative {
+        return done(vm.new_float(f64::NAN));
+    }
+    let r = x.nth_root(2);
+    if &r * &r == x {
+        return done(word_from_big(vm, &r));
+    }
+    done(vm.new_float(x.to_f64().value().sqrt()))
+}
+
+fn int_as_character(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.int_arg(n, 0));
+    let c = prim_try!(u32::try_from(x).ok().filter(|c| char::from_u32(*c).is_some()));
+    Prim::Done(Word::character(c))
+}
+
+fn int_as_32_signed(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    let low = (&x & IBig::from(0xFFFF_FFFFu64)).try_into().unwrap_or(0u64);
+    Prim::Done(Word::small_int(i64::from(low as u32 as i32)))
+}
+
+fn int_as_32_unsigned(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    let low = (&x & IBig::from(0xFFFF_FFFFu64)).try_into().unwrap_or(0u64);
+    Prim::Done(Word::small_int(i64::from(low as u32)))
+}
+
+fn int_hash(vm: &mut Vm, n: usize) -> Prim {
+    let w = vm.arg(n, 0);
+    if w.is_small_int() {
+        return Prim::Done(w);
+    }
+    let x = prim_try!(big_from_word(vm, w));
+    let h = x
+        .as_sign_words()
+        .1
+        .iter()
+        .fold(0u64, |h, w| h.rotate_left(5) ^ w);
+    Prim::Done(Word::small_int((h >> 2) as i64))
+}
+
+fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.int_arg(n, 0));
+    if x < 1 {
+        return Prim::Fail;
+    }
+    let r = vm.next_random();
+    Prim::Done(Word::small_int(1 + (r % x as u64) as i64))
+}
+
+fn int_gcd(vm: &mut Vm, n: usize) -> Prim {
+    let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    let b = prim_try!(big_from_word(vm, vm.arg(n, 1)));
+    let g: IBig = a.gcd(&b).into();
+    done(word_from_big(vm, &g))
+}
+
+fn int_abs(vm: &mut Vm, n: usize) -> Prim {
+    let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    done(word_from_big(vm, &a.abs()))
+}
+
+fn int_negated(vm: &mut Vm, n: usize) -> Prim {
+    let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    done(word_from_big(vm, &-a))
+}
+
+fn int_raised_to(vm: &mut Vm, n: usize) -> Prim {
+    let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    let e = prim_try!(vm.int_arg(n, 1));
+    if e < 0 || e > 1 << 20 {
+        return Prim::Fail;
+    }
+    done(word_from_big(vm, &a.pow(e as usize)))
+}
+
+/// `Integer fromString: aString` (class side): parses optional sign and digits, or
+/// radix notation `16rFF`; fails on anything else.
+fn int_from_string(vm: &mut Vm, n: usize) -> Prim {
+    let s = prim_try!(vm.string_value(vm.arg(n, 1)));
+    match parse_integer(s.trim()) {
+        Some(v) => done(word_from_big(vm, &v)),
+        None => Prim::Fail,
+    }
+}
+
+/// Parses `[-]digits` or `[-]RADIXrDIGITS`.
+pub(crate) fn parse_integer(s: &str) -> Option<IBig> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let v = if let Some((radix, digits)) = body.split_once('r') {
+        let radix: u32 = radix.parse().ok().filter(|r| (2..=36).contains(r))?;
+        if digits.is_empty() || digits.starts_with(['+', '-']) {
+            return None;
+        }
+        IBig::from_str_radix(digits, radix).ok()?
+    } else {
+        if !body.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        IBig::from_str_radix(body, 10).ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+// ---- Double ------------------------------------------------------------------------------
+
+fn float_arith(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> Option<f64>) -> Prim {
+    if nargs != 1 {
+        return Prim::Fail;
+    }
+    let x = prim_try!(vm.float_value(vm.arg(1, 0)));
+    let y = prim_try!(as_f64(vm, vm.arg(1, 1)));
+    let r = prim_try!(f(x, y));
+    done(vm.new_float(r))
+}
+
+fn float_compare(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> bool) -> Prim {
+    if nargs != 1 {
+        return Prim::Fail;
+    }
+    let x = prim_try!(vm.float_value(vm.arg(1, 0)));
+    let b = vm.arg(1, 1);
+    let y = match as_f64(vm, b) {
+        Some(y) => y,
+        None => return Prim::Fail,
+    };
+    Prim::Done(vm.boolean(f(x, y)))
+}
+
+fn float_add(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| Some(x + y))
+}
+fn float_sub(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| Some(x - y))
+}
+fn float_mul(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| Some(x * y))
+}
+fn float_div(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| (y != 0.0).then_some(x / y))
+}
+fn float_mod(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, f_mod)
+}
+fn float_rem(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| (y != 0.0).then_some(x % y))
+}
+fn float_raised_to(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| Some(x.powf(y)))
+}
+fn float_eq(vm: &mut Vm, n: usize) -> Prim {
+    if n == 1 && as_f64(vm, vm.arg(1, 1)).is_none() {
+        return Prim::Done(vm.false_obj());
+    }
+    float_compare(vm, n, |x, y| x == y)
+}
+fn float_ne(vm: &mut Vm, n: usize) -> Prim {
+    if n == 1 && as_f64(vm, vm.arg(1, 1)).is_none() {
+        return Prim::Done(vm.true_obj());
+    }
+    float_compare(vm, n, |x, y| x != y)
+}
+fn float_lt(vm: &mut Vm, n: usize) -> Prim {
+    float_compare(vm, n, |x, y| x < y)
+}
+fn float_gt(vm: &mut Vm, n: usize) -> Prim {
+    float_compare(vm, n, |x, y| x > y)
+}
+fn float_le(vm: &mut Vm, n: usize) -> Prim {
+    float_compare(vm, n, |x, y| x <= y)
+}
+fn float_ge(vm: &mut Vm, n: usize) -> Prim {
+    float_compare(vm, n, |x, y| x >= y)
+}
+
+fn float_unary(vm: &mut Vm, nargs: usize, f: fn(f64) -> f64) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(nargs, 0)));
+    done(vm.new_float(f(x)))
+}
+
+fn float_sqrt(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::sqrt)
+}
+fn float_sin(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::sin)
+}
+fn float_cos(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::cos)
+}
+fn float_tan(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::tan)
+}
+fn float_arctan(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::atan)
+}
+fn float_arcsin(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::asin)
+}
+fn float_arccos(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::acos)
+}
+fn float_ln(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::ln)
+}
+fn float_exp(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::exp)
+}
+fn float_negated(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, |x| -x)
+}
+fn float_abs(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::abs)
+}
+
+/// An integral f64 as an Integer (fails on NaN and infinities).
+fn integer_from_f64(vm: &mut Vm, x: f64) -> Prim {
+    if !x.is_finite() {
+        return Prim::Fail;
+    }
+    if x.abs() < 4.0e18 {
+        return Prim::Done(Word::small_int(x as i64));
+    }
+    // Exact conversion of a large integral double.
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7FF) as i64 - 1075;
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    let mut v = IBig::from(mantissa) << exp as usize;
+    if x < 0.0 {
+        v = -v;
+    }
+    done(word_from_big(vm, &v))
+}
+
+fn float_truncated(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    integer_from_f64(vm, x.trunc())
+}
+fn float_floor(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    integer_from_f64(vm, x.floor())
+}
+fn float_ceiling(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    integer_from_f64(vm, x.ceil())
+}
+/// `round`/`rounded`: to the nearest integer, halves away from zero.
+fn float_rounded(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    integer_from_f64(vm, x.round())
+}
+
+/// The shortest text that reads back as the same double; integral values keep `.0`.
+pub(crate) fn format_double(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    let s = format!("{x:?}");
+    if s.contains('e') && !s.contains('.') {
+        let (m, e) = s.split_once('e').expect("contains e");
+        return format!("{m}.0e{e}");
+    }
+    s
+}
+
+fn float_as_string(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    done(vm.new_string(&format_double(x)))
+}
+
+/// `printString: decimals`: fixed number of digits after the point.
+fn float_print_decimals(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    let d = prim_try!(vm.int_arg(n, 1));
+    if !(0..=100).contains(&d) {
+        return Prim::Fail;
+    }
+    done(vm.new_string(&format!("{x:.*}", d as usize)))
+}
+
+fn float_hash(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    if x.fract() == 0.0 && x.abs() < 1e18 {
+        return Prim::Done(Word::small_int(x as i64));
+    }
+    Prim::Done(Word::small_int((x.to_bits() >> 2) as i64 & 0x3FFF_FFFF_FFFF))
+}
+
+fn float_is_nan(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    Prim::Done(vm.boolean(x.is_nan()))
+}
+
+fn float_is_infinite(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    Prim::Done(vm.boolean(x.is_infinite()))
+}
+
+/// `Double fromString: aString` (class side).
+fn float_from_string(vm: &mut Vm, n: usize) -> Prim {
+    let s = prim_try!(vm.string_value(vm.arg(n, 1)));
+    let t = s.trim();
+    let x = match t {
+        "Infinity" => f64::INFINITY,
+        "-Infinity" => f64::NEG_INFINITY,
+        "NaN" => f64::NAN,
+        _ => prim_try!(t.parse::<f64>().ok()),
+    };
+    done(vm.new_float(x))
+}
+
+fn float_infinity(vm: &mut Vm, _: usize) -> Prim {
+    done(vm.new_float(f64::INFINITY))
+}
+fn float_negative_infinity(vm: &mut Vm, _: usize) -> Prim {
+    done(vm.new_float(f64::NEG_INFINITY))
+}
+fn float_nan(vm: &mut Vm, _: usize) -> Prim {
+    done(vm.new_float(f64::NAN))
+}
+fn float_pi(vm: &mut Vm, _: usize) -> Prim {
+    done(vm.new_float(std::f64::consts::PI))
+}
+fn float_e(vm: &mut Vm, _: usize) -> Prim {
+    done(vm.new_float(std::f64::consts::E))
+}
+
+/// Parses a Smalltalk number literal at run time (`'3.5' asNumber`, `'16r1F' asNumber`).
+fn string_as_number(vm: &mut Vm, n: usize) -> Prim {
+    let s = prim_try!(vm.string_value(vm.arg(n, 0)));
+    let t = s.trim();
+    if let Some(v) = parse_integer(t) {
+        return done(word_from_big(vm, &v));
+    }
+    let looks_numeric = t
+        .trim_start_matches('-')
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit());
+    match t.parse::<f64>() {
+        Ok(x) if looks_numeric => done(vm.new_float(x)),
+        _ => Prim::Done(vm.nil()),
+    }
+}
+
+/// Primitive names, SOM style (`Class>>selector`) and canonical.
+pub(super) const PRIMITIVES: &[PrimDef] = &[
+    (&["Integer>>+", "integerAdd"], int_add),
+    (&["Integer>>-", "integerSubtract"], int_sub),
+    (&["Integer>>*", "integerMultiply"], int_mul),
+    (&["Integer>>/", "integerDivide"], int_div),
+    (&["Integer>>quo:", "integerQuo"], int_quo),
+    (&["Integer>>%", "Integer>>\\\\", "integerModulo"], int_mod),
+    (&["Integer>>rem:", "integerRem"], int_rem),
+    (&["integerFloorDivide"], int_floor_div),
+    (&["Integer>>//", "integerDivideToDouble"], int_fdiv),
+    (&["Integer>>&", "Integer>>bitAnd:", "integerBitAnd"], int_and),
+    (&["Integer>>|", "Integer>>bitOr:", "integerBitOr"], int_or),
+    (&["Integer>>bitXor:", "integerBitXor"], int_xor),
+    (&["Integer>><<", "integerShiftLeft"], int_shift_left),
+    (&["Integer>>>>", "integerShiftRight"], int_shift_right),
+    (&["Integer>>bitShift:", "integerBitShift"], int_bit_shift),
+    (&["Integer>>>>>", "integerUnsignedShiftRight"], int_unsigned_shift_right),
+    (&["Integer>>=", "integerEqual"], int_eq),
+    (&["Integer>>~=", "Integer>><>", "integerNotEqual"], int_ne),
+    (&["Integer>><", "integerLess"], int_lt),
+    (&["Integer>>>", "integerGreater"], int_gt),
+    (&["Integer>><=", "integerLessOrEqual"], int_le),
+    (&["Integer>>>=", "integerGreaterOrEqual"], int_ge),
+    (&["Integer>>asString", "integerAsString"], int_as_string),
+    (&["Integer>>printString:", "integerPrintBase"], int_print_base),
+    (&["Integer>>asDouble", "Integer>>asFloat", "integerAsDouble"], int_as_double),
+    (&["Integer>>sqrt", "integerSqrt"], int_sqrt),
+    (&["Integer>>asCharacter", "integerAsCharacter"], int_as_character),
+    (&["Integer>>as32BitSignedValue", "integerAs32BitSigned"], int_as_32_signed),
+    (&["Integer>>as32BitUnsignedValue", "integerAs32BitUnsigned"], int_as_32_unsigned),
+    (&["Integer>>hashcode", "integerHash"], int_hash),
+    (&["Integer>>atRandom", "integerAtRandom"], int_at_random),
+    (&["Integer>>gcd:", "integerGcd"], int_gcd),
+    (&["Integer>>abs", "integerAbs"], int_abs),
+    (&["Integer>>negated", "integerNegated"], int_negated),
+    (&["integerRaisedTo"], int_raised_to),
+    (&["Integer class>>fromString:", "integerFromString"], int_from_string),
+    (&["Double>>+", "doubleAdd"], float_add),
+    (&["Double>>-", "doubleSubtract"], float_sub),
+    (&["Double>>*", "doubleMultiply"], float_mul),
+    (&["Double>>/", "Double>>//", "doubleDivide"], float_div),
+    (&["Double>>%", "Double>>\\\\", "doubleModulo"], float_mod),
+    (&["Double>>rem:", "doubleRem"], float_rem),
+    (&["Double>>raisedTo:", "doubleRaisedTo"], float_raised_to),
+    (&["Double>>=", "doubleEqual"], float_eq),
+    (&["Double>>~=", "Double>><>", "doubleNotEqual"], float_ne),
+    (&["Double>><", "doubleLess"], float_lt),
+    (&["Double>>>", "doubleGreater"], float_gt),
+    (&["Double>><=", "doubleLessOrEqual"], float_le),
+    (&["Double>>>=", "doubleGreaterOrEqual"], float_ge),
+    (&["Double>>sqrt", "doubleSqrt"], float_sqrt),
+    (&["Double>>sin", "doubleSin"], float_sin),
+    (&["Double>>cos", "doubleCos"], float_cos),
+    (&["Double>>tan", "doubleTan"], float_tan),
+    (&["Double>>arcTan", "doubleArcTan"], float_arctan),
+    (&["Double>>arcSin", "doubleArcSin"], float_arcsin),
+    (&["Double>>arcCos", "doubleArcCos"], float_arccos),
+    (&["Double>>ln", "doubleLn"], float_ln),
+    (&["Double>>exp", "doubleExp"], float_exp),
+    (&["Double>>negated", "doubleNegated"], float_negated),
+    (&["Double>>abs", "doubleAbs"], float_abs),
+    (&["Double>>asInteger", "Double>>truncated", "doubleTruncated"], float_truncated),
+    (&["Double>>floor", "doubleFloor"], float_floor),
+    (&["Double>>ceiling", "doubleCeiling"], float_ceiling),
+    (&["Double>>round", "Double>>rounded", "doubleRounded"], float_rounded),
+    (&["Double>>asString", "doubleAsString"], float_as_string),
+    (&["Double>>printString:", "doublePrintDecimals"], float_print_decimals),
+    (&["Double>>hashcode", "doubleHash"], float_hash),
+    (&["Double>>isNaN", "doubleIsNaN"], float_is_nan),
+    (&["Double>>isInfinite", "doubleIsInfinite"], float_is_infinite),
+    (&["Double class>>fromString:", "doubleFromString"], float_from_string),
+    (&["Double class>>PositiveInfinity", "Double class>>infinity", "doubleInfinity"], float_infinity),
+    (&["Double class>>negativeInfinity", "doubleNegativeInfinity"], float_negative_infinity),
+    (&["Double class>>nan", "doubleNaN"], float_nan),
+    (&["Double class>>pi", "doublePi"], float_pi),
+    (&["Double class>>e", "doubleE"], float_e),
+    (&["String>>asNumber", "stringAsNumber"], string_as_number),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_print_shortest_round_trip() {
+        assert_eq!(format_double(1.0), "1.0");
+        assert_eq!(format_double(0.1), "0.1");
+        assert_eq!(format_double(-2.5), "-2.5");
+        assert_eq!(format_double(1e100), "1.0e100");
+        assert_eq!(format_double(f64::INFINITY), "Infinity");
+        for x in [1.0 / 3.0, 2.0f64.sqrt(), 1e-300, 123456789.125] {
+            assert_eq!(format_double(x).parse::<f64>().unwrap(), x);
+        }
+    }
+
+    #[test]
+    fn integers_parse() {
+        assert_eq!(parse_integer("123"), Some(IBig::from(123)));
+        assert_eq!(parse_integer("-16rFF"), Some(IBig::from(-255)));
+        assert_eq!(parse_integer("2r101"), Some(IBig::from(5)));
+        assert_eq!(parse_integer("12a"), None);
+        assert_eq!(parse_integer(""), None);
+        assert_eq!(parse_integer("-"), None);
+    }
+}

@@ -1,0 +1,960 @@
+//! The virtual machine: object memory, VM stack, side tables and the services every other part
+//! uses (allocation at safepoints, symbols, globals, classes, method dictionaries).
+//!
+//! # Safepoints and object references held by Rust code
+//!
+//! A collection happens only inside [`Vm::reserve`] (and the allocation helpers built on it)
+//! and [`Vm::collect_garbage`]. Any [`Oop`]/[`Word`] that Rust code holds in a local across one of
+//! these calls is stale afterwards, unless it lives in a root: the VM stack, the specials, or a
+//! handle ([`Vm::push_handle`]). The helpers below follow one rule: they *reserve first* and
+//! read their object arguments from roots afterwards, or take handles.
+
+use crate::methods::{MethodId, MethodTable};
+use crate::objects::{self, association, class, class_index as ci, method, method_dict};
+use crate::symbols::SymbolTable;
+use smalt_gc::{AllocError, ClassIndex, Format, Handle, HandleMark, Heap, HeapConfig, Oop, Roots, Word};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Indices into [`Vm::specials`]: objects and symbols the VM needs by name.
+pub mod sp {
+    /// nil.
+    pub const NIL: usize = 0;
+    /// true.
+    pub const TRUE: usize = 1;
+    /// false.
+    pub const FALSE: usize = 2;
+    /// The System instance (`system`).
+    pub const SYSTEM: usize = 3;
+    /// The globals dictionary (`Smalltalk`).
+    pub const GLOBALS: usize = 4;
+    /// Bindings of referenced-but-undefined globals.
+    pub const UNDECLARED: usize = 5;
+    /// #doesNotUnderstand:
+    pub const SEL_DNU: usize = 6;
+    /// #mustBeBoolean
+    pub const SEL_MUST_BE_BOOLEAN: usize = 7;
+    /// #escapedBlock:
+    pub const SEL_ESCAPED_BLOCK: usize = 8;
+    /// #unknownGlobal:
+    pub const SEL_UNKNOWN_GLOBAL: usize = 9;
+    /// #stackOverflow
+    pub const SEL_STACK_OVERFLOW: usize = 10;
+    /// #aboutToReturn:through:
+    pub const SEL_ABOUT_TO_RETURN: usize = 11;
+    /// #run
+    pub const SEL_RUN: usize = 12;
+    /// #run:
+    pub const SEL_RUN_ARGS: usize = 13;
+    /// #printString
+    pub const SEL_PRINT_STRING: usize = 14;
+    /// #primitiveFailed:
+    pub const SEL_PRIMITIVE_FAILED: usize = 15;
+    /// #interrupted
+    pub const SEL_INTERRUPTED: usize = 16;
+    /// #outOfMemory
+    pub const SEL_OUT_OF_MEMORY: usize = 17;
+    /// #initialize:
+    pub const SEL_INITIALIZE_ARGS: usize = 18;
+    /// First special-selector symbol (one per `bytecode::SPECIAL_SELECTORS` entry).
+    pub const FIRST_SPECIAL_SELECTOR: usize = 32;
+    /// Number of specials.
+    pub const COUNT: usize = 64;
+}
+
+/// Why running Smalltalk code stopped abnormally. Smalltalk errors are *not* VmErrors: they
+/// are exceptions handled in Smalltalk; only an unhandled one ends up here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VmError {
+    /// An exception nobody handled; the text is its description and the stack trace.
+    #[error("{description}")]
+    Unhandled {
+        /// The exception's description (e.g. "ZeroDivide: division by zero").
+        description: String,
+        /// The Smalltalk stack trace, most recent call last.
+        trace: String,
+    },
+    /// `system exit: code` was sent.
+    #[error("exit {0}")]
+    Exit(i32),
+    /// The heap limit was reached and the program could not continue.
+    #[error("out of memory")]
+    OutOfMemory,
+    /// The user interrupted execution (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+    /// A compile or load error outside Smalltalk control (e.g. bootstrap).
+    #[error("{0}")]
+    Load(String),
+}
+
+/// Run-time options of a VM.
+#[derive(Clone, Debug)]
+pub struct VmOptions {
+    /// Heap sizes.
+    pub heap: HeapConfig,
+    /// Maximum VM stack size in words; a deeper stack raises a catchable error.
+    pub max_stack_words: usize,
+    /// Collect at every n-th safepoint (0 = off).
+    pub gc_stress: u32,
+    /// Run the heap verifier after every collection.
+    pub verify_heap: bool,
+    /// Directories searched for `Name.som` when a global is undefined.
+    pub class_path: Vec<PathBuf>,
+}
+
+impl Default for VmOptions {
+    fn default() -> Self {
+        VmOptions {
+            heap: HeapConfig::default(),
+            max_stack_words: 16 << 20,
+            gc_stress: 0,
+            verify_heap: false,
+            class_path: Vec::new(),
+        }
+    }
+}
+
+/// Words kept free above the normal stack limit so that the stack-overflow error can run.
+pub const STACK_HEADROOM: usize = 64 * 1024;
+
+/// Where program output goes (stdout by default; tests capture it).
+pub type Output = Box<dyn Write>;
+
+/// The virtual machine.
+pub struct Vm {
+    /// The object memory.
+    pub heap: Heap,
+    /// The VM stack: frames of tagged words (see `frame.rs`). Scanned up to `sp`.
+    pub stack: Vec<Word>,
+    /// Saved interpreter registers (valid whenever the interpreter is not running its loop).
+    pub regs: Registers,
+    /// The method side table and caches.
+    pub methods: MethodTable,
+    /// Text → Symbol.
+    pub symbols: SymbolTable,
+    /// Objects the VM needs by name (see [`sp`]).
+    pub specials: Vec<Word>,
+    /// Options.
+    pub options: VmOptions,
+    /// Current stack limit (the normal one, or raised by the headroom while a stack overflow is
+    /// being handled).
+    pub stack_limit: usize,
+    /// Program output.
+    pub out: Output,
+    /// Error output.
+    pub err: Output,
+    /// Set asynchronously (Ctrl-C); polled at sends and back jumps.
+    pub interrupt: Arc<AtomicBool>,
+    /// When the VM started (for `system ticks`/`time`).
+    pub started: Instant,
+    /// Time spent compiling Smalltalk source, in microseconds.
+    pub compile_micros: u64,
+    /// Number of nested interpreter runs (Rust → Smalltalk calls).
+    pub run_depth: usize,
+    /// Arguments given to the program (for `system arguments`).
+    pub arguments: Vec<String>,
+    /// Code-arena offset of a lone `ReturnTop`: a frame resumed there returns its top value.
+    pub return_top_stub: usize,
+    /// The message of the last compile error of `compile:`/`evaluate:` (for Smalltalk).
+    pub last_compile_error: String,
+    /// Names of classes being loaded from the class path (breaks cycles).
+    pub loading: Vec<String>,
+    /// State of the random number generator (`atRandom`).
+    pub rng: u64,
+}
+
+/// The interpreter registers: frame pointers, stack pointer, pc and current method.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Registers {
+    /// Base of the current frame (the receiver's slot).
+    pub bp: usize,
+    /// Frame header of the current frame.
+    pub fp: usize,
+    /// Next free stack slot.
+    pub sp: usize,
+    /// Absolute pc in the code arena.
+    pub pc: usize,
+    /// Current method.
+    pub mid: u32,
+    /// Index of the current method's first inline-cache cell.
+    pub cells: usize,
+}
+
+impl std::fmt::Debug for Vm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm").field("regs", &self.regs).finish_non_exhaustive()
+    }
+}
+
+/// The VM's roots, split off so the heap can be borrowed mutably beside them.
+struct VmRoots<'a> {
+    stack: &'a mut [Word],
+    specials: &'a mut [Word],
+    methods: &'a mut MethodTable,
+    symbols: &'a mut SymbolTable,
+}
+
+impl Roots for VmRoots<'_> {
+    fn visit_strong(&mut self, visit: &mut dyn FnMut(&mut Word)) {
+        // Specials first: nil, true and false are the first objects and, visited first, keep
+        // their places (see smalt_gc::Roots).
+        self.specials.iter_mut().for_each(&mut *visit);
+        self.stack.iter_mut().for_each(&mut *visit);
+        self.methods.visit_strong(visit);
+    }
+
+    fn visit_weak(&mut self, visit: &mut dyn FnMut(&mut Word)) {
+        self.methods.visit_weak(visit);
+        self.symbols.visit_weak(visit);
+    }
+}
+
+impl Vm {
+    /// A VM with an empty heap (no classes yet: see `bootstrap`).
+    pub fn empty(options: VmOptions) -> Vm {
+        let mut heap = Heap::new(options.heap.clone());
+        heap.set_stress(options.gc_stress);
+        let limit = options.max_stack_words;
+        Vm {
+            heap,
+            stack: vec![Word::INVALID; 64 * 1024],
+            regs: Registers::default(),
+            methods: MethodTable::default(),
+            symbols: SymbolTable::default(),
+            specials: vec![Word::INVALID; sp::COUNT],
+            options,
+            stack_limit: limit,
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+            interrupt: Arc::new(AtomicBool::new(false)),
+            started: Instant::now(),
+            compile_micros: 0,
+            run_depth: 0,
+            arguments: Vec::new(),
+            return_top_stub: 0,
+            last_compile_error: String::new(),
+            loading: Vec::new(),
+            rng: 0x853C_49E6_748F_EA9B,
+        }
+    }
+
+    // ---- specials ----------------------------------------------------------------------------
+
+    /// nil.
+    #[inline]
+    pub fn nil(&self) -> Word {
+        self.specials[sp::NIL]
+    }
+
+    /// true.
+    #[inline]
+    pub fn true_obj(&self) -> Word {
+        self.specials[sp::TRUE]
+    }
+
+    /// false.
+    #[inline]
+    pub fn false_obj(&self) -> Word {
+        self.specials[sp::FALSE]
+    }
+
+    /// The Smalltalk Boolean for `b`.
+    #[inline]
+    pub fn boolean(&self, b: bool) -> Word {
+        if b { self.true_obj() } else { self.false_obj() }
+    }
+
+    /// A special object.
+    #[inline]
+    pub fn special(&self, i: usize) -> Word {
+        self.specials[i]
+    }
+
+    // ---- garbage collection --------------------------------------------------------------------
+
+    /// Collects now, making room for an object of `need_slots` slots.
+    pub fn collect_garbage(&mut self, need_slots: usize) -> Result<(), VmError> {
+        let sp = self.regs.sp;
+        let mut roots = VmRoots {
+            stack: &mut self.stack[..sp],
+            specials: &mut self.specials,
+            methods: &mut self.methods,
+            symbols: &mut self.symbols,
+        };
+        let result = self.heap.collect(&mut roots, need_slots);
+        let nil = self.heap.nil();
+        self.symbols.purge(nil);
+        self.methods.purge_dead(nil);
+        self.methods.flush_lookup();
+        if self.options.verify_heap {
+            self.heap.poison_spare();
+            let mut roots = VmRoots {
+                stack: &mut self.stack[..sp],
+                specials: &mut self.specials,
+                methods: &mut self.methods,
+                symbols: &mut self.symbols,
+            };
+            if let Err(e) = self.heap.verify(&mut roots) {
+                panic!("heap verification failed after a collection: {e}");
+            }
+        }
+        result.map_err(|_| VmError::OutOfMemory)
+    }
+
+    /// A safepoint: makes sure `slots` slots (in total, over any number of objects, counting
+    /// each object's header and possible overflow word) can be allocated without a collection.
+    /// May collect; see the module docs about references held across it.
+    #[inline]
+    pub fn reserve(&mut self, slots: usize) -> Result<(), VmError> {
+        if self.heap.stress_due() || !self.heap.can_allocate(slots) {
+            self.collect_garbage(slots)?;
+        }
+        Ok(())
+    }
+
+    /// Words to reserve for one object of `slots` slots.
+    #[inline]
+    pub const fn object_words(slots: usize) -> usize {
+        slots + 2
+    }
+
+    /// Allocates after a successful [`Vm::reserve`]; cannot collect.
+    ///
+    /// # Panics
+    /// If the caller did not reserve enough: a VM bug.
+    #[track_caller]
+    pub fn alloc_reserved(&mut self, class: ClassIndex, format: Format, slots: usize) -> Oop {
+        match self.heap.alloc(class, format, slots) {
+            Ok(o) => o,
+            Err(e) => panic!("allocation after reserve failed: {e}"),
+        }
+    }
+
+    /// Allocates an object, collecting first if needed. A safepoint.
+    pub fn alloc(&mut self, class: ClassIndex, format: Format, slots: usize) -> Result<Oop, VmError> {
+        self.reserve(Self::object_words(slots))?;
+        Ok(self.alloc_reserved(class, format, slots))
+    }
+
+    /// Allocates a byte object holding `bytes`. A safepoint.
+    pub fn alloc_bytes(&mut self, class: ClassIndex, bytes: &[u8]) -> Result<Oop, VmError> {
+        self.reserve(Self::object_words(bytes.len().div_ceil(8)))?;
+        match self.heap.alloc_bytes_from(class, bytes) {
+            Ok(o) => Ok(o),
+            Err(AllocError::TooLarge { .. }) => Err(VmError::OutOfMemory),
+            Err(e) => panic!("allocation after reserve failed: {e}"),
+        }
+    }
+
+    // ---- handles -------------------------------------------------------------------------------
+
+    /// Protects `w` across safepoints; read it back with [`Vm::handle`].
+    pub fn push_handle(&mut self, w: Word) -> Handle {
+        self.heap.push_handle(w)
+    }
+
+    /// The current value of a handle.
+    pub fn handle(&self, h: Handle) -> Word {
+        self.heap.handle(h)
+    }
+
+    /// The handle-stack position, to release handles later.
+    pub fn handle_mark(&self) -> HandleMark {
+        self.heap.handle_mark()
+    }
+
+    /// Releases the handles pushed since `mark`.
+    pub fn release_handles(&mut self, mark: HandleMark) {
+        self.heap.release_handles(mark)
+    }
+
+    // ---- common objects -------------------------------------------------------------------------
+
+    /// A new String (UTF-8). A safepoint.
+    pub fn new_string(&mut self, s: &str) -> Result<Word, VmError> {
+        Ok(self.alloc_bytes(ci::STRING, s.as_bytes())?.word())
+    }
+
+    /// A new Array of nils. A safepoint.
+    pub fn new_array(&mut self, len: usize) -> Result<Oop, VmError> {
+        self.alloc(ci::ARRAY, Format::Indexable, len)
+    }
+
+    /// A new Array holding `items`. A safepoint; `items` are protected by handles meanwhile.
+    pub fn new_array_from(&mut self, items: &[Word]) -> Result<Word, VmError> {
+        let mark = self.handle_mark();
+        let hs: Vec<Handle> = items.iter().map(|w| self.push_handle(*w)).collect();
+        let arr = self.new_array(items.len());
+        let arr = match arr {
+            Ok(a) => a,
+            Err(e) => {
+                self.release_handles(mark);
+                return Err(e);
+            }
+        };
+        for (i, h) in hs.iter().enumerate() {
+            let w = self.handle(*h);
+            self.heap.set_slot(arr, i, w);
+        }
+        self.release_handles(mark);
+        Ok(arr.word())
+    }
+
+    /// The Symbol for `name`, made if needed. A safepoint.
+    pub fn intern(&mut self, name: &str) -> Result<Word, VmError> {
+        if let Some(s) = self.symbols.get(name) {
+            return Ok(s);
+        }
+        let s = self.alloc_bytes(ci::SYMBOL, name.as_bytes())?.word();
+        self.symbols.insert(name, s);
+        Ok(s)
+    }
+
+    /// A float value: immediate when possible, else boxed. A safepoint for boxed ones.
+    pub fn new_float(&mut self, x: f64) -> Result<Word, VmError> {
+        if let Some(w) = Word::try_small_float(x) {
+            return Ok(w);
+        }
+        let o = self.alloc(ci::BOXED_FLOAT, Format::Words, 1)?;
+        self.heap.words_mut(o)[0] = x.to_bits();
+        Ok(o.word())
+    }
+
+    /// The float value of a Double (immediate or boxed), else `None`.
+    #[inline]
+    pub fn float_value(&self, w: Word) -> Option<f64> {
+        if let Some(x) = w.as_small_float() {
+            return Some(x);
+        }
+        let o = w.as_oop()?;
+        (self.heap.header(o).class_index() == ci::BOXED_FLOAT)
+            .then(|| f64::from_bits(self.heap.words(o)[0]))
+    }
+
+    /// The text of a String or Symbol, else `None`. Invalid UTF-8 is replaced.
+    pub fn string_value(&self, w: Word) -> Option<String> {
+        let o = w.as_oop()?;
+        let c = self.heap.header(o).class_index();
+        (c == ci::STRING || c == ci::SYMBOL || self.is_string_like(c))
+            .then(|| String::from_utf8_lossy(self.heap.bytes(o)).into_owned())
+    }
+
+    /// The bytes of a String/Symbol object.
+    pub fn string_bytes(&self, w: Word) -> Option<&[u8]> {
+        let o = w.as_oop()?;
+        let c = self.heap.header(o).class_index();
+        (c == ci::STRING || c == ci::SYMBOL || self.is_string_like(c)).then(|| self.heap.bytes(o))
+    }
+
+    /// Whether instances of class index `c` are strings (String, Symbol or a byte subclass of
+    /// String).
+    pub fn is_string_like(&self, c: ClassIndex) -> bool {
+        if c == ci::STRING || c == ci::SYMBOL {
+            return true;
+        }
+        let string_class = self.class_at(ci::STRING);
+        let Some(mut cls) = self.heap.classes().get(c) else {
+            return false;
+        };
+        let nil = self.nil();
+        for _ in 0..64 {
+            if cls == string_class {
+                return true;
+            }
+            cls = self.heap.slot(cls.oop(), class::SUPERCLASS);
+            if cls == nil {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Whether `w` is a Symbol.
+    #[inline]
+    pub fn is_symbol(&self, w: Word) -> bool {
+        w.is_oop() && self.heap.class_index_of(w) == ci::SYMBOL
+    }
+
+    // ---- classes -------------------------------------------------------------------------------
+
+    /// The class object at a class index.
+    ///
+    /// # Panics
+    /// If no class is registered there (a VM bug).
+    #[inline]
+    #[track_caller]
+    pub fn class_at(&self, index: ClassIndex) -> Word {
+        self.heap
+            .classes()
+            .get(index)
+            .unwrap_or_else(|| panic!("no class at index {}", index.0))
+    }
+
+    /// The class of any value.
+    #[inline]
+    pub fn class_of(&self, w: Word) -> Word {
+        self.class_at(self.heap.class_index_of(w))
+    }
+
+    /// The class index stored in a class object.
+    pub fn index_of_class(&self, cls: Word) -> Option<ClassIndex> {
+        let o = cls.as_oop()?;
+        if self.heap.num_slots(o) < class::SIZE {
+            return None;
+        }
+        let v = self.heap.slot(o, class::INDEX).as_small_int()?;
+        let idx = ClassIndex(u32::try_from(v).ok()?);
+        (self.heap.classes().get(idx) == Some(cls)).then_some(idx)
+    }
+
+    /// Whether `w` is a class or metaclass object.
+    pub fn is_class(&self, w: Word) -> bool {
+        let Some(o) = w.as_oop() else { return false };
+        let meta_of = self.heap.class_index_of(w);
+        // A class's class is a metaclass; a metaclass's class is Metaclass.
+        meta_of == ci::METACLASS
+            || self
+                .heap
+                .classes()
+                .get(meta_of)
+                .is_some_and(|m| self.heap.class_index_of(m) == ci::METACLASS)
+                && self.heap.num_slots(o) >= class::SIZE
+    }
+
+    /// The instance spec of a class.
+    pub fn instance_spec(&self, cls: Word) -> Option<objects::InstanceSpec> {
+        let v = self.heap.slot(cls.as_oop()?, class::SPEC).as_small_int()?;
+        objects::InstanceSpec::decode(v)
+    }
+
+    /// A class's name ("Foo", or "Foo class" for a metaclass).
+    pub fn class_name(&self, cls: Word) -> String {
+        let Some(o) = cls.as_oop() else {
+            return "?".into();
+        };
+        if self.heap.num_slots(o) < class::SIZE {
+            return "?".into();
+        }
+        let name = self.heap.slot(o, class::NAME);
+        if let Some(s) = self.string_value(name) {
+            return s;
+        }
+        let this = self.heap.slot(o, class::THIS_CLASS);
+        if this != self.nil() && this != cls {
+            return format!("{} class", self.class_name(this));
+        }
+        "?".into()
+    }
+
+    /// The superclass of a class (nil at the root).
+    #[inline]
+    pub fn superclass(&self, cls: Word) -> Word {
+        self.heap.slot(cls.oop(), class::SUPERCLASS)
+    }
+
+    /// Whether class `cls` is `ancestor` or inherits from it.
+    pub fn inherits_from(&self, mut cls: Word, ancestor: Word) -> bool {
+        let nil = self.nil();
+        while cls != nil {
+            if cls == ancestor {
+                return true;
+            }
+            cls = self.superclass(cls);
+        }
+        false
+    }
+
+    // ---- identity dictionaries (method dictionaries and the globals) --------------------------
+
+    /// Looks `key` up in an identity dictionary (keys compared by identity, probed by the keys'
+    /// identity hashes). Returns the value.
+    pub fn dict_at(&self, dict: Word, key: Word) -> Option<Word> {
+        let d = dict.oop();
+        let keys = self.heap.slot(d, method_dict::KEYS).oop();
+        let cap = self.heap.num_slots(keys);
+        if cap == 0 {
+            return None;
+        }
+        let Some(ko) = key.as_oop() else { return None };
+        let hash = self.heap.peek_identity_hash(ko);
+        if hash == 0 {
+            return None; // never hashed, so never stored
+        }
+        let nil = self.nil();
+        let mut i = hash as usize % cap;
+        for _ in 0..cap {
+            let k = self.heap.slot(keys, i);
+            if k == key {
+                let values = self.heap.slot(d, method_dict::VALUES).oop();
+                return Some(self.heap.slot(values, i));
+            }
+            if k == nil {
+                return None;
+            }
+            i = (i + 1) % cap;
+        }
+        None
+    }
+
+    /// Stores `key → value` in an identity dictionary, growing it when 3/4 full. A safepoint:
+    /// the arguments are handles.
+    pub fn dict_put(&mut self, dict: Handle, key: Handle, value: Handle) -> Result<(), VmError> {
+        let d = self.handle(dict).oop();
+        let keys = self.heap.slot(d, method_dict::KEYS).oop();
+        let cap = self.heap.num_slots(keys);
+        let tally = self.heap.slot(d, method_dict::TALLY).as_small_int().unwrap_or(0) as usize;
+        if (tally + 1) * 4 > cap * 3 {
+            self.dict_grow(dict, (cap * 2).max(8))?;
+        }
+        let key_oop = self.handle(key).oop();
+        let hash = self.heap.identity_hash(key_oop) as usize;
+        let d = self.handle(dict).oop();
+        let keys = self.heap.slot(d, method_dict::KEYS).oop();
+        let values = self.heap.slot(d, method_dict::VALUES).oop();
+        let cap = self.heap.num_slots(keys);
+        let nil = self.nil();
+        let key_w = key_oop.word();
+        let mut i = hash % cap;
+        loop {
+            let k = self.heap.slot(keys, i);
+            if k == key_w {
+                break;
+            }
+            if k == nil {
+                self.heap.set_slot(keys, i, key_w);
+                let t = self.heap.slot(d, method_dict::TALLY).as_small_int().unwrap_or(0);
+                self.heap.set_slot(d, method_dict::TALLY, Word::small_int(t + 1));
+                break;
+            }
+            i = (i + 1) % cap;
+        }
+        let v = self.handle(value);
+        self.heap.set_slot(values, i, v);
+        Ok(())
+    }
+
+    /// Removes `key` from an identity dictionary; returns the old value.
+    pub fn dict_remove(&mut self, dict: Word, key: Word) -> Option<Word> {
+        let d = dict.oop();
+        let keys = self.heap.slot(d, method_dict::KEYS).oop();
+        let values = self.heap.slot(d, method_dict::VALUES).oop();
+        let cap = self.heap.num_slots(keys);
+        let nil = self.nil();
+        let hash = self.heap.peek_identity_hash(key.as_oop()?) as usize;
+        if cap == 0 || hash == 0 {
+            return None;
+        }
+        let mut i = hash % cap;
+        let mut found = None;
+        for _ in 0..cap {
+            let k = self.heap.slot(keys, i);
+            if k == key {
+                found = Some(i);
+                break;
+            }
+            if k == nil {
+                return None;
+            }
+            i = (i + 1) % cap;
+        }
+        let i = found?;
+        let old = self.heap.slot(values, i);
+        self.heap.set_slot(keys, i, nil);
+        self.heap.set_slot(values, i, nil);
+        let t = self.heap.slot(d, method_dict::TALLY).as_small_int().unwrap_or(1);
+        self.heap.set_slot(d, method_dict::TALLY, Word::small_int(t - 1));
+        // Re-insert the rest of the cluster so probing still finds them.
+        let mut j = (i + 1) % cap;
+        loop {
+            let k = self.heap.slot(keys, j);
+            if k == nil {
+                break;
+            }
+            let v = self.heap.slot(values, j);
+            self.heap.set_slot(keys, j, nil);
+            self.heap.set_slot(values, j, nil);
+            let h = self.heap.peek_identity_hash(k.oop()) as usize;
+            let mut p = h % cap;
+            while self.heap.slot(keys, p) != nil {
+                p = (p + 1) % cap;
+            }
+            self.heap.set_slot(keys, p, k);
+            self.heap.set_slot(values, p, v);
+            j = (j + 1) % cap;
+        }
+        Some(old)
+    }
+
+    fn dict_grow(&mut self, dict: Handle, new_cap: usize) -> Result<(), VmError> {
+        self.reserve(2 * Self::object_words(new_cap))?;
+        let new_keys = self.alloc_reserved(ci::ARRAY, Format::Indexable, new_cap);
+        let new_values = self.alloc_reserved(ci::ARRAY, Format::Indexable, new_cap);
+        let d = self.handle(dict).oop();
+        let keys = self.heap.slot(d, method_dict::KEYS).oop();
+        let values = self.heap.slot(d, method_dict::VALUES).oop();
+        let nil = self.nil();
+        for i in 0..self.heap.num_slots(keys) {
+            let k = self.heap.slot(keys, i);
+            if k == nil {
+                continue;
+            }
+            let h = self.heap.identity_hash(k.oop()) as usize;
+            let mut p = h % new_cap;
+            while self.heap.slot(new_keys, p) != nil {
+                p = (p + 1) % new_cap;
+            }
+            self.heap.set_slot(new_keys, p, k);
+            let v = self.heap.slot(values, i);
+            self.heap.set_slot(new_values, p, v);
+        }
+        self.heap.set_slot(d, method_dict::KEYS, new_keys.word());
+        self.heap.set_slot(d, method_dict::VALUES, new_values.word());
+        Ok(())
+    }
+
+    /// Every (key, value) of an identity dictionary.
+    pub fn dict_entries(&self, dict: Word) -> Vec<(Word, Word)> {
+        let d = dict.oop();
+        let keys = self.heap.slot(d, method_dict::KEYS).oop();
+        let values = self.heap.slot(d, method_dict::VALUES).oop();
+        let nil = self.nil();
+        (0..self.heap.num_slots(keys))
+            .filter_map(|i| {
+                let k = self.heap.slot(keys, i);
+                (k != nil).then(|| (k, self.heap.slot(values, i)))
+            })
+            .collect()
+    }
+
+    /// A new empty identity dictionary of class `class`. A safepoint.
+    pub fn new_dict(&mut self, class: ClassIndex, cap: usize) -> Result<Word, VmError> {
+        self.reserve(Self::object_words(method_dict::SIZE) + 2 * Self::object_words(cap))?;
+        let keys = self.alloc_reserved(ci::ARRAY, Format::Indexable, cap);
+        let values = self.alloc_reserved(ci::ARRAY, Format::Indexable, cap);
+        let d = self.alloc_reserved(class, Format::Fixed, method_dict::SIZE);
+        self.heap.set_slot(d, method_dict::TALLY, Word::ZERO);
+        self.heap.set_slot(d, method_dict::KEYS, keys.word());
+        self.heap.set_slot(d, method_dict::VALUES, values.word());
+        Ok(d.word())
+    }
+
+    // ---- globals -------------------------------------------------------------------------------
+
+    /// The binding (Association) of a defined global.
+    pub fn global_binding(&self, name: Word) -> Option<Word> {
+        self.dict_at(self.special(sp::GLOBALS), name)
+    }
+
+    /// The value of a defined global.
+    pub fn global(&self, name: &str) -> Option<Word> {
+        let sym = self.symbols.get(name)?;
+        let b = self.global_binding(sym)?;
+        Some(self.heap.slot(b.oop(), association::VALUE))
+    }
+
+    /// Defines or redefines a global. An undeclared binding for the name becomes the global's
+    /// binding, so code compiled before the definition sees it. A safepoint.
+    pub fn set_global(&mut self, name: &str, value: Word) -> Result<Word, VmError> {
+        let mark = self.handle_mark();
+        let hv = self.push_handle(value);
+        let r = self.set_global_h(name, hv);
+        self.release_handles(mark);
+        r
+    }
+
+    fn set_global_h(&mut self, name: &str, hv: Handle) -> Result<Word, VmError> {
+        let sym = self.intern(name)?;
+        if let Some(b) = self.global_binding(sym) {
+            let v = self.handle(hv);
+            self.heap.set_slot(b.oop(), association::VALUE, v);
+            return Ok(b);
+        }
+        let hs = self.push_handle(sym);
+        let undeclared = self.special(sp::UNDECLARED);
+        let binding = match self.dict_at(undeclared, sym) {
+            Some(b) => {
+                self.dict_remove(undeclared, sym);
+                self.heap.set_class_index(b.oop(), ci::ASSOCIATION);
+                b
+            }
+            None => {
+                let b = self.alloc(ci::ASSOCIATION, Format::Fixed, association::SIZE)?;
+                let s = self.handle(hs);
+                self.heap.set_slot(b, association::KEY, s);
+                b.word()
+            }
+        };
+        let v = self.handle(hv);
+        self.heap.set_slot(binding.oop(), association::VALUE, v);
+        let hb = self.push_handle(binding);
+        let hd = self.push_handle(self.special(sp::GLOBALS));
+        self.dict_put(hd, hs, hb)?;
+        Ok(self.handle(hb))
+    }
+
+    /// The binding to compile into code that names global `name`: the global's own binding if
+    /// it is defined, else an undeclared binding that becomes the real one on definition.
+    /// A safepoint.
+    pub fn binding_for(&mut self, name: &str) -> Result<Word, VmError> {
+        let sym = self.intern(name)?;
+        if let Some(b) = self.global_binding(sym) {
+            return Ok(b);
+        }
+        let undeclared = self.special(sp::UNDECLARED);
+        if let Some(b) = self.dict_at(undeclared, sym) {
+            return Ok(b);
+        }
+        let mark = self.handle_mark();
+        let hs = self.push_handle(sym);
+        let b = self.alloc(ci::UNDECLARED_BINDING, Format::Fixed, association::SIZE)?;
+        let s = self.handle(hs);
+        self.heap.set_slot(b, association::KEY, s);
+        let hb = self.push_handle(b.word());
+        let hd = self.push_handle(self.special(sp::UNDECLARED));
+        self.dict_put(hd, hs, hb)?;
+        let b = self.handle(hb);
+        self.release_handles(mark);
+        Ok(b)
+    }
+
+    // ---- methods -------------------------------------------------------------------------------
+
+    /// The method id stored in a compiled method object.
+    #[inline]
+    pub fn method_id(&self, m: Word) -> MethodId {
+        MethodId(
+            self.heap
+                .slot(m.oop(), method::ID)
+                .as_small_int()
+                .unwrap_or(0) as u32,
+        )
+    }
+
+    /// Literal `k` of a compiled method.
+    #[inline]
+    pub fn literal(&self, m: Word, k: usize) -> Word {
+        self.heap.slot(m.oop(), method::FIRST_LITERAL + k)
+    }
+
+    /// The trailer slot `back` places from the end of a method's pointer part (0 = debug info,
+    /// 1 = holder, 2 = selector).
+    pub fn method_trailer(&self, m: Word, back: usize) -> Word {
+        let o = m.oop();
+        let n = self.heap.method_pointer_slots(o);
+        self.heap.slot(o, n - 1 - back)
+    }
+
+    /// A method's selector (blocks: the enclosing method's).
+    pub fn method_selector(&self, m: Word) -> Word {
+        self.method_trailer(m, 2)
+    }
+
+    /// A method's holder: the class it is installed in (blocks: the enclosing code).
+    pub fn method_holder(&self, m: Word) -> Word {
+        self.method_trailer(m, 1)
+    }
+
+    /// The home method of a block's code (the method itself for methods).
+    pub fn home_method(&self, mut m: Word) -> Word {
+        for _ in 0..256 {
+            let info = self.methods.info(self.method_id(m));
+            if !info.is_block() {
+                return m;
+            }
+            m = self.method_holder(m);
+        }
+        m
+    }
+
+    /// Looks a selector up along the superclass chain starting at `cls`.
+    pub fn lookup_in(&self, mut cls: Word, selector: Word) -> Option<Word> {
+        let nil = self.nil();
+        while cls != nil {
+            let md = self.heap.slot(cls.oop(), class::METHODS);
+            if md != nil
+                && let Some(m) = self.dict_at(md, selector)
+            {
+                return Some(m);
+            }
+            cls = self.superclass(cls);
+        }
+        None
+    }
+
+    /// Looks a selector up for receivers of class index `class`, through the global lookup cache.
+    #[inline]
+    pub fn lookup(&mut self, class: ClassIndex, selector: Word) -> Option<MethodId> {
+        if let Some(m) = self.methods.probe_lookup(class, selector) {
+            return Some(m);
+        }
+        self.lookup_slow(class, selector)
+    }
+
+    #[cold]
+    fn lookup_slow(&mut self, class: ClassIndex, selector: Word) -> Option<MethodId> {
+        let cls = self.heap.classes().get(class)?;
+        let m = self.lookup_in(cls, selector)?;
+        let id = self.method_id(m);
+        if id == MethodId::NONE {
+            return None;
+        }
+        self.methods.fill_lookup(class, selector, id);
+        Some(id)
+    }
+
+    /// Installs `m` under `selector` in class `cls`'s method dictionary and invalidates exactly
+    /// the caches that may now find another method. A safepoint (handles for all three).
+    pub fn install_method(&mut self, cls: Handle, selector: Handle, m: Handle) -> Result<(), VmError> {
+        let c = self.handle(cls);
+        let md = self.heap.slot(c.oop(), class::METHODS);
+        let hmd = self.push_handle(md);
+        self.dict_put(hmd, selector, m)?;
+        self.invalidate_selector(self.handle(cls), self.handle(selector));
+        Ok(())
+    }
+
+    /// Removes a method; returns whether it was there.
+    pub fn remove_method(&mut self, cls: Word, selector: Word) -> bool {
+        let md = self.heap.slot(cls.oop(), class::METHODS);
+        let removed = self.dict_remove(md, selector).is_some();
+        if removed {
+            self.invalidate_selector(cls, selector);
+        }
+        removed
+    }
+
+    /// Clears cache entries for `selector` on `cls` and every class inheriting from it.
+    pub fn invalidate_selector(&mut self, cls: Word, selector: Word) -> usize {
+        let classes: Vec<(u32, Word)> =
+            self.heap.classes().iter().map(|(i, c)| (i.0, c)).collect();
+        let affected: std::collections::HashSet<u32> = classes
+            .iter()
+            .filter(|(_, c)| self.inherits_from(*c, cls))
+            .map(|(i, _)| *i)
+            .collect();
+        self.methods
+            .invalidate(selector, &|class| affected.contains(&class))
+    }
+
+    // ---- misc ------------------------------------------------------------------------------------
+
+    /// The next pseudo-random number (xorshift64*).
+    pub fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Whether an interrupt (Ctrl-C) is pending; clears it.
+    #[inline]
+    pub fn take_interrupt(&self) -> bool {
+        self.interrupt.load(Ordering::Relaxed) && self.interrupt.swap(false, Ordering::Relaxed)
+    }
+}

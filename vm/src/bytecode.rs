@@ -388,7 +388,11 @@ impl Encoder {
         if let (Some(Operand::U8), Some(&first)) = (info.operands.first(), operands.first())
             && first > 255
         {
-            assert!(first <= 0xFFFF, "{}: operand {first} out of range", info.name);
+            assert!(
+                first <= 0xFFFF,
+                "{}: operand {first} out of range",
+                info.name
+            );
             self.code.push(Op::ExtA as u8);
             self.code.push((first >> 8) as u8);
         }

@@ -1,0 +1,141 @@
+//! Compile errors: where, what, and the offending line with a caret under the spot.
+//!
+//! Inside the compiler a problem is a [`Diag`] (a position and a message); at the API boundary
+//! the diagnostics of one compilation become [`CompileErrors`], sorted by position, each with
+//! the file name and a copy of its source line.
+
+use std::fmt;
+
+use super::code::SourcePos;
+
+/// One compile error.
+///
+/// Displays as
+/// ```text
+/// file.som:12:7: error: expected ')' to close the method body
+///    12 | foo = ( ^ 1 ]
+///       |             ^
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    /// The file name given to the compiler.
+    pub file: String,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in characters, from 1.
+    pub column: u32,
+    /// What was expected or what is wrong.
+    pub message: String,
+    /// The source line the error is on, without its line terminator.
+    pub source_line: String,
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}:{}:{}: error: {}",
+            self.file, self.line, self.column, self.message
+        )?;
+        let number = self.line.to_string();
+        let width = number.len().max(5);
+        writeln!(f, "{number:>width$} | {}", self.source_line)?;
+        // Keep tabs so the caret lines up with what a terminal shows above it.
+        let mut pad = String::new();
+        let before = (self.column as usize).saturating_sub(1);
+        let mut chars = self.source_line.chars();
+        for _ in 0..before {
+            pad.push(match chars.next() {
+                Some('\t') => '\t',
+                _ => ' ',
+            });
+        }
+        write!(f, "{:width$} | {pad}^", "")
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// All the errors found in one compilation, in source order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileErrors(pub Vec<CompileError>);
+
+impl CompileErrors {
+    /// The errors.
+    pub fn errors(&self) -> &[CompileError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for CompileErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CompileErrors {}
+
+/// A problem found inside the compiler, before it has a file name attached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Diag {
+    pub pos: SourcePos,
+    pub message: String,
+    /// A follow-on error already reported by the lexer: dropped when converting.
+    pub silent: bool,
+}
+
+impl Diag {
+    pub fn new(pos: SourcePos, message: impl Into<String>) -> Diag {
+        Diag {
+            pos,
+            message: message.into(),
+            silent: false,
+        }
+    }
+
+    pub fn silent(pos: SourcePos) -> Diag {
+        Diag {
+            pos,
+            message: String::new(),
+            silent: true,
+        }
+    }
+}
+
+/// At most this many errors are reported for one compilation.
+const MAX_ERRORS: usize = 100;
+
+/// Turns diagnostics into public errors: sorted by position, duplicates and silent ones removed.
+pub(crate) fn into_errors(file: &str, source: &str, mut diags: Vec<Diag>) -> CompileErrors {
+    diags.retain(|d| !d.silent);
+    diags.sort_by_key(|d| d.pos.offset);
+    diags.dedup_by(|a, b| a.pos == b.pos && a.message == b.message);
+    diags.truncate(MAX_ERRORS);
+    CompileErrors(
+        diags
+            .into_iter()
+            .map(|d| CompileError {
+                file: file.to_string(),
+                line: d.pos.line,
+                column: d.pos.column,
+                message: d.message,
+                source_line: line_text(source, d.pos.line),
+            })
+            .collect(),
+    )
+}
+
+/// Line `line` (from 1) of `source`, without its terminator; empty past the end.
+fn line_text(source: &str, line: u32) -> String {
+    source
+        .split('\n')
+        .nth(line.saturating_sub(1) as usize)
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,1050 @@
+//! The parser: tokens to syntax trees, for class files, single methods and do-its.
+//!
+//! A recursive-descent parser over the token list from [`super::lexer`]. Every nesting level
+//! (parentheses, blocks, brace and literal arrays, message arguments, and each message of a
+//! chain, since `a foo foo foo …` nests in the tree too) counts against [`MAX_DEPTH`], so the
+//! later passes, which recurse over the tree, have a bounded depth as well.
+//!
+//! Errors: parsing a method stops at its first error; in a class file the parser then skips to
+//! the end of that method (the parenthesis matching its body's `(`) and goes on with the next
+//! one, so one run reports the errors of several methods.
+
+use super::ast::{Block, Expr, MethodAst, Name, Send, Stmt};
+use super::code::{Literal, Primitive, SourcePos};
+use super::error::Diag;
+use super::lexer::{Tok, Token, tokenize};
+
+/// Deepest nesting of expressions the parser accepts.
+pub const MAX_DEPTH: usize = 500;
+
+/// Names the parser treats specially: they cannot be declared or assigned.
+pub(crate) const RESERVED: &[&str] = &["self", "super", "nil", "true", "false", "thisContext"];
+
+/// How a class names its superclass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SuperclassRef {
+    /// `Name = ( … )`: the superclass is `Object`.
+    Default,
+    /// `Name = Superclass ( … )`.
+    Named(String),
+    /// `Name = nil ( … )`: no superclass (the root class).
+    Nil,
+}
+
+/// A parsed method, ready for [`super::compile_method`].
+#[derive(Clone, Debug)]
+pub struct MethodDef {
+    /// The selector.
+    pub selector: String,
+    /// The argument names.
+    pub arg_names: Vec<String>,
+    /// Where the method pattern starts.
+    pub position: SourcePos,
+    /// The method's source text, from its pattern to its end.
+    pub source: String,
+    pub(crate) ast: MethodAst,
+}
+
+impl MethodDef {
+    /// The primitive the method declares (`= primitive`, `<primitive: …>`), if any.
+    pub fn primitive(&self) -> &Primitive {
+        &self.ast.primitive
+    }
+}
+
+/// A parsed SOM class file.
+#[derive(Clone, Debug)]
+pub struct ClassDef {
+    /// The class name.
+    pub name: String,
+    /// The superclass.
+    pub superclass: SuperclassRef,
+    /// Instance variables declared by this class (not the inherited ones).
+    pub instance_vars: Vec<String>,
+    /// Class-side fields (SOM: instance variables of the metaclass).
+    pub class_vars: Vec<String>,
+    /// Instance-side methods, in source order.
+    pub instance_methods: Vec<MethodDef>,
+    /// Class-side methods, in source order.
+    pub class_methods: Vec<MethodDef>,
+    /// Where the class name is.
+    pub position: SourcePos,
+}
+
+type PResult<T> = Result<T, Diag>;
+
+struct Parser<'s> {
+    src: &'s str,
+    toks: Vec<Token>,
+    i: usize,
+    depth: usize,
+    next_block: u32,
+    diags: Vec<Diag>,
+}
+
+/// Parses a class file; on failure, the lexical and syntax errors of the whole file.
+pub(crate) fn parse_class(source: &str) -> Result<ClassDef, Vec<Diag>> {
+    let mut p = Parser::new(source);
+    let class = p.class_def();
+    match class {
+        Some(c) if p.diags.is_empty() => Ok(c),
+        _ => Err(p.diags),
+    }
+}
+
+/// Parses one method from a string: `pattern statements` (Smalltalk-80 style) or
+/// `pattern = ( statements )` / `pattern = primitive` (SOM style).
+pub(crate) fn parse_method(source: &str) -> Result<MethodDef, Vec<Diag>> {
+    let mut p = Parser::new(source);
+    let result = p.standalone_method();
+    match result {
+        Ok(m) if p.diags.is_empty() => Ok(m),
+        Ok(_) => Err(p.diags),
+        Err(d) => {
+            p.diags.push(d);
+            Err(p.diags)
+        }
+    }
+}
+
+/// Parses a do-it: `| temps | statements`.
+pub(crate) fn parse_doit(source: &str) -> Result<MethodAst, Vec<Diag>> {
+    let mut p = Parser::new(source);
+    let result = p.doit();
+    match result {
+        Ok(m) if p.diags.is_empty() => Ok(m),
+        Ok(_) => Err(p.diags),
+        Err(d) => {
+            p.diags.push(d);
+            Err(p.diags)
+        }
+    }
+}
+
+fn is_binary(t: &Tok, op: &str) -> bool {
+    matches!(t, Tok::Binary(o) if o == op)
+}
+
+fn is_ident(t: &Tok, name: &str) -> bool {
+    matches!(t, Tok::Ident(n) if n == name)
+}
+
+/// Whether a token can start an expression.
+fn starts_expression(t: &Tok) -> bool {
+    matches!(
+        t,
+        Tok::Ident(_)
+            | Tok::Int(_)
+            | Tok::Float(_)
+            | Tok::Str(_)
+            | Tok::Sym(_)
+            | Tok::Char(_)
+            | Tok::HashParen
+            | Tok::HashBracket
+            | Tok::LParen
+            | Tok::LBracket
+            | Tok::LBrace
+    )
+}
+
+impl<'s> Parser<'s> {
+    fn new(src: &'s str) -> Parser<'s> {
+        let (toks, diags) = tokenize(src);
+        Parser {
+            src,
+            toks,
+            i: 0,
+            depth: 0,
+            next_block: 0,
+            diags,
+        }
+    }
+
+    // ---- token access -----------------------------------------------------------------
+
+    fn peek(&self) -> &Token {
+        self.peek_at(0)
+    }
+
+    /// The token `n` ahead (the final `Eof` once past the end).
+    fn peek_at(&self, n: usize) -> &Token {
+        let last = self.toks.len().saturating_sub(1);
+        &self.toks[(self.i + n).min(last)]
+    }
+
+    fn tok(&self) -> &Tok {
+        &self.peek().tok
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.peek().clone();
+        if self.i + 1 < self.toks.len() {
+            self.i += 1;
+        }
+        t
+    }
+
+    /// Byte offset just past the previous token.
+    fn prev_end(&self) -> usize {
+        self.i
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .map_or(0, |t| t.end)
+    }
+
+    /// An error at the current token: "expected {what}, found {token}". Silent when the
+    /// current token is a lexical error (already reported).
+    fn expected(&self, what: &str) -> Diag {
+        let t = self.peek();
+        if t.tok == Tok::Error {
+            return Diag::silent(t.pos);
+        }
+        Diag::new(
+            t.pos,
+            format!("expected {what}, found {}", t.describe(self.src)),
+        )
+    }
+
+    fn expect(&mut self, tok: Tok, what: &str) -> PResult<Token> {
+        if *self.tok() == tok {
+            Ok(self.bump())
+        } else {
+            Err(self.expected(what))
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Diag::new(
+                self.peek().pos,
+                format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn block_id(&mut self) -> u32 {
+        let id = self.next_block;
+        self.next_block += 1;
+        id
+    }
+
+    fn name(&mut self, what: &str) -> PResult<Name> {
+        match self.tok().clone() {
+            Tok::Ident(name) => {
+                let pos = self.bump().pos;
+                Ok(Name { name, pos })
+            }
+            _ => Err(self.expected(what)),
+        }
+    }
+
+    // ---- classes ----------------------------------------------------------------------
+
+    /// `Name = Superclass ( | ivars | methods ---- | classVars | classMethods )`.
+    /// Reports its errors in `self.diags`; `None` if the header could not be read.
+    fn class_def(&mut self) -> Option<ClassDef> {
+        let header = self.class_header();
+        let (name, position, superclass) = match header {
+            Ok(h) => h,
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let mut class = ClassDef {
+            name,
+            superclass,
+            instance_vars: Vec::new(),
+            class_vars: Vec::new(),
+            instance_methods: Vec::new(),
+            class_methods: Vec::new(),
+            position,
+        };
+        match self.fields() {
+            Ok(f) => class.instance_vars = check_fields(f, &mut self.diags),
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        }
+        let mut at_eof = self.methods(&mut class.instance_methods);
+        if !at_eof && *self.tok() == Tok::Separator {
+            self.bump();
+            // `| a b |` declares class fields; `| other = ( … )` is a method named `|`.
+            let bar_method = matches!(self.peek_at(1).tok, Tok::Ident(_))
+                && is_binary(&self.peek_at(2).tok, "=");
+            if *self.tok() == Tok::Bar && !bar_method {
+                match self.fields() {
+                    Ok(f) => class.class_vars = check_fields(f, &mut self.diags),
+                    Err(d) => {
+                        self.diags.push(d);
+                        return None;
+                    }
+                }
+            }
+            at_eof = self.methods(&mut class.class_methods);
+        }
+        check_duplicate_methods(&class.instance_methods, &mut self.diags);
+        check_duplicate_methods(&class.class_methods, &mut self.diags);
+        if at_eof {
+            // Recovery ran to the end of the file: a missing ')' would only repeat the error.
+            return Some(class);
+        }
+        if let Err(d) = self.expect(Tok::RParen, "')' to close the class body") {
+            self.diags.push(d);
+            return Some(class);
+        }
+        if *self.tok() != Tok::Eof {
+            let d = self.expected("end of file after the class definition");
+            self.diags.push(d);
+        }
+        Some(class)
+    }
+
+    fn class_header(&mut self) -> PResult<(String, SourcePos, SuperclassRef)> {
+        let name = self.name("a class name")?;
+        if !is_binary(self.tok(), "=") {
+            return Err(self.expected("'=' after the class name"));
+        }
+        self.bump();
+        let superclass = match self.tok().clone() {
+            Tok::Ident(s) if s == "nil" => {
+                self.bump();
+                SuperclassRef::Nil
+            }
+            Tok::Ident(s) => {
+                self.bump();
+                SuperclassRef::Named(s)
+            }
+            _ => SuperclassRef::Default,
+        };
+        self.expect(Tok::LParen, "'(' to start the class body")?;
+        Ok((name.name, name.pos, superclass))
+    }
+
+    /// `| a b c |` or nothing.
+    fn fields(&mut self) -> PResult<Vec<Name>> {
+        if *self.tok() != Tok::Bar {
+            return Ok(Vec::new());
+        }
+        self.temporaries("a field name or '|'")
+    }
+
+    /// Methods up to `)`, `----` or the end. Returns whether error recovery reached the end
+    /// of the file.
+    fn methods(&mut self, out: &mut Vec<MethodDef>) -> bool {
+        loop {
+            match self.tok() {
+                Tok::RParen | Tok::Separator => return false,
+                Tok::Eof => {
+                    let d = self.expected("')' to close the class body");
+                    self.diags.push(d);
+                    return true;
+                }
+                _ => {}
+            }
+            let start = self.i;
+            self.depth = 0;
+            match self.som_method() {
+                Ok(m) => out.push(m),
+                Err(d) => {
+                    self.diags.push(d);
+                    self.recover(start);
+                    if *self.tok() == Tok::Eof {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// After an error in the method starting at token `start`: skips to just after its end
+    /// (the `)` matching its body's `(`, or `primitive`), or stops at the end of the class.
+    fn recover(&mut self, start: usize) {
+        self.i = start;
+        let mut prev_was_eq = false;
+        loop {
+            match self.tok().clone() {
+                Tok::Eof | Tok::Separator | Tok::RParen => return,
+                Tok::Ident(s) if s == "primitive" && prev_was_eq => {
+                    self.bump();
+                    return;
+                }
+                Tok::LParen => {
+                    let mut depth = 0usize;
+                    loop {
+                        match self.tok() {
+                            Tok::LParen | Tok::HashParen => depth += 1,
+                            Tok::RParen => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    self.bump();
+                                    return;
+                                }
+                            }
+                            Tok::Eof => return,
+                            _ => {}
+                        }
+                        self.bump();
+                    }
+                }
+                t => {
+                    prev_was_eq = is_binary(&t, "=");
+                    self.bump();
+                }
+            }
+        }
+    }
+
+    /// `pattern = ( body )` or `pattern = primitive`.
+    fn som_method(&mut self) -> PResult<MethodDef> {
+        self.next_block = 0;
+        let start = self.peek().pos;
+        let (selector, params) = self.pattern()?;
+        if !is_binary(self.tok(), "=") {
+            return Err(self.expected("'=' after the method pattern"));
+        }
+        self.bump();
+        let (temps, primitive, body) = self.som_body()?;
+        Ok(self.method_def(start, selector, params, temps, primitive, body))
+    }
+
+    /// After `pattern =`: `primitive` or `( body )`.
+    fn som_body(&mut self) -> PResult<(Vec<Name>, Primitive, Vec<Stmt>)> {
+        if is_ident(self.tok(), "primitive") {
+            self.bump();
+            return Ok((Vec::new(), Primitive::Som, Vec::new()));
+        }
+        self.expect(Tok::LParen, "'(' or 'primitive' after '='")?;
+        let (temps, primitive) = self.temps_and_pragma()?;
+        let body = self.statements(&Tok::RParen, "')' to close the method body")?;
+        self.expect(Tok::RParen, "')' to close the method body")?;
+        Ok((temps, primitive, body))
+    }
+
+    fn method_def(
+        &mut self,
+        start: SourcePos,
+        selector: String,
+        params: Vec<Name>,
+        temps: Vec<Name>,
+        primitive: Primitive,
+        body: Vec<Stmt>,
+    ) -> MethodDef {
+        let end = self.prev_end();
+        let source = self
+            .src
+            .get(start.offset as usize..end)
+            .unwrap_or("")
+            .to_string();
+        MethodDef {
+            selector: selector.clone(),
+            arg_names: params.iter().map(|p| p.name.clone()).collect(),
+            position: start,
+            source,
+            ast: MethodAst {
+                selector,
+                params,
+                temps,
+                primitive,
+                body,
+                pos: start,
+                num_blocks: self.next_block,
+            },
+        }
+    }
+
+    /// A method pattern: `foo`, `+ other`, `at: i put: v`.
+    fn pattern(&mut self) -> PResult<(String, Vec<Name>)> {
+        match self.tok().clone() {
+            Tok::Ident(s) => {
+                self.bump();
+                Ok((s, Vec::new()))
+            }
+            Tok::Binary(op) => {
+                self.bump();
+                let arg = self.name(&format!("an argument name after '{op}'"))?;
+                Ok((op, vec![arg]))
+            }
+            Tok::Bar => {
+                self.bump();
+                let arg = self.name("an argument name after '|'")?;
+                Ok(("|".into(), vec![arg]))
+            }
+            Tok::Keyword(_) => {
+                let mut selector = String::new();
+                let mut params = Vec::new();
+                while let Tok::Keyword(k) = self.tok().clone() {
+                    self.bump();
+                    params.push(self.name(&format!("an argument name after '{k}'"))?);
+                    selector.push_str(&k);
+                }
+                Ok((selector, params))
+            }
+            _ => Err(self.expected("a method pattern (a unary, binary or keyword selector)")),
+        }
+    }
+
+    /// Optional temporaries and an optional `<primitive: …>` before or after them.
+    fn temps_and_pragma(&mut self) -> PResult<(Vec<Name>, Primitive)> {
+        let mut primitive = Primitive::None;
+        if self.at_pragma() {
+            primitive = self.pragma()?;
+        }
+        let mut temps = Vec::new();
+        if *self.tok() == Tok::Bar {
+            temps = self.temporaries("a temporary name or '|'")?;
+        }
+        if self.at_pragma() {
+            if primitive != Primitive::None {
+                return Err(Diag::new(
+                    self.peek().pos,
+                    "a method has at most one primitive",
+                ));
+            }
+            primitive = self.pragma()?;
+        }
+        Ok((temps, primitive))
+    }
+
+    fn at_pragma(&self) -> bool {
+        is_binary(self.tok(), "<") && matches!(self.peek_at(1).tok, Tok::Keyword(_))
+    }
+
+    /// `<primitive: 60>`, `<primitive: #name>`, `<primitive: 'name'>`.
+    fn pragma(&mut self) -> PResult<Primitive> {
+        self.bump();
+        let kw = self.bump();
+        let Tok::Keyword(k) = &kw.tok else {
+            return Err(Diag::new(kw.pos, "expected a pragma keyword"));
+        };
+        if k != "primitive:" {
+            return Err(Diag::new(
+                kw.pos,
+                format!("unknown pragma <{k} ...>; only <primitive: ...> is supported"),
+            ));
+        }
+        let value = self.peek().clone();
+        let primitive = match &value.tok {
+            Tok::Int(n) => match u16::try_from(n) {
+                Ok(n) => Primitive::Number(n),
+                Err(_) => {
+                    return Err(Diag::new(
+                        value.pos,
+                        "primitive number must be between 0 and 65535",
+                    ));
+                }
+            },
+            Tok::Sym(s) | Tok::Str(s) => Primitive::Named(s.clone()),
+            _ => return Err(self.expected("a primitive number or name")),
+        };
+        self.bump();
+        if !is_binary(self.tok(), ">") {
+            return Err(self.expected("'>' to close the pragma"));
+        }
+        self.bump();
+        Ok(primitive)
+    }
+
+    /// `| a b |`: at a `|`.
+    fn temporaries(&mut self, what: &str) -> PResult<Vec<Name>> {
+        self.bump();
+        let mut names = Vec::new();
+        loop {
+            match self.tok().clone() {
+                Tok::Ident(name) => {
+                    let pos = self.bump().pos;
+                    names.push(Name { name, pos });
+                }
+                Tok::Bar => {
+                    self.bump();
+                    return Ok(names);
+                }
+                _ => return Err(self.expected(what)),
+            }
+        }
+    }
+
+    // ---- methods from strings and do-its ------------------------------------------------
+
+    fn standalone_method(&mut self) -> PResult<MethodDef> {
+        self.next_block = 0;
+        let start = self.peek().pos;
+        let (selector, params) = self.pattern()?;
+        let som_style = is_binary(self.tok(), "=")
+            && (self.peek_at(1).tok == Tok::LParen || is_ident(&self.peek_at(1).tok, "primitive"));
+        let (temps, primitive, body) = if som_style {
+            self.bump();
+            self.som_body()?
+        } else {
+            let (temps, primitive) = self.temps_and_pragma()?;
+            let body = self.statements(&Tok::Eof, "end of input")?;
+            (temps, primitive, body)
+        };
+        let def = self.method_def(start, selector, params, temps, primitive, body);
+        if *self.tok() != Tok::Eof {
+            return Err(self.expected("end of input after the method"));
+        }
+        Ok(def)
+    }
+
+    fn doit(&mut self) -> PResult<MethodAst> {
+        let start = self.peek().pos;
+        let mut temps = Vec::new();
+        if *self.tok() == Tok::Bar {
+            temps = self.temporaries("a temporary name or '|'")?;
+        }
+        let body = self.statements(&Tok::Eof, "end of input")?;
+        Ok(MethodAst {
+            selector: "DoIt".into(),
+            params: Vec::new(),
+            temps,
+            primitive: Primitive::None,
+            body,
+            pos: start,
+            num_blocks: self.next_block,
+        })
+    }
+
+    // ---- statements -------------------------------------------------------------------
+
+    /// Statements separated by periods, up to (not including) `end`.
+    fn statements(&mut self, end: &Tok, close: &str) -> PResult<Vec<Stmt>> {
+        let mut stmts = Vec::new();
+        loop {
+            while *self.tok() == Tok::Period {
+                self.bump();
+            }
+            if self.tok() == end {
+                return Ok(stmts);
+            }
+            stmts.push(self.statement()?);
+            if *self.tok() == Tok::Period {
+                self.bump();
+                continue;
+            }
+            if self.tok() == end {
+                return Ok(stmts);
+            }
+            if starts_expression(self.tok()) || *self.tok() == Tok::Caret {
+                return Err(self.expected(&format!("'.' to end the statement, or {close}")));
+            }
+            return Err(self.expected(close));
+        }
+    }
+
+    fn statement(&mut self) -> PResult<Stmt> {
+        if *self.tok() == Tok::Caret {
+            let pos = self.bump().pos;
+            let value = self.expression("an expression after '^'")?;
+            return Ok(Stmt::Return { value, pos });
+        }
+        Ok(Stmt::Expr(self.expression("a statement")?))
+    }
+
+    // ---- expressions ------------------------------------------------------------------
+
+    /// An expression; `what` names it in the error if none starts here.
+    fn expression(&mut self, what: &str) -> PResult<Expr> {
+        self.enter()?;
+        let result = self.expression_inner(what);
+        self.leave();
+        result
+    }
+
+    fn expression_inner(&mut self, what: &str) -> PResult<Expr> {
+        if let Tok::Ident(name) = self.tok().clone()
+            && self.peek_at(1).tok == Tok::Assign
+        {
+            let pos = self.bump().pos;
+            self.bump();
+            let value = self.expression("an expression after ':='")?;
+            return Ok(Expr::Assign {
+                target: Name { name, pos },
+                value: Box::new(value),
+            });
+        }
+        let receiver = self.primary(what)?;
+        let e = self.unary_tail(receiver)?;
+        let e = self.binary_tail(e)?;
+        let e = self.keyword_tail(e)?;
+        if *self.tok() == Tok::Semicolon {
+            return self.cascade(e);
+        }
+        Ok(e)
+    }
+
+    /// `receiver first; second; …` where `first` was parsed as a normal message.
+    fn cascade(&mut self, first: Expr) -> PResult<Expr> {
+        let semicolon = self.peek().pos;
+        let Expr::Send(send) = first else {
+            return Err(Diag::new(semicolon, "a cascade needs a message before ';'"));
+        };
+        let mut send = *send;
+        let hole = Expr::CascadeReceiver {
+            is_super: send.receiver.is_super(),
+            pos: send.receiver.pos(),
+        };
+        let receiver = std::mem::replace(&mut send.receiver, hole.clone());
+        let mut parts = vec![Expr::Send(Box::new(send))];
+        while *self.tok() == Tok::Semicolon {
+            self.bump();
+            let part = match self.tok() {
+                Tok::Ident(_) => {
+                    let e = self.unary_tail(hole.clone())?;
+                    let e = self.binary_tail(e)?;
+                    self.keyword_tail(e)?
+                }
+                Tok::Binary(_) | Tok::Bar => {
+                    let e = self.binary_tail(hole.clone())?;
+                    self.keyword_tail(e)?
+                }
+                Tok::Keyword(_) => self.keyword_tail(hole.clone())?,
+                _ => return Err(self.expected("a message after ';'")),
+            };
+            parts.push(part);
+        }
+        Ok(Expr::Cascade {
+            receiver: Box::new(receiver),
+            parts,
+        })
+    }
+
+    fn unary_tail(&mut self, mut receiver: Expr) -> PResult<Expr> {
+        let mut levels = 0;
+        while let Tok::Ident(selector) = self.tok().clone() {
+            if self.peek_at(1).tok == Tok::Assign {
+                break;
+            }
+            self.enter()?;
+            levels += 1;
+            let pos = self.bump().pos;
+            receiver = Expr::Send(Box::new(Send {
+                receiver,
+                selector,
+                args: Vec::new(),
+                pos,
+            }));
+        }
+        for _ in 0..levels {
+            self.leave();
+        }
+        Ok(receiver)
+    }
+
+    fn binary_tail(&mut self, mut receiver: Expr) -> PResult<Expr> {
+        let mut levels = 0;
+        loop {
+            let selector = match self.tok() {
+                Tok::Binary(op) => op.clone(),
+                Tok::Bar => "|".to_string(),
+                _ => break,
+            };
+            self.enter()?;
+            levels += 1;
+            let pos = self.bump().pos;
+            let arg = self.primary(&format!("an argument after '{selector}'"))?;
+            let arg = self.unary_tail(arg)?;
+            receiver = Expr::Send(Box::new(Send {
+                receiver,
+                selector,
+                args: vec![arg],
+                pos,
+            }));
+        }
+        for _ in 0..levels {
+            self.leave();
+        }
+        Ok(receiver)
+    }
+
+    fn keyword_tail(&mut self, receiver: Expr) -> PResult<Expr> {
+        if !matches!(self.tok(), Tok::Keyword(_)) {
+            return Ok(receiver);
+        }
+        self.enter()?;
+        let pos = self.peek().pos;
+        let mut selector = String::new();
+        let mut args = Vec::new();
+        while let Tok::Keyword(k) = self.tok().clone() {
+            self.bump();
+            let arg = self.primary(&format!("an argument after '{k}'"))?;
+            let arg = self.unary_tail(arg)?;
+            let arg = self.binary_tail(arg)?;
+            args.push(arg);
+            selector.push_str(&k);
+        }
+        self.leave();
+        Ok(Expr::Send(Box::new(Send {
+            receiver,
+            selector,
+            args,
+            pos,
+        })))
+    }
+
+    fn primary(&mut self, what: &str) -> PResult<Expr> {
+        let t = self.peek().clone();
+        let pos = t.pos;
+        let e = match t.tok {
+            Tok::Ident(name) => {
+                self.bump();
+                match name.as_str() {
+                    "self" => Expr::SelfRef(pos),
+                    "super" => Expr::Super(pos),
+                    "nil" => Expr::Nil(pos),
+                    "true" => Expr::True(pos),
+                    "false" => Expr::False(pos),
+                    "thisContext" => Expr::ThisContext(pos),
+                    _ => Expr::Var(Name { name, pos }),
+                }
+            }
+            Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::Sym(_) | Tok::Char(_) => {
+                let value = self.scalar_literal().unwrap_or(Literal::Nil);
+                Expr::Literal { value, pos }
+            }
+            Tok::Binary(ref op) if op == "-" && self.negative_number_follows() => {
+                let value = self.scalar_literal().unwrap_or(Literal::Nil);
+                Expr::Literal { value, pos }
+            }
+            Tok::HashParen => {
+                self.bump();
+                let value = self.literal_array()?;
+                Expr::Literal { value, pos }
+            }
+            Tok::HashBracket => {
+                self.bump();
+                let value = self.byte_array()?;
+                Expr::Literal { value, pos }
+            }
+            Tok::LParen => {
+                self.bump();
+                self.enter()?;
+                let e = self.expression("an expression after '('")?;
+                self.expect(Tok::RParen, "')' to close the parenthesis")?;
+                self.leave();
+                e
+            }
+            Tok::LBracket => self.block()?,
+            Tok::LBrace => self.brace()?,
+            _ => return Err(self.expected(what)),
+        };
+        Ok(e)
+    }
+
+    /// At a `-` token: whether a number follows with no space in between.
+    fn negative_number_follows(&self) -> bool {
+        let next = self.peek_at(1);
+        matches!(next.tok, Tok::Int(_) | Tok::Float(_))
+            && next.pos.offset as usize == self.peek().end
+    }
+
+    /// At a number (possibly after a `-`), string, symbol or character token: reads it.
+    fn scalar_literal(&mut self) -> Option<Literal> {
+        let negative = is_binary(self.tok(), "-");
+        if negative {
+            self.bump();
+        }
+        let t = self.bump();
+        Some(match t.tok {
+            Tok::Int(v) => Literal::integer(if negative { -v } else { v }),
+            Tok::Float(v) => Literal::Float(if negative { -v } else { v }),
+            Tok::Str(s) => Literal::String(s),
+            Tok::Sym(s) => Literal::Symbol(s),
+            Tok::Char(c) => Literal::Char(c),
+            _ => return None,
+        })
+    }
+
+    /// The elements of `#( … )`, after the opening token.
+    fn literal_array(&mut self) -> PResult<Literal> {
+        self.enter()?;
+        let mut items = Vec::new();
+        loop {
+            let t = self.peek().clone();
+            let item = match t.tok {
+                Tok::RParen => {
+                    self.bump();
+                    break;
+                }
+                Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::Sym(_) | Tok::Char(_) => {
+                    self.scalar_literal().unwrap_or(Literal::Nil)
+                }
+                Tok::Binary(ref op) if op == "-" && self.negative_number_follows() => {
+                    self.scalar_literal().unwrap_or(Literal::Nil)
+                }
+                Tok::Ident(name) => {
+                    self.bump();
+                    match name.as_str() {
+                        "true" => Literal::True,
+                        "false" => Literal::False,
+                        "nil" => Literal::Nil,
+                        _ => Literal::Symbol(name),
+                    }
+                }
+                Tok::Keyword(mut k) => {
+                    let mut end = self.bump().end;
+                    // `at:put:` inside a literal array is the one symbol #at:put:
+                    while let Tok::Keyword(more) = self.tok().clone() {
+                        if self.peek().pos.offset as usize != end {
+                            break;
+                        }
+                        end = self.bump().end;
+                        k.push_str(&more);
+                    }
+                    Literal::Symbol(k)
+                }
+                Tok::Binary(op) => {
+                    self.bump();
+                    Literal::Symbol(op)
+                }
+                Tok::Bar => {
+                    self.bump();
+                    Literal::Symbol("|".into())
+                }
+                Tok::LParen | Tok::HashParen => {
+                    self.bump();
+                    self.literal_array()?
+                }
+                Tok::HashBracket => {
+                    self.bump();
+                    self.byte_array()?
+                }
+                Tok::Eof => return Err(self.expected("')' to close the literal array")),
+                _ => return Err(self.expected("a literal or ')' in the literal array")),
+            };
+            items.push(item);
+        }
+        self.leave();
+        Ok(Literal::Array(items))
+    }
+
+    /// The elements of `#[ … ]`, after the opening token.
+    fn byte_array(&mut self) -> PResult<Literal> {
+        let mut bytes = Vec::new();
+        loop {
+            let t = self.peek().clone();
+            match &t.tok {
+                Tok::RBracket => {
+                    self.bump();
+                    return Ok(Literal::ByteArray(bytes));
+                }
+                Tok::Int(v) => match u8::try_from(v) {
+                    Ok(b) => {
+                        self.bump();
+                        bytes.push(b);
+                    }
+                    Err(_) => {
+                        return Err(Diag::new(
+                            t.pos,
+                            "byte array elements must be integers from 0 to 255",
+                        ));
+                    }
+                },
+                Tok::Binary(op) if op == "-" && self.negative_number_follows() => {
+                    return Err(Diag::new(
+                        t.pos,
+                        "byte array elements must be integers from 0 to 255",
+                    ));
+                }
+                _ => return Err(self.expected("a byte (0 to 255) or ']' in the byte array")),
+            }
+        }
+    }
+
+    /// `[:a :b | | t | statements]`, at the `[`.
+    fn block(&mut self) -> PResult<Expr> {
+        let pos = self.bump().pos;
+        self.enter()?;
+        let mut params = Vec::new();
+        while *self.tok() == Tok::Colon {
+            self.bump();
+            params.push(self.name("a parameter name after ':'")?);
+        }
+        if !params.is_empty() {
+            match self.tok() {
+                Tok::Bar => {
+                    self.bump();
+                }
+                Tok::RBracket => {}
+                _ => return Err(self.expected("'|' after the block parameters")),
+            }
+        }
+        let mut temps = Vec::new();
+        if *self.tok() == Tok::Bar {
+            temps = self.temporaries("a temporary name or '|'")?;
+        }
+        let body = self.statements(&Tok::RBracket, "']' to close the block")?;
+        self.expect(Tok::RBracket, "']' to close the block")?;
+        self.leave();
+        let id = self.block_id();
+        Ok(Expr::Block(Box::new(Block {
+            id,
+            params,
+            temps,
+            body,
+            pos,
+        })))
+    }
+
+    /// `{ a. b. c }`, at the `{`.
+    fn brace(&mut self) -> PResult<Expr> {
+        let pos = self.bump().pos;
+        self.enter()?;
+        let mut items = Vec::new();
+        loop {
+            if *self.tok() == Tok::RBrace {
+                self.bump();
+                break;
+            }
+            items.push(self.expression("an expression or '}' in the brace array")?);
+            match self.tok() {
+                Tok::Period => {
+                    self.bump();
+                }
+                Tok::RBrace => {}
+                _ => return Err(self.expected("'.' or '}' in the brace array")),
+            }
+        }
+        self.leave();
+        Ok(Expr::Brace { items, pos })
+    }
+}
+
+/// Reports reserved or repeated field names; returns the names.
+fn check_fields(fields: Vec<Name>, diags: &mut Vec<Diag>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for f in fields {
+        if RESERVED.contains(&f.name.as_str()) {
+            diags.push(Diag::new(
+                f.pos,
+                format!("'{}' is a reserved word and cannot name a field", f.name),
+            ));
+        } else if names.contains(&f.name) {
+            diags.push(Diag::new(
+                f.pos,
+                format!("duplicate field name '{}'", f.name),
+            ));
+        }
+        names.push(f.name);
+    }
+    names
+}
+
+fn check_duplicate_methods(methods: &[MethodDef], diags: &mut Vec<Diag>) {
+    let mut seen = std::collections::HashSet::new();
+    for m in methods {
+        if !seen.insert(m.selector.as_str()) {
+            diags.push(Diag::new(
+                m.position,
+                format!("method '{}' is defined twice", m.selector),
+            ));
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! and defines every other class. Class definitions made later (class files, `subclass:`) go
 //! through the same [`Vm::define_class`].
 
-use crate::objects::{self, InstanceSpec, class, class_index as ci};
+use crate::objects::{InstanceSpec, class, class_index as ci};
 use crate::vm::{Vm, VmError, VmOptions, sp};
 use smalt_gc::{ClassIndex, Format, Word};
 

@@ -32,7 +32,7 @@ mod objects;
 mod strings;
 mod system;
 
-pub(crate) use numbers::{big_from_word, word_from_big};
+pub(crate) use numbers::word_from_big;
 
 /// The outcome of a primitive.
 #[derive(Debug)]

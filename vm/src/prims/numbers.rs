@@ -290,7 +290,7 @@ fn int_eq(vm: &mut Vm, n: usize) -> Prim {
     if n != 1 {
         return Prim::Fail;
     }
-    let (a, b) = (vm.arg(1, 0), vm.arg(1, 1));
+    let (_a, b) = (vm.arg(1, 0), vm.arg(1, 1));
     if !is_integer(vm, b) && vm.float_value(b).is_none() {
         return Prim::Done(vm.false_obj());
     }

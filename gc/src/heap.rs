@@ -69,7 +69,7 @@ pub enum AllocError {
     #[error("the object space is full")]
     Exhausted,
     /// Even after a collection and growing to the configured maximum the request does not fit,
-    /// or the host refused the memory. `allocate` returns it at once for a request larger than
+    /// or the host refused the memory. `alloc` returns it at once for a request larger than
     /// the maximum heap; `collect` returns it when live data plus the request exceed it.
     #[error("out of memory: {requested} bytes requested, heap limit {limit} bytes")]
     OutOfMemory { requested: usize, limit: usize },

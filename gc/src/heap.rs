@@ -27,7 +27,7 @@ use crate::word::{Oop, Word};
 use std::time::Duration;
 
 /// Largest object space in bytes: 2³² words. A forwarding word holds the index of the copy's
-/// header in 32 bits (see [`crate::header`]), so no space can be larger.
+/// header in 32 bits (see [`Header::forwarding`]), so no space can be larger.
 pub const MAX_SPACE_BYTES: usize = 8 << 32;
 /// Largest number of slots an object can have: what fits in the largest space with its header
 /// and overflow word. Larger requests fail with [`AllocError::TooLarge`].

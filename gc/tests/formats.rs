@@ -75,9 +75,11 @@ fn indexable_objects_around_the_overflow_boundary() {
             assert_eq!(heap.slot(o, i), Word::from_usize(i * 3 + n));
         }
     }
-    // A linear walk sees each object once, large ones included, in copy order.
-    let walked: Vec<usize> = heap.objects().skip(2).map(|o| heap.num_slots(o)).collect();
-    assert_eq!(walked, sizes);
+    // A linear walk sees each object once, large ones included, in copy order: nil first,
+    // then the roots in visiting order, then the class table's class object.
+    let walked: Vec<usize> = heap.objects().skip(1).map(|o| heap.num_slots(o)).collect();
+    assert_eq!(walked[..sizes.len()], sizes);
+    assert_eq!(walked.len(), sizes.len() + 1);
 }
 
 #[test]
@@ -534,4 +536,28 @@ fn copy_slots_between_objects() {
     heap.copy_slots(a, 0, a, 1, 10);
     assert_eq!(heap.slot(a, 1), Word::small_int(0));
     assert_eq!(heap.slot(a, 10), Word::small_int(9));
+}
+
+#[test]
+fn nil_and_the_first_roots_never_move() {
+    // The VM allocates nil, true and false first and visits true and false first: they keep
+    // their offsets across collections (the JIT compares with them as constants).
+    let mut heap = Heap::new(HeapConfig::default());
+    let nil = heap.alloc(CLS, Format::Fixed, 0).unwrap();
+    heap.set_nil(nil.word());
+    let t = heap.alloc(CLS, Format::Fixed, 0).unwrap();
+    let f = heap.alloc(CLS, Format::Fixed, 0).unwrap();
+    let meta = heap.alloc(CLS, Format::Fixed, 0).unwrap();
+    heap.classes_mut().set(CLS, meta.word());
+    for _ in 0..100 {
+        heap.alloc(CLS, Format::Indexable, 10).unwrap();
+    }
+    let mut roots = VecRoots::default();
+    roots.strong.push(t.word());
+    roots.strong.push(f.word());
+    for _ in 0..3 {
+        collect(&mut heap, &mut roots);
+        assert_eq!(heap.nil(), nil.word());
+        assert_eq!(roots.strong, vec![t.word(), f.word()]);
+    }
 }

@@ -310,6 +310,8 @@ impl Vm {
         vm.value_return_stub = vm.methods.code.len();
         vm.methods.code.extend([op::Value, op::ReturnTop]);
         vm.make_kernel_classes()?;
+        vm.kernel_ready = true;
+        vm.heap.set_stress(vm.options.gc_stress);
         for &(index, name) in SPECIAL_SELECTORS {
             vm.specials[index] = vm.intern(name)?;
         }

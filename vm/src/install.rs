@@ -135,6 +135,7 @@ impl Vm {
             num_copied: code.num_copied,
             max_stack: code.max_stack,
             primitive,
+            prim_fn: None,
             flags,
             invocations: 0,
         };

@@ -849,10 +849,9 @@ impl Vm {
         mid: u32,
         nargs: usize,
     ) -> Result<(), VmError> {
-        let prim = self.methods.infos[mid as usize].primitive;
-        if prim != 0 {
+        if let Some(prim) = self.methods.infos[mid as usize].prim_fn {
             self.regs = *r;
-            match self.primitive(prim, nargs) {
+            match prim(self, nargs) {
                 Prim::Done(v) => {
                     r.sp -= nargs;
                     self.stack[r.sp - 1] = v;

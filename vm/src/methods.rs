@@ -51,6 +51,8 @@ pub struct MethodInfo {
     pub max_stack: usize,
     /// Primitive number, 0 for none.
     pub primitive: u16,
+    /// The primitive's function (looked up once at registration), if any.
+    pub prim_fn: Option<crate::prims::PrimFn>,
     /// `objects::FLAG_*` bits.
     pub flags: u8,
     /// Times the method was entered (type feedback and tiering for the JIT).
@@ -209,6 +211,7 @@ impl Default for MethodTable {
             num_copied: 0,
             max_stack: 0,
             primitive: 0,
+            prim_fn: None,
             flags: 0,
             invocations: 0,
         };
@@ -231,6 +234,8 @@ impl MethodTable {
         bytecodes: &[u8],
         selectors: &[Option<(Word, u8)>],
     ) -> MethodId {
+        info.prim_fn = (info.primitive != 0)
+            .then(|| crate::prims::table().entries[usize::from(info.primitive)].1);
         info.code_start = self.code.len();
         info.code_len = bytecodes.len();
         self.code.extend_from_slice(bytecodes);

@@ -172,6 +172,8 @@ pub struct Vm {
     pub loading: Vec<String>,
     /// State of the random number generator (`atRandom`).
     pub rng: u64,
+    /// The kernel classes exist (heap verification is meaningful from then on).
+    pub kernel_ready: bool,
 }
 
 /// The interpreter registers: frame pointers, stack pointer, pc and current method.
@@ -225,8 +227,9 @@ impl Roots for VmRoots<'_> {
 impl Vm {
     /// A VM with an empty heap (no classes yet: see `bootstrap`).
     pub fn empty(options: VmOptions) -> Vm {
-        let mut heap = Heap::new(options.heap.clone());
-        heap.set_stress(options.gc_stress);
+        // GC stress and heap verification start once the kernel classes exist (see
+        // `bootstrap`): before that, objects have classes that are not registered yet.
+        let heap = Heap::new(options.heap.clone());
         let limit = options.max_stack_words;
         Vm {
             heap,
@@ -250,6 +253,7 @@ impl Vm {
             last_compile_error: String::new(),
             loading: Vec::new(),
             rng: 0x853C_49E6_748F_EA9B,
+            kernel_ready: false,
         }
     }
 
@@ -301,7 +305,7 @@ impl Vm {
         self.symbols.purge(nil);
         self.methods.purge_dead(nil);
         self.methods.flush_lookup();
-        if self.options.verify_heap {
+        if self.options.verify_heap && self.kernel_ready {
             self.heap.poison_spare();
             let mut roots = VmRoots {
                 stack: &mut self.stack[..sp],

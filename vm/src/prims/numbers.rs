@@ -70,12 +70,13 @@ pub(crate) fn as_f64(vm: &Vm, w: Word) -> Option<f64> {
 
 /// Integer receiver and argument: small fast path, big slow path; a Double argument makes a
 /// Double operation.
+#[inline(always)]
 fn int_arith(
     vm: &mut Vm,
     nargs: usize,
-    small: fn(i64, i64) -> Option<i64>,
-    big: fn(&IBig, &IBig) -> Option<IBig>,
-    float: fn(f64, f64) -> Option<f64>,
+    small: impl Fn(i64, i64) -> Option<i64>,
+    big: impl Fn(&IBig, &IBig) -> Option<IBig>,
+    float: impl Fn(f64, f64) -> Option<f64>,
 ) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
@@ -99,7 +100,8 @@ fn int_arith(
     done(word_from_big(vm, &r))
 }
 
-fn int_compare(vm: &mut Vm, nargs: usize, test: fn(std::cmp::Ordering) -> bool) -> Prim {
+#[inline(always)]
+fn int_compare(vm: &mut Vm, nargs: usize, test: impl Fn(std::cmp::Ordering) -> bool) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
     }
@@ -485,7 +487,8 @@ pub(crate) fn parse_integer(s: &str) -> Option<IBig> {
 
 // ---- Double ------------------------------------------------------------------------------
 
-fn float_arith(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> Option<f64>) -> Prim {
+#[inline(always)]
+fn float_arith(vm: &mut Vm, nargs: usize, f: impl Fn(f64, f64) -> Option<f64>) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
     }
@@ -495,7 +498,8 @@ fn float_arith(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> Option<f64>) -> Pri
     done(vm.new_float(r))
 }
 
-fn float_compare(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> bool) -> Prim {
+#[inline(always)]
+fn float_compare(vm: &mut Vm, nargs: usize, f: impl Fn(f64, f64) -> bool) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
     }

@@ -39,12 +39,12 @@ impl fmt::Display for CompileError {
         )?;
         let number = self.line.to_string();
         let width = number.len().max(5);
-        writeln!(f, "{number:>width$} | {}", self.source_line)?;
+        let (shown, caret_at) = window(&self.source_line, self.column);
+        writeln!(f, "{number:>width$} | {shown}")?;
         // Keep tabs so the caret lines up with what a terminal shows above it.
         let mut pad = String::new();
-        let before = (self.column as usize).saturating_sub(1);
-        let mut chars = self.source_line.chars();
-        for _ in 0..before {
+        let mut chars = shown.chars();
+        for _ in 0..caret_at {
             pad.push(match chars.next() {
                 Some('\t') => '\t',
                 _ => ' ',
@@ -52,6 +52,30 @@ impl fmt::Display for CompileError {
         }
         write!(f, "{:width$} | {pad}^", "")
     }
+}
+
+/// Lines longer than this are shown as a window around the error column.
+const MAX_SHOWN: usize = 120;
+
+/// The part of `line` to show and the number of characters before the caret in it.
+fn window(line: &str, column: u32) -> (String, usize) {
+    let before = (column as usize).saturating_sub(1);
+    let len = line.chars().count();
+    if len <= MAX_SHOWN {
+        return (line.to_string(), before);
+    }
+    let start = before.saturating_sub(MAX_SHOWN - 40);
+    let end = (start + MAX_SHOWN).min(len);
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push_str("...");
+    }
+    shown.extend(line.chars().skip(start).take(end - start));
+    if end < len {
+        shown.push_str("...");
+    }
+    let prefix = if start > 0 { 3 } else { 0 };
+    (shown, before - start + prefix)
 }
 
 impl std::error::Error for CompileError {}

@@ -365,41 +365,73 @@ impl<'s> Parser<'s> {
     }
 
     /// After an error in the method starting at token `start`: skips to just after its end
-    /// (the `)` matching its body's `(`, or `primitive`), or stops at the end of the class.
+    /// (the `)` matching its body's `(`, or `primitive`), or to the next line that starts like
+    /// a method definition (`foo = (`, `at: i put: v = (`, …) no further indented than this
+    /// method, or stops at the end of the class.
     fn recover(&mut self, start: usize) {
+        let column = self.toks.get(start).map_or(1, |t| t.pos.column);
         self.i = start;
+        self.bump();
+        let mut depth = 0usize;
         let mut prev_was_eq = false;
         loop {
+            if self.at_method_start(column) {
+                return;
+            }
             match self.tok().clone() {
-                Tok::Eof | Tok::Separator | Tok::RParen => return,
-                Tok::Ident(s) if s == "primitive" && prev_was_eq => {
+                Tok::Eof => return,
+                Tok::Separator | Tok::RParen if depth == 0 => return,
+                Tok::Ident(s) if s == "primitive" && prev_was_eq && depth == 0 => {
                     self.bump();
                     return;
                 }
-                Tok::LParen => {
-                    let mut depth = 0usize;
-                    loop {
-                        match self.tok() {
-                            Tok::LParen | Tok::HashParen => depth += 1,
-                            Tok::RParen => {
-                                depth -= 1;
-                                if depth == 0 {
-                                    self.bump();
-                                    return;
-                                }
-                            }
-                            Tok::Eof => return,
-                            _ => {}
-                        }
+                Tok::LParen | Tok::HashParen => depth += 1,
+                Tok::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
                         self.bump();
+                        return;
                     }
                 }
-                t => {
-                    prev_was_eq = is_binary(&t, "=");
-                    self.bump();
-                }
+                _ => {}
             }
+            prev_was_eq = is_binary(self.tok(), "=");
+            self.bump();
         }
+    }
+
+    /// Whether the current token begins a line, at most at `column`, with what looks like a
+    /// method definition.
+    fn at_method_start(&self, column: u32) -> bool {
+        let t = self.peek();
+        let first_on_line = self
+            .i
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .is_none_or(|prev| prev.pos.line < t.pos.line);
+        if !first_on_line || t.pos.column > column {
+            return false;
+        }
+        let mut n = match &t.tok {
+            Tok::Ident(_) => 1,
+            Tok::Binary(_) | Tok::Bar if matches!(self.peek_at(1).tok, Tok::Ident(_)) => 2,
+            Tok::Keyword(_) => {
+                let mut n = 0;
+                while matches!(self.peek_at(n).tok, Tok::Keyword(_))
+                    && matches!(self.peek_at(n + 1).tok, Tok::Ident(_))
+                {
+                    n += 2;
+                }
+                n
+            }
+            _ => 0,
+        };
+        if n == 0 || !is_binary(&self.peek_at(n).tok, "=") {
+            return false;
+        }
+        n += 1;
+        let after = &self.peek_at(n).tok;
+        *after == Tok::LParen || is_ident(after, "primitive")
     }
 
     /// `pattern = ( body )` or `pattern = primitive`.

@@ -942,8 +942,10 @@ impl Gen<'_> {
             self.internal_error(b.pos, "loop variable without a slot");
             return Flow::Continues;
         };
-        let i_var = self.an.scopes[body_scope].vars[0];
-        let hidden = self.an.vars[i_var].captured;
+        let hidden = self.an.scopes[body_scope]
+            .vars
+            .first()
+            .is_some_and(|&v| self.an.vars[v].captured);
         let counter = if hidden {
             self.alloc(f, "<counter>")
         } else {

@@ -268,3 +268,11 @@ fn source_map_points_at_selectors() {
     let add_pc = code.source_map[0].0 as usize;
     assert_eq!(code.position_at(add_pc).map(|p| p.column), Some(14));
 }
+
+#[test]
+fn stack_depth_limit() {
+    let items: String = (0..65_535).map(|_| "1. ").collect();
+    verify(&doit(&format!("{{{items}}}"))).unwrap();
+    let err = errors(&format!("3 + {{{items}}}"));
+    assert!(err.contains("expression too large"), "{err}");
+}

@@ -60,6 +60,7 @@ mod scope;
 mod verify;
 
 pub use code::{CompiledCode, Literal, Primitive, SourcePos, TempVector, selector_arity};
+pub use codegen::MAX_STACK;
 pub use disasm::{disassemble, disassemble_bytes};
 pub use error::{CompileError, CompileErrors};
 pub use parser::{ClassDef, MAX_DEPTH, MethodDef, SuperclassRef};

@@ -1,6 +1,6 @@
 //! The parser: tokens to syntax trees, for class files, single methods and do-its.
 //!
-//! A recursive-descent parser over the token list from [`super::lexer`]. Every nesting level
+//! A recursive-descent parser over the token list from `lexer.rs`. Every nesting level
 //! (parentheses, blocks, brace and literal arrays, message arguments, and each message of a
 //! chain, since `a foo foo foo …` nests in the tree too) counts against [`MAX_DEPTH`], so the
 //! later passes, which recurse over the tree, have a bounded depth as well.

@@ -295,11 +295,7 @@ pub fn is_complete(src: &str) -> bool {
                     return false;
                 }
             }
-            '"' => {
-                if !chars.any(|d| d == '"') {
-                    return false;
-                }
-            }
+            '"' if !chars.any(|d| d == '"') => return false,
             '$' => {
                 chars.next();
             }

@@ -21,17 +21,18 @@ impl Write for Capture {
     }
 }
 
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.borrow()).into_owned()
-    }
-}
-
 fn vm_with(options: VmOptions) -> (Vm, Capture) {
     let mut vm = Vm::new(options).expect("the VM starts");
     let out = Capture::default();
     vm.out = Box::new(out.clone());
     (vm, out)
+}
+
+#[test]
+fn program_output_goes_to_the_vm_output() {
+    let (mut vm, out) = vm();
+    eval(&mut vm, "'hello' println. 42 println").unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.0.borrow()), "hello\n42\n");
 }
 
 fn vm() -> (Vm, Capture) {
@@ -64,7 +65,8 @@ fn redefining_a_method_invalidates_the_caches_that_found_the_old_one() {
             "Shape.som",
         )
         .unwrap();
-        vm.load_class_source("Square = Shape ( )", "Square.som").unwrap();
+        vm.load_class_source("Square = Shape ( )", "Square.som")
+            .unwrap();
         // Warm the send site in #describe for both classes.
         let warm = "| s q | s := Shape new. q := Square new. (s describe) + (q describe)";
         assert_eq!(eval(&mut vm, warm).unwrap(), "2");
@@ -87,8 +89,10 @@ fn redefining_a_method_invalidates_the_caches_that_found_the_old_one() {
 #[test]
 fn invalidation_clears_exactly_the_affected_sites() {
     let (mut vm, _) = vm();
-    vm.load_class_source("A = ( foo = ( ^1 ) bar = ( ^2 ) )", "A.som").unwrap();
-    vm.load_class_source("B = ( foo = ( ^3 ) )", "B.som").unwrap();
+    vm.load_class_source("A = ( foo = ( ^1 ) bar = ( ^2 ) )", "A.som")
+        .unwrap();
+    vm.load_class_source("B = ( foo = ( ^3 ) )", "B.som")
+        .unwrap();
     eval(&mut vm, "A new foo. A new bar. B new foo").unwrap();
     // Changing A>>foo must not clear the site caching B>>foo, nor any #bar site.
     let a = vm.global("A").unwrap();
@@ -100,7 +104,11 @@ fn invalidation_clears_exactly_the_affected_sites() {
 #[test]
 fn classes_load_from_the_class_path_superclasses_first() {
     let dir = tempdir("classpath");
-    std::fs::write(dir.join("Animal.som"), "Animal = ( sound = ( ^'...' ) speak = ( ^self sound ) )").unwrap();
+    std::fs::write(
+        dir.join("Animal.som"),
+        "Animal = ( sound = ( ^'...' ) speak = ( ^self sound ) )",
+    )
+    .unwrap();
     std::fs::write(dir.join("Dog.som"), "Dog = Animal ( sound = ( ^'woof' ) )").unwrap();
     let (mut vm, _) = vm_with(VmOptions {
         class_path: vec![dir.clone()],
@@ -137,7 +145,10 @@ fn cyclic_superclasses_do_not_hang() {
         class_path: vec![dir.clone()],
         ..VmOptions::default()
     });
-    assert!(matches!(vm.load_class_from_path("P"), Err(VmError::Load(_))));
+    assert!(matches!(
+        vm.load_class_from_path("P"),
+        Err(VmError::Load(_))
+    ));
 }
 
 #[test]

@@ -667,6 +667,5 @@ mod tests {
         assert_eq!(vm.global("UndefinedObject"), vm.global("Nil"));
         assert_eq!(vm.class_name(object_class), "Object class");
         assert!(vm.is_class(object) && vm.is_class(object_class) && !vm.is_class(vm.nil()));
-        let _ = objects::class::SIZE;
     }
 }

@@ -345,14 +345,15 @@ impl Vm {
                 }
                 op::Div => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
-                    if a.is_small_int() && b.is_small_int() && small(b) != 0 {
-                        if let Some(v) =
+                    if a.is_small_int()
+                        && b.is_small_int()
+                        && small(b) != 0
+                        && let Some(v) =
                             small(a).checked_div(small(b)).and_then(Word::try_small_int)
-                        {
-                            r.sp -= 1;
-                            self.stack[r.sp - 1] = v;
-                            continue;
-                        }
+                    {
+                        r.sp -= 1;
+                        self.stack[r.sp - 1] = v;
+                        continue;
                     }
                     tri!(self, r, self.send_special(&mut r, byte));
                 }
@@ -1003,7 +1004,9 @@ impl Vm {
         if self.stack_limit > self.options.max_stack_words
             && sp + STACK_HEADROOM < self.options.max_stack_words
         {
+            // The vector's length is what frame pushes check: it must not exceed the limit.
             self.stack_limit = self.options.max_stack_words;
+            self.stack.truncate(self.stack_limit);
         }
     }
 

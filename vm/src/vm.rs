@@ -599,7 +599,7 @@ impl Vm {
         if cap == 0 {
             return None;
         }
-        let Some(ko) = key.as_oop() else { return None };
+        let ko = key.as_oop()?;
         let hash = self.heap.peek_identity_hash(ko);
         if hash == 0 {
             return None; // never hashed, so never stored

@@ -114,7 +114,6 @@ pub fn lookup(name: &str) -> Option<u16> {
 }
 
 impl Vm {
-
     /// Argument `i` of the running primitive: 0 is the receiver, 1..=nargs the arguments.
     #[inline]
     pub(crate) fn arg(&self, nargs: usize, i: usize) -> Word {

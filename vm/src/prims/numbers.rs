@@ -445,7 +445,7 @@ fn int_negated(vm: &mut Vm, n: usize) -> Prim {
 fn int_raised_to(vm: &mut Vm, n: usize) -> Prim {
     let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let e = prim_try!(vm.int_arg(n, 1));
-    if e < 0 || e > 1 << 20 {
+    if !(0..=1 << 20).contains(&e) {
         return Prim::Fail;
     }
     done(word_from_big(vm, &a.pow(e as usize)))

@@ -204,7 +204,7 @@ fn class_new(vm: &mut Vm, n: usize) -> Prim {
 /// `Class>>new:` / `basicNew:`: a new instance with `size` indexed elements.
 fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
     let size = prim_try!(vm.int_arg(n, 1));
-    if size < 0 || size > (1 << 32) {
+    if !(0..=(1 << 32)).contains(&size) {
         return Prim::Fail;
     }
     instantiate(vm, n, size as usize)

@@ -275,6 +275,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("MethodContext", "Context"),
 ];
 
+/// Other names of class-library classes.
+const LIBRARY_ALIASES: &[(&str, &str)] = &[("IndexOutOfBounds", "SubscriptOutOfBounds")];
+
 /// Selectors the VM sends by itself, in `sp` order.
 const SPECIAL_SELECTORS: &[(usize, &str)] = &[
     (sp::SEL_DNU, "doesNotUnderstand:"),
@@ -297,6 +300,11 @@ impl Vm {
     pub fn new(options: VmOptions) -> Result<Vm, VmError> {
         let mut vm = Vm::new_kernel(options)?;
         vm.load_stdlib()?;
+        for &(alias, name) in LIBRARY_ALIASES {
+            if let Some(c) = vm.global(name) {
+                vm.set_global(alias, c)?;
+            }
+        }
         Ok(vm)
     }
 

@@ -330,7 +330,9 @@ fn class_install_method(vm: &mut Vm, n: usize) -> Prim {
     // it may only go where instances have that shape, i.e. into that class or a subclass.
     let holder = vm.method_holder(m);
     prim_try!((vm.is_class(holder) && vm.inherits_from(cls, holder)).then_some(()));
-    prim_try!((vm.methods.info(vm.method_id(m)).flags & crate::objects::FLAG_BLOCK == 0).then_some(()));
+    prim_try!(
+        (vm.methods.info(vm.method_id(m)).flags & crate::objects::FLAG_BLOCK == 0).then_some(())
+    );
     let mark = vm.handle_mark();
     let hc = vm.push_handle(cls);
     let hs = vm.push_handle(sel);

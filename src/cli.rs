@@ -1,9 +1,9 @@
 //! Command-line parsing and the top-level drivers (program, expression, REPL).
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Parser;
 use smalt_vm::{Vm, VmError, VmOptions};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A Smalltalk-80 virtual machine that runs SOM programs.
@@ -128,7 +128,7 @@ fn run(args: Args) -> anyhow::Result<i32> {
     }
     match program {
         Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode),
-        None => repl(&mut vm),
+        None => crate::repl::run(&mut vm),
     }
 }
 
@@ -139,7 +139,7 @@ fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> 
 }
 
 /// Prints an error that stopped Smalltalk code; answers the exit status.
-fn report(vm: &mut Vm, e: &VmError) -> i32 {
+pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
     let _ = vm.out.flush();
     match e {
         VmError::Exit(code) => *code,
@@ -226,55 +226,8 @@ fn run_program(
     })
 }
 
-fn repl(vm: &mut Vm) -> anyhow::Result<i32> {
-    let stdin = std::io::stdin();
-    let mut buffer = String::new();
-    let interactive = std::io::IsTerminal::is_terminal(&stdin);
-    loop {
-        if interactive {
-            print!(
-                "{}",
-                if buffer.is_empty() {
-                    "smalt> "
-                } else {
-                    "  ...> "
-                }
-            );
-            std::io::stdout().flush().context("stdout")?;
-        }
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line).context("reading input")? == 0 {
-            break;
-        }
-        buffer.push_str(&line);
-        if !is_complete(&buffer) {
-            continue;
-        }
-        let source = std::mem::take(&mut buffer);
-        if source.trim().is_empty() {
-            continue;
-        }
-        let result = vm
-            .evaluate(&source, "repl", true)
-            .and_then(|v| vm.send_message(v, "printString", &[]))
-            .map(|s| vm.string_value(s).unwrap_or_default());
-        match result {
-            Ok(text) => {
-                let _ = writeln!(vm.out, "{text}");
-                let _ = vm.out.flush();
-            }
-            Err(VmError::Exit(code)) => return Ok(code),
-            Err(e) => {
-                report(vm, &e);
-            }
-        }
-    }
-    let _ = vm.out.flush();
-    Ok(0)
-}
-
 /// Whether the input so far closes every bracket, string and comment.
-pub fn is_complete(src: &str) -> bool {
+pub(crate) fn is_complete(src: &str) -> bool {
     let mut depth = 0i64;
     let mut chars = src.chars().peekable();
     while let Some(c) = chars.next() {

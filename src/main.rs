@@ -14,6 +14,7 @@ use mimalloc::MiMalloc;
 static GLOBAL: MiMalloc = MiMalloc;
 
 mod cli;
+mod repl;
 
 fn main() {
     std::process::exit(cli::main(std::env::args().collect()));

@@ -112,10 +112,10 @@ fn piped(vm: &mut Vm) -> anyhow::Result<i32> {
             return Ok(code);
         }
     }
-    if !buffer.trim().is_empty() {
-        if let Some(code) = handle(vm, &buffer) {
-            return Ok(code);
-        }
+    if !buffer.trim().is_empty()
+        && let Some(code) = handle(vm, &buffer)
+    {
+        return Ok(code);
     }
     Ok(0)
 }

@@ -284,15 +284,11 @@ impl<'s> Parser<'s> {
         if !at_eof && *self.tok() == Tok::Separator {
             self.bump();
             // `| a b |` declares class fields; `| other = ( … )` is a method named `|`.
-            let bar_method = matches!(self.peek_at(1).tok, Tok::Ident(_))
-                && is_binary(&self.peek_at(2).tok, "=");
-            if *self.tok() == Tok::Bar && !bar_method {
-                match self.fields() {
-                    Ok(f) => class.class_vars = check_fields(f, &mut self.diags),
-                    Err(d) => {
-                        self.diags.push(d);
-                        return None;
-                    }
+            match self.fields() {
+                Ok(f) => class.class_vars = check_fields(f, &mut self.diags),
+                Err(d) => {
+                    self.diags.push(d);
+                    return None;
                 }
             }
             at_eof = self.methods(&mut class.class_methods);
@@ -337,10 +333,18 @@ impl<'s> Parser<'s> {
 
     /// `| a b c |` or nothing.
     fn fields(&mut self) -> PResult<Vec<Name>> {
-        if *self.tok() != Tok::Bar {
+        if *self.tok() != Tok::Bar || self.at_bar_method() {
             return Ok(Vec::new());
         }
         self.temporaries("a field name or '|'")
+    }
+
+    /// Whether a `|` here starts a method named `|` or `||` (`| other = ( … )`) rather than a
+    /// field declaration `| a b |`.
+    fn at_bar_method(&self) -> bool {
+        let is_eq = |n: usize| is_binary(&self.peek_at(n).tok, "=");
+        let ident = |n: usize| matches!(self.peek_at(n).tok, Tok::Ident(_));
+        (ident(1) && is_eq(2)) || (self.peek_double_bar() && ident(2) && is_eq(3))
     }
 
     /// Methods up to `)`, `----` or the end. Returns whether error recovery reached the end
@@ -422,6 +426,7 @@ impl<'s> Parser<'s> {
         let mut n = match &t.tok {
             Tok::Ident(_) => 1,
             Tok::Binary(_) | Tok::Bar if matches!(self.peek_at(1).tok, Tok::Ident(_)) => 2,
+            Tok::Bar if self.peek_double_bar() && matches!(self.peek_at(2).tok, Tok::Ident(_)) => 3,
             Tok::Keyword(_) => {
                 let mut n = 0;
                 while matches!(self.peek_at(n).tok, Tok::Keyword(_))
@@ -499,6 +504,21 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// Whether the current `|` is immediately followed by another `|`: the binary selector
+    /// `||` (SOM's non-short-circuit or), as opposed to `| |` or `:x || t |` in blocks, which
+    /// the temporaries parser sees first.
+    fn peek_double_bar(&self) -> bool {
+        let (a, b) = (self.peek(), self.peek_at(1));
+        a.tok == Tok::Bar && b.tok == Tok::Bar && b.pos.offset == a.pos.offset + 1
+    }
+
+    /// After a `|` was consumed: whether the next token is a `|` right behind it.
+    fn double_bar_rest(&self) -> bool {
+        let prev = &self.toks[self.i - 1];
+        let t = self.peek();
+        t.tok == Tok::Bar && t.pos.offset == prev.pos.offset + 1
+    }
+
     /// A method pattern: `foo`, `+ other`, `at: i put: v`.
     fn pattern(&mut self) -> PResult<(String, Vec<Name>)> {
         match self.tok().clone() {
@@ -513,8 +533,14 @@ impl<'s> Parser<'s> {
             }
             Tok::Bar => {
                 self.bump();
-                let arg = self.name("an argument name after '|'")?;
-                Ok(("|".into(), vec![arg]))
+                let op = if self.double_bar_rest() {
+                    self.bump();
+                    "||"
+                } else {
+                    "|"
+                };
+                let arg = self.name(&format!("an argument name after '{op}'"))?;
+                Ok((op.into(), vec![arg]))
             }
             Tok::Keyword(_) => {
                 let mut selector = String::new();
@@ -803,9 +829,14 @@ impl<'s> Parser<'s> {
         while matches!(self.tok(), Tok::Binary(_) | Tok::Bar) {
             self.enter()?;
             levels += 1;
+            let double = self.tok() == &Tok::Bar && self.peek_double_bar();
             let t = self.bump();
             let selector = match t.tok {
                 Tok::Binary(op) => op,
+                _ if double => {
+                    self.bump();
+                    "||".to_string()
+                }
                 _ => "|".to_string(),
             };
             let arg = self.primary(Wanted::ArgumentAfter(&selector))?;

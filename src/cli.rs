@@ -174,7 +174,12 @@ fn eval_and_print(vm: &mut Vm, expr: &str) -> i32 {
     }
 }
 
-fn run_program(vm: &mut Vm, program: &str, rest: &[String], listings: &[String]) -> anyhow::Result<i32> {
+fn run_program(
+    vm: &mut Vm,
+    program: &str,
+    rest: &[String],
+    listings: &[String],
+) -> anyhow::Result<i32> {
     let class_name = if program.ends_with(".som") {
         let path = Path::new(program);
         let cls = vm.load_class_file(path);
@@ -220,7 +225,14 @@ fn repl(vm: &mut Vm) -> anyhow::Result<i32> {
     let interactive = std::io::IsTerminal::is_terminal(&stdin);
     loop {
         if interactive {
-            print!("{}", if buffer.is_empty() { "smalt> " } else { "  ...> " });
+            print!(
+                "{}",
+                if buffer.is_empty() {
+                    "smalt> "
+                } else {
+                    "  ...> "
+                }
+            );
             std::io::stdout().flush().context("stdout")?;
         }
         let mut line = String::new();

@@ -57,14 +57,44 @@ const NO_IVARS: &[&str] = &[];
 
 const KERNEL: &[Kernel] = &[
     k("Object", None, ci::OBJECT, Format::Fixed, NO_IVARS),
-    k("Class", Some("Object"), ci::CLASS, Format::Fixed, &CLASS_SLOT_NAMES),
-    k("Metaclass", Some("Class"), ci::METACLASS, Format::Fixed, NO_IVARS),
+    k(
+        "Class",
+        Some("Object"),
+        ci::CLASS,
+        Format::Fixed,
+        &CLASS_SLOT_NAMES,
+    ),
+    k(
+        "Metaclass",
+        Some("Class"),
+        ci::METACLASS,
+        Format::Fixed,
+        NO_IVARS,
+    ),
     k("Nil", Some("Object"), ci::NIL, Format::Fixed, NO_IVARS),
-    k("Boolean", Some("Object"), ci::BOOLEAN, Format::Fixed, NO_IVARS),
+    k(
+        "Boolean",
+        Some("Object"),
+        ci::BOOLEAN,
+        Format::Fixed,
+        NO_IVARS,
+    ),
     k("True", Some("Boolean"), ci::TRUE, Format::Fixed, NO_IVARS),
     k("False", Some("Boolean"), ci::FALSE, Format::Fixed, NO_IVARS),
-    k("Magnitude", Some("Object"), ClassIndex(36), Format::Fixed, NO_IVARS),
-    k("Number", Some("Magnitude"), ci::NUMBER, Format::Fixed, NO_IVARS),
+    k(
+        "Magnitude",
+        Some("Object"),
+        ClassIndex(36),
+        Format::Fixed,
+        NO_IVARS,
+    ),
+    k(
+        "Number",
+        Some("Magnitude"),
+        ci::NUMBER,
+        Format::Fixed,
+        NO_IVARS,
+    ),
     Kernel {
         name: "Integer",
         superclass: Some("Number"),
@@ -81,18 +111,72 @@ const KERNEL: &[Kernel] = &[
         format: Format::Words,
         ivars: NO_IVARS,
     },
-    k("Character", Some("Magnitude"), ci::CHARACTER, Format::Fixed, NO_IVARS),
-    k("Collection", Some("Object"), ClassIndex(37), Format::Fixed, NO_IVARS),
-    k("SequenceableCollection", Some("Collection"), ClassIndex(38), Format::Fixed, NO_IVARS),
-    k("ArrayedCollection", Some("SequenceableCollection"), ClassIndex(39), Format::Fixed, NO_IVARS),
-    k("Array", Some("ArrayedCollection"), ci::ARRAY, Format::Indexable, NO_IVARS),
-    k("String", Some("ArrayedCollection"), ci::STRING, BYTES, NO_IVARS),
+    k(
+        "Character",
+        Some("Magnitude"),
+        ci::CHARACTER,
+        Format::Fixed,
+        NO_IVARS,
+    ),
+    k(
+        "Collection",
+        Some("Object"),
+        ClassIndex(37),
+        Format::Fixed,
+        NO_IVARS,
+    ),
+    k(
+        "SequenceableCollection",
+        Some("Collection"),
+        ClassIndex(38),
+        Format::Fixed,
+        NO_IVARS,
+    ),
+    k(
+        "ArrayedCollection",
+        Some("SequenceableCollection"),
+        ClassIndex(39),
+        Format::Fixed,
+        NO_IVARS,
+    ),
+    k(
+        "Array",
+        Some("ArrayedCollection"),
+        ci::ARRAY,
+        Format::Indexable,
+        NO_IVARS,
+    ),
+    k(
+        "String",
+        Some("ArrayedCollection"),
+        ci::STRING,
+        BYTES,
+        NO_IVARS,
+    ),
     k("Symbol", Some("String"), ci::SYMBOL, BYTES, NO_IVARS),
-    k("ByteArray", Some("ArrayedCollection"), ci::BYTE_ARRAY, BYTES, NO_IVARS),
-    k("WeakArray", Some("ArrayedCollection"), ci::WEAK_ARRAY, Format::Weak, NO_IVARS),
+    k(
+        "ByteArray",
+        Some("ArrayedCollection"),
+        ci::BYTE_ARRAY,
+        BYTES,
+        NO_IVARS,
+    ),
+    k(
+        "WeakArray",
+        Some("ArrayedCollection"),
+        ci::WEAK_ARRAY,
+        Format::Weak,
+        NO_IVARS,
+    ),
     k("Method", Some("Object"), ci::METHOD, METHOD, NO_IVARS),
     k("Primitive", Some("Method"), ci::PRIMITIVE, METHOD, NO_IVARS),
-    k("CompiledBlock", Some("Method"), ci::COMPILED_BLOCK, METHOD, NO_IVARS),
+    k(
+        "CompiledBlock",
+        Some("Method"),
+        ci::COMPILED_BLOCK,
+        METHOD,
+        NO_IVARS,
+    ),
     k(
         "Block",
         Some("Object"),
@@ -100,18 +184,55 @@ const KERNEL: &[Kernel] = &[
         Format::FixedIndexable,
         &["outerContext", "code", "receiver"],
     ),
-    k("Block1", Some("Block"), ci::BLOCK1, Format::FixedIndexable, NO_IVARS),
-    k("Block2", Some("Block"), ci::BLOCK2, Format::FixedIndexable, NO_IVARS),
-    k("Block3", Some("Block"), ci::BLOCK3, Format::FixedIndexable, NO_IVARS),
+    k(
+        "Block1",
+        Some("Block"),
+        ci::BLOCK1,
+        Format::FixedIndexable,
+        NO_IVARS,
+    ),
+    k(
+        "Block2",
+        Some("Block"),
+        ci::BLOCK2,
+        Format::FixedIndexable,
+        NO_IVARS,
+    ),
+    k(
+        "Block3",
+        Some("Block"),
+        ci::BLOCK3,
+        Format::FixedIndexable,
+        NO_IVARS,
+    ),
     k(
         "Context",
         Some("Object"),
         ci::CONTEXT,
         Format::Fixed,
-        &["frame", "method", "receiver", "closure", "savedPc", "savedSender"],
+        &[
+            "frame",
+            "method",
+            "receiver",
+            "closure",
+            "savedPc",
+            "savedSender",
+        ],
     ),
-    k("Association", Some("Object"), ci::ASSOCIATION, Format::Fixed, &["key", "value"]),
-    k("UndeclaredBinding", Some("Association"), ci::UNDECLARED_BINDING, Format::Fixed, NO_IVARS),
+    k(
+        "Association",
+        Some("Object"),
+        ci::ASSOCIATION,
+        Format::Fixed,
+        &["key", "value"],
+    ),
+    k(
+        "UndeclaredBinding",
+        Some("Association"),
+        ci::UNDECLARED_BINDING,
+        Format::Fixed,
+        NO_IVARS,
+    ),
     k(
         "MethodDictionary",
         Some("Object"),
@@ -119,9 +240,27 @@ const KERNEL: &[Kernel] = &[
         Format::Fixed,
         &["tally", "keys", "values"],
     ),
-    k("SystemDictionary", Some("MethodDictionary"), ClassIndex(40), Format::Fixed, NO_IVARS),
-    k("Message", Some("Object"), ci::MESSAGE, Format::Fixed, &["selector", "arguments"]),
-    k("System", Some("Object"), ci::SYSTEM, Format::Fixed, NO_IVARS),
+    k(
+        "SystemDictionary",
+        Some("MethodDictionary"),
+        ClassIndex(40),
+        Format::Fixed,
+        NO_IVARS,
+    ),
+    k(
+        "Message",
+        Some("Object"),
+        ci::MESSAGE,
+        Format::Fixed,
+        &["selector", "arguments"],
+    ),
+    k(
+        "System",
+        Some("Object"),
+        ci::SYSTEM,
+        Format::Fixed,
+        NO_IVARS,
+    ),
 ];
 
 /// Global names that are other names of kernel classes (Smalltalk-80 ↔ SOM).
@@ -221,7 +360,13 @@ impl Vm {
                     .unwrap_or_else(|| panic!("kernel superclass {s} defined later"))
             });
             let ivars: Vec<String> = kc.ivars.iter().map(|s| s.to_string()).collect();
-            let cls = self.define_class(kc.name, superclass, &ivars, &[], Some((kc.index, kc.format)))?;
+            let cls = self.define_class(
+                kc.name,
+                superclass,
+                &ivars,
+                &[],
+                Some((kc.index, kc.format)),
+            )?;
             for extra in kc.extra {
                 self.heap.classes_mut().set(*extra, cls);
             }
@@ -253,7 +398,13 @@ impl Vm {
         let nil = self.nil();
         let sup = superclass.unwrap_or(nil);
         let (super_spec, super_ivars) = if sup == nil {
-            (InstanceSpec { format: Format::Fixed, inst_size: 0 }, Vec::new())
+            (
+                InstanceSpec {
+                    format: Format::Fixed,
+                    inst_size: 0,
+                },
+                Vec::new(),
+            )
         } else {
             let spec = self
                 .instance_spec(sup)
@@ -352,7 +503,14 @@ impl Vm {
         }
 
         let mark = self.handle_mark();
-        let r = self.make_class(name, sup, format, &all_ivars, &meta_ivars, fixed.map(|f| f.0));
+        let r = self.make_class(
+            name,
+            sup,
+            format,
+            &all_ivars,
+            &meta_ivars,
+            fixed.map(|f| f.0),
+        );
         self.release_handles(mark);
         r
     }
@@ -413,7 +571,11 @@ impl Vm {
         let sup = self.handle(hsup);
         let spec = InstanceSpec {
             format,
-            inst_size: if format.is_pointers() { all_ivars.len() } else { 0 },
+            inst_size: if format.is_pointers() {
+                all_ivars.len()
+            } else {
+                0
+            },
         };
         let set = |vm: &mut Vm, o: smalt_gc::Oop, i: usize, w: Word| vm.heap.set_slot(o, i, w);
         set(self, cls, class::SUPERCLASS, sup);
@@ -437,7 +599,12 @@ impl Vm {
         set(self, meta, class::SPEC, Word::small_int(meta_spec.encode()));
         set(self, meta, class::NAME, nil);
         set(self, meta, class::INSTANCE_VARIABLES, self.handle(hmivars));
-        set(self, meta, class::INDEX, Word::small_int(i64::from(meta_index.0)));
+        set(
+            self,
+            meta,
+            class::INDEX,
+            Word::small_int(i64::from(meta_index.0)),
+        );
         set(self, meta, class::THIS_CLASS, cls.word());
         let hcls = self.push_handle(cls.word());
         self.set_global(name, cls.word())?;
@@ -487,7 +654,10 @@ mod tests {
         let object_class = vm.class_of(object);
         assert_eq!(vm.superclass(object_class), class_c);
         assert_eq!(vm.class_of(vm.class_of(metaclass)), metaclass);
-        assert_eq!(vm.class_of(Word::small_int(3)), vm.global("Integer").unwrap());
+        assert_eq!(
+            vm.class_of(Word::small_int(3)),
+            vm.global("Integer").unwrap()
+        );
         assert_eq!(vm.class_of(vm.nil()), vm.global("Nil").unwrap());
         assert_eq!(vm.global("UndefinedObject"), vm.global("Nil"));
         assert_eq!(vm.class_name(object_class), "Object class");

@@ -24,7 +24,10 @@ impl Vm {
         prim_class: &str,
     ) -> Result<Word, VmError> {
         compiler::verify(code).map_err(|e| {
-            VmError::Load(format!("{file}: internal compiler error in {}: {e}", code.selector))
+            VmError::Load(format!(
+                "{file}: internal compiler error in {}: {e}",
+                code.selector
+            ))
         })?;
         if code.num_copied > 63 {
             return Err(VmError::Load(format!(
@@ -62,7 +65,9 @@ impl Vm {
         } else {
             ci::METHOD
         };
-        self.reserve(Vm::object_words(pointers + code.bytecodes.len().div_ceil(8)))?;
+        self.reserve(Vm::object_words(
+            pointers + code.bytecodes.len().div_ceil(8),
+        ))?;
         let m = self
             .heap
             .alloc_method(class, pointers, code.bytecodes.len())
@@ -78,7 +83,9 @@ impl Vm {
         self.heap
             .set_slot(m, method::INFO, Word::small_int(info.encode()));
         self.heap.set_slot(m, method::ID, Word::ZERO);
-        self.heap.method_bytes_mut(m).copy_from_slice(&code.bytecodes);
+        self.heap
+            .method_bytes_mut(m)
+            .copy_from_slice(&code.bytecodes);
         let hm = self.push_handle(m.word());
 
         for (k, lit) in code.literals.iter().enumerate() {
@@ -256,7 +263,11 @@ fn resolve_primitive(
             let name = format!("{prim_class}>>{}", code.selector);
             // A SOM primitive the VM does not provide fails at run time (its body sends
             // #primitiveFailed), as in other SOM VMs.
-            (prims::lookup(&name).unwrap_or(0), FLAG_SOM_PRIMITIVE, Some(name))
+            (
+                prims::lookup(&name).unwrap_or(0),
+                FLAG_SOM_PRIMITIVE,
+                Some(name),
+            )
         }
         Primitive::Number(n) => {
             let table = prims::table();

@@ -90,10 +90,17 @@ impl Vm {
 
     /// Runs `method` (a compiled method, installed or not) with `receiver` and `args`; answers
     /// its value. Used for do-its.
-    pub fn run_method(&mut self, receiver: Word, method: Word, args: &[Word]) -> Result<Word, VmError> {
+    pub fn run_method(
+        &mut self,
+        receiver: Word,
+        method: Word,
+        args: &[Word],
+    ) -> Result<Word, VmError> {
         let mid = self.method_id(method);
         if mid == MethodId::NONE || self.methods.info(mid).num_args != args.len() {
-            return Err(VmError::Load("run_method: not a method taking these arguments".into()));
+            return Err(VmError::Load(
+                "run_method: not a method taking these arguments".into(),
+            ));
         }
         let saved = self.regs;
         let at = self.regs.sp;
@@ -117,7 +124,9 @@ impl Vm {
         self.run_depth += 1;
         if self.run_depth > 64 {
             self.run_depth -= 1;
-            return Err(VmError::Load("Rust-to-Smalltalk calls nested too deeply".into()));
+            return Err(VmError::Load(
+                "Rust-to-Smalltalk calls nested too deeply".into(),
+            ));
         }
         let base = self.regs.sp - nargs - 1;
         let mut r = self.regs;
@@ -320,9 +329,8 @@ impl Vm {
                 op::Mul => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
                     if a.is_small_int() && b.is_small_int() {
-                        if let Some(v) = small(a)
-                            .checked_mul(small(b))
-                            .and_then(Word::try_small_int)
+                        if let Some(v) =
+                            small(a).checked_mul(small(b)).and_then(Word::try_small_int)
                         {
                             r.sp -= 1;
                             self.stack[r.sp - 1] = v;
@@ -338,7 +346,8 @@ impl Vm {
                 op::Div => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
                     if a.is_small_int() && b.is_small_int() && small(b) != 0 {
-                        if let Some(v) = small(a).checked_div(small(b)).and_then(Word::try_small_int)
+                        if let Some(v) =
+                            small(a).checked_div(small(b)).and_then(Word::try_small_int)
                         {
                             r.sp -= 1;
                             self.stack[r.sp - 1] = v;
@@ -557,7 +566,9 @@ impl Vm {
     fn push_global_slow(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
         self.regs = *r;
         let binding = self.literal(self.current_method(r), k);
-        let name = self.heap.slot(binding.oop(), crate::objects::association::KEY);
+        let name = self
+            .heap
+            .slot(binding.oop(), crate::objects::association::KEY);
         let name_text = self.string_value(name).unwrap_or_default();
         if self.load_class_from_path(&name_text)?.is_some() {
             let binding = self.literal(self.current_method(r), k).oop();
@@ -805,15 +816,14 @@ impl Vm {
         self.regs = *r;
         let mark = self.handle_mark();
         let hsel = self.push_handle(selector);
-        self.reserve(
-            Vm::object_words(nargs) + Vm::object_words(message::SIZE),
-        )?;
+        self.reserve(Vm::object_words(nargs) + Vm::object_words(message::SIZE))?;
         let args = self.alloc_reserved(ci::ARRAY, Format::Indexable, nargs);
         for i in 0..nargs {
             self.heap.set_slot(args, i, self.stack[r.sp - nargs + i]);
         }
         let msg = self.alloc_reserved(ci::MESSAGE, Format::Fixed, message::SIZE);
-        self.heap.set_slot(msg, message::SELECTOR, self.handle(hsel));
+        self.heap
+            .set_slot(msg, message::SELECTOR, self.handle(hsel));
         self.heap.set_slot(msg, message::ARGUMENTS, args.word());
         self.release_handles(mark);
         r.sp -= nargs;
@@ -833,7 +843,12 @@ impl Vm {
     /// Runs method `mid` for the receiver and `nargs` arguments on top of the stack: its
     /// primitive first, if any, then its bytecodes in a new frame.
     #[inline(always)]
-    pub(crate) fn invoke(&mut self, r: &mut Registers, mid: u32, nargs: usize) -> Result<(), VmError> {
+    pub(crate) fn invoke(
+        &mut self,
+        r: &mut Registers,
+        mid: u32,
+        nargs: usize,
+    ) -> Result<(), VmError> {
         let prim = self.methods.infos[mid as usize].primitive;
         if prim != 0 {
             self.regs = *r;
@@ -856,7 +871,12 @@ impl Vm {
 
     /// Pushes a frame for method `mid` whose receiver and arguments are on top of the stack.
     #[inline(always)]
-    pub(crate) fn push_frame(&mut self, r: &mut Registers, mid: u32, nargs: usize) -> Result<(), VmError> {
+    pub(crate) fn push_frame(
+        &mut self,
+        r: &mut Registers,
+        mid: u32,
+        nargs: usize,
+    ) -> Result<(), VmError> {
         let info = &mut self.methods.infos[mid as usize];
         info.invocations = info.invocations.wrapping_add(1);
         let (method, temps, code_start, cells) =
@@ -889,7 +909,11 @@ impl Vm {
     /// Activates the closure below the `nargs` arguments on top of the stack, if it is a
     /// closure taking exactly `nargs` arguments; otherwise answers false and changes nothing.
     #[inline(always)]
-    pub(crate) fn activate_block(&mut self, r: &mut Registers, nargs: usize) -> Result<bool, VmError> {
+    pub(crate) fn activate_block(
+        &mut self,
+        r: &mut Registers,
+        nargs: usize,
+    ) -> Result<bool, VmError> {
         let clo_word = self.stack[r.sp - 1 - nargs];
         let Some(clo) = clo_word.as_oop() else {
             return Ok(false);
@@ -905,8 +929,12 @@ impl Vm {
             return Ok(false);
         }
         info.invocations = info.invocations.wrapping_add(1);
-        let (temps, copied, code_start, cells) =
-            (info.num_temps, info.num_copied, info.code_start, info.cell_base);
+        let (temps, copied, code_start, cells) = (
+            info.num_temps,
+            info.num_copied,
+            info.code_start,
+            info.cell_base,
+        );
         let new_fp = r.sp;
         let need = new_fp + info.frame_words();
         if need > self.stack.len() && !self.grow_stack_for_frame(need) {
@@ -1200,8 +1228,11 @@ impl Vm {
         let m = self.stack[fp + frame::METHOD];
         let start = self.methods.info(self.method_id(m)).code_start;
         self.heap.set_slot(o, context::FRAME, self.nil());
-        self.heap
-            .set_slot(o, context::PC, Word::small_int(pc.saturating_sub(start) as i64));
+        self.heap.set_slot(
+            o,
+            context::PC,
+            Word::small_int(pc.saturating_sub(start) as i64),
+        );
     }
 
     /// The method id of the running code of a frame.
@@ -1214,8 +1245,12 @@ impl Vm {
 /// is immediate too.
 #[inline(always)]
 fn float_op(a: Word, b: Word, f: impl Fn(f64, f64) -> f64) -> Option<Word> {
-    let x = a.as_small_float().or_else(|| a.as_small_int().map(|i| i as f64))?;
-    let y = b.as_small_float().or_else(|| b.as_small_int().map(|i| i as f64))?;
+    let x = a
+        .as_small_float()
+        .or_else(|| a.as_small_int().map(|i| i as f64))?;
+    let y = b
+        .as_small_float()
+        .or_else(|| b.as_small_int().map(|i| i as f64))?;
     if !a.is_small_float() && !b.is_small_float() {
         return None;
     }

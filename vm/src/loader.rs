@@ -174,12 +174,18 @@ impl Vm {
 
     /// Compiles `source` (a method, `pattern body` or SOM `pattern = ( body )`) in class `cls`
     /// and installs it; answers its selector. A safepoint.
-    pub fn compile_and_install(&mut self, cls: Word, source: &str, file: &str) -> Result<Word, VmError> {
+    pub fn compile_and_install(
+        &mut self,
+        cls: Word,
+        source: &str,
+        file: &str,
+    ) -> Result<Word, VmError> {
         let mark = self.handle_mark();
         let hcls = self.push_handle(cls);
         let r = (|| {
             let t = Instant::now();
-            let def = compiler::parse_method(file, source).map_err(|e| VmError::Load(e.to_string()))?;
+            let def =
+                compiler::parse_method(file, source).map_err(|e| VmError::Load(e.to_string()))?;
             let cls = self.handle(hcls);
             let scope = ClassScope {
                 class_name: self.class_name(cls),
@@ -198,7 +204,12 @@ impl Vm {
 
     /// Compiles a do-it as a method of nil's class (not installed) and answers the method.
     /// With `auto_declare`, assignments to unknown names define globals.
-    pub fn compile_doit(&mut self, source: &str, file: &str, auto_declare: bool) -> Result<Word, VmError> {
+    pub fn compile_doit(
+        &mut self,
+        source: &str,
+        file: &str,
+        auto_declare: bool,
+    ) -> Result<Word, VmError> {
         let t = Instant::now();
         let nil_class = self.class_of(self.nil());
         let scope = ClassScope {
@@ -214,7 +225,12 @@ impl Vm {
     }
 
     /// Compiles and runs a do-it with receiver nil; answers its value.
-    pub fn evaluate(&mut self, source: &str, file: &str, auto_declare: bool) -> Result<Word, VmError> {
+    pub fn evaluate(
+        &mut self,
+        source: &str,
+        file: &str,
+        auto_declare: bool,
+    ) -> Result<Word, VmError> {
         let m = self.compile_doit(source, file, auto_declare)?;
         let nil = self.nil();
         self.run_method(nil, m, &[])
@@ -261,12 +277,18 @@ impl Vm {
             info.num_args,
             info.num_temps,
             info.max_stack,
-            if info.primitive != 0 { ", primitive" } else { "" }
+            if info.primitive != 0 {
+                ", primitive"
+            } else {
+                ""
+            }
         );
         out.push_str(&compiler::disassemble_bytes(&bytes, &lit));
         for k in 0..info.num_literals {
             let w = self.literal(m, k);
-            if w.as_oop().is_some_and(|o| self.heap.header(o).class_index() == crate::objects::class_index::COMPILED_BLOCK) {
+            if w.as_oop().is_some_and(|o| {
+                self.heap.header(o).class_index() == crate::objects::class_index::COMPILED_BLOCK
+            }) {
                 out.push_str(&self.listing_of(w, &format!("  block in literal {k}")));
             }
         }
@@ -300,7 +322,9 @@ impl Vm {
             return format!("'{s}'");
         }
         let c = self.heap.class_index_of(w);
-        if c == crate::objects::class_index::ASSOCIATION || c == crate::objects::class_index::UNDECLARED_BINDING {
+        if c == crate::objects::class_index::ASSOCIATION
+            || c == crate::objects::class_index::UNDECLARED_BINDING
+        {
             let k = self.heap.slot(w.oop(), 0);
             return format!("binding {}", self.string_value(k).unwrap_or_default());
         }

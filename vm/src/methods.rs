@@ -302,7 +302,10 @@ impl MethodTable {
             if cell.selector == selector
                 && cell.state != IcState::Empty
                 && (cell.state == IcState::Megamorphic
-                    || cell.entries.iter().any(|e| e.class != 0 && affected(e.class)))
+                    || cell
+                        .entries
+                        .iter()
+                        .any(|e| e.class != 0 && affected(e.class)))
             {
                 cell.clear();
                 n += 1;
@@ -352,7 +355,10 @@ impl MethodTable {
             return;
         }
         for c in self.cells.iter_mut() {
-            if c.entries.iter().any(|e| e.class != 0 && dead.contains(&e.method)) {
+            if c.entries
+                .iter()
+                .any(|e| e.class != 0 && dead.contains(&e.method))
+            {
                 c.clear();
             }
         }

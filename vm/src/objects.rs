@@ -9,8 +9,8 @@ use smalt_gc::ClassIndex;
 /// Fixed class indices of the kernel classes. Indices 1–3 are the immediates' (from smalt-gc).
 pub mod class_index {
     use super::ClassIndex;
-    pub use smalt_gc::{CHARACTER_CLASS as CHARACTER, SMALL_FLOAT_CLASS as SMALL_FLOAT};
     pub use smalt_gc::SMALL_INTEGER_CLASS as SMALL_INTEGER;
+    pub use smalt_gc::{CHARACTER_CLASS as CHARACTER, SMALL_FLOAT_CLASS as SMALL_FLOAT};
     /// nil's class (UndefinedObject / SOM's Nil).
     pub const NIL: ClassIndex = ClassIndex(4);
     /// true's class.

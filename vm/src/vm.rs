@@ -12,7 +12,9 @@
 use crate::methods::{MethodId, MethodTable};
 use crate::objects::{self, association, class, class_index as ci, method, method_dict};
 use crate::symbols::SymbolTable;
-use smalt_gc::{AllocError, ClassIndex, Format, Handle, HandleMark, Heap, HeapConfig, Oop, Roots, Word};
+use smalt_gc::{
+    AllocError, ClassIndex, Format, Handle, HandleMark, Heap, HeapConfig, Oop, Roots, Word,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -186,7 +188,9 @@ pub struct Registers {
 
 impl std::fmt::Debug for Vm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vm").field("regs", &self.regs).finish_non_exhaustive()
+        f.debug_struct("Vm")
+            .field("regs", &self.regs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -335,7 +339,12 @@ impl Vm {
     }
 
     /// Allocates an object, collecting first if needed. A safepoint.
-    pub fn alloc(&mut self, class: ClassIndex, format: Format, slots: usize) -> Result<Oop, VmError> {
+    pub fn alloc(
+        &mut self,
+        class: ClassIndex,
+        format: Format,
+        slots: usize,
+    ) -> Result<Oop, VmError> {
         self.reserve(Self::object_words(slots))?;
         Ok(self.alloc_reserved(class, format, slots))
     }
@@ -606,7 +615,11 @@ impl Vm {
         let d = self.handle(dict).oop();
         let keys = self.heap.slot(d, method_dict::KEYS).oop();
         let cap = self.heap.num_slots(keys);
-        let tally = self.heap.slot(d, method_dict::TALLY).as_small_int().unwrap_or(0) as usize;
+        let tally = self
+            .heap
+            .slot(d, method_dict::TALLY)
+            .as_small_int()
+            .unwrap_or(0) as usize;
         if (tally + 1) * 4 > cap * 3 {
             self.dict_grow(dict, (cap * 2).max(8))?;
         }
@@ -626,8 +639,13 @@ impl Vm {
             }
             if k == nil {
                 self.heap.set_slot(keys, i, key_w);
-                let t = self.heap.slot(d, method_dict::TALLY).as_small_int().unwrap_or(0);
-                self.heap.set_slot(d, method_dict::TALLY, Word::small_int(t + 1));
+                let t = self
+                    .heap
+                    .slot(d, method_dict::TALLY)
+                    .as_small_int()
+                    .unwrap_or(0);
+                self.heap
+                    .set_slot(d, method_dict::TALLY, Word::small_int(t + 1));
                 break;
             }
             i = (i + 1) % cap;
@@ -665,8 +683,13 @@ impl Vm {
         let old = self.heap.slot(values, i);
         self.heap.set_slot(keys, i, nil);
         self.heap.set_slot(values, i, nil);
-        let t = self.heap.slot(d, method_dict::TALLY).as_small_int().unwrap_or(1);
-        self.heap.set_slot(d, method_dict::TALLY, Word::small_int(t - 1));
+        let t = self
+            .heap
+            .slot(d, method_dict::TALLY)
+            .as_small_int()
+            .unwrap_or(1);
+        self.heap
+            .set_slot(d, method_dict::TALLY, Word::small_int(t - 1));
         // Re-insert the rest of the cluster so probing still finds them.
         let mut j = (i + 1) % cap;
         loop {
@@ -712,7 +735,8 @@ impl Vm {
             self.heap.set_slot(new_values, p, v);
         }
         self.heap.set_slot(d, method_dict::KEYS, new_keys.word());
-        self.heap.set_slot(d, method_dict::VALUES, new_values.word());
+        self.heap
+            .set_slot(d, method_dict::VALUES, new_values.word());
         Ok(())
     }
 
@@ -908,7 +932,12 @@ impl Vm {
 
     /// Installs `m` under `selector` in class `cls`'s method dictionary and invalidates exactly
     /// the caches that may now find another method. A safepoint (handles for all three).
-    pub fn install_method(&mut self, cls: Handle, selector: Handle, m: Handle) -> Result<(), VmError> {
+    pub fn install_method(
+        &mut self,
+        cls: Handle,
+        selector: Handle,
+        m: Handle,
+    ) -> Result<(), VmError> {
         let c = self.handle(cls);
         let md = self.heap.slot(c.oop(), class::METHODS);
         let hmd = self.push_handle(md);
@@ -929,8 +958,7 @@ impl Vm {
 
     /// Clears cache entries for `selector` on `cls` and every class inheriting from it.
     pub fn invalidate_selector(&mut self, cls: Word, selector: Word) -> usize {
-        let classes: Vec<(u32, Word)> =
-            self.heap.classes().iter().map(|(i, c)| (i.0, c)).collect();
+        let classes: Vec<(u32, Word)> = self.heap.classes().iter().map(|(i, c)| (i.0, c)).collect();
         let affected: std::collections::HashSet<u32> = classes
             .iter()
             .filter(|(_, c)| self.inherits_from(*c, cls))

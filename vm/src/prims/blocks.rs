@@ -46,7 +46,9 @@ fn block_value_with_arguments(vm: &mut Vm, n: usize) -> Prim {
     }
     let blk = vm.rcv(1);
     let arr = prim_try!(vm.arg(1, 1).as_oop());
-    if vm.heap.header(arr).class_index() != ci::ARRAY || block_num_args(vm, blk) != Some(vm.heap.num_slots(arr)) {
+    if vm.heap.header(arr).class_index() != ci::ARRAY
+        || block_num_args(vm, blk) != Some(vm.heap.num_slots(arr))
+    {
         return Prim::Fail;
     }
     let count = prim_try!(spread_array(vm));
@@ -177,7 +179,11 @@ fn selector_arity(vm: &Vm, sel: Word) -> Option<usize> {
     let s = vm.string_value(sel)?;
     Some(if s.ends_with(':') {
         s.matches(':').count()
-    } else if s.chars().next().is_some_and(|c| !c.is_alphanumeric() && c != '_') {
+    } else if s
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_alphanumeric() && c != '_')
+    {
         1
     } else {
         0
@@ -213,7 +219,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         ],
         block_value,
     ),
-    (&["Block>>valueWithArguments:", "blockValueWithArguments"], block_value_with_arguments),
+    (
+        &["Block>>valueWithArguments:", "blockValueWithArguments"],
+        block_value_with_arguments,
+    ),
     (&["Block>>numArgs", "blockNumArgs"], block_num_args_prim),
     (
         &[
@@ -225,7 +234,13 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         ],
         perform,
     ),
-    (&["Object>>perform:withArguments:", "objectPerformWithArguments"], perform_with_arguments),
+    (
+        &[
+            "Object>>perform:withArguments:",
+            "objectPerformWithArguments",
+        ],
+        perform_with_arguments,
+    ),
     (
         &[
             "Object>>perform:inSuperclass:",
@@ -234,5 +249,8 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         ],
         perform_in_superclass,
     ),
-    (&["Method>>invokeOn:with:", "methodInvokeOn"], method_invoke_on),
+    (
+        &["Method>>invokeOn:with:", "methodInvokeOn"],
+        method_invoke_on,
+    ),
 ];

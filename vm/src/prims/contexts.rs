@@ -130,7 +130,13 @@ fn context_num_temps(vm: &mut Vm, n: usize) -> Prim {
 
 /// Walks from the frame below `fp` (or from `fp` itself when `inclusive`) toward the base and
 /// answers the first frame whose method has `flag`, stopping before `stop` (a frame fp).
-fn find_marked(vm: &Vm, fp: usize, inclusive: bool, stop: Option<usize>, flag: u8) -> Option<usize> {
+fn find_marked(
+    vm: &Vm,
+    fp: usize,
+    inclusive: bool,
+    stop: Option<usize>,
+    flag: u8,
+) -> Option<usize> {
     let mut f = if inclusive { Some(fp) } else { caller(vm, fp) };
     while let Some(x) = f {
         if Some(x) == stop {
@@ -295,13 +301,19 @@ pub(crate) fn format_trace(lines: &[String]) -> String {
     const KEEP: usize = 40;
     let mut out = String::new();
     let shown: Vec<&String> = if lines.len() > 2 * KEEP {
-        lines[..KEEP].iter().chain(lines[lines.len() - KEEP..].iter()).collect()
+        lines[..KEEP]
+            .iter()
+            .chain(lines[lines.len() - KEEP..].iter())
+            .collect()
     } else {
         lines.iter().collect()
     };
     for (i, l) in shown.iter().rev().enumerate() {
         if lines.len() > 2 * KEEP && i == KEEP {
-            out.push_str(&format!("  ... {} more frames ...\n", lines.len() - 2 * KEEP));
+            out.push_str(&format!(
+                "  ... {} more frames ...\n",
+                lines.len() - 2 * KEEP
+            ));
         }
         out.push_str("  ");
         out.push_str(l);
@@ -377,14 +389,41 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Context>>pc", "contextPc"], context_pc),
     (&["Context>>isDead", "contextIsDead"], context_is_dead),
     (&["Context>>tempAt:", "contextTempAt"], context_temp_at),
-    (&["Context>>tempAt:put:", "contextTempAtPut"], context_temp_at_put),
+    (
+        &["Context>>tempAt:put:", "contextTempAtPut"],
+        context_temp_at_put,
+    ),
     (&["Context>>numTemps", "contextNumTemps"], context_num_temps),
-    (&["Context>>findNextUnwindContextUpTo:", "contextFindNextUnwind"], context_find_next_unwind),
-    (&["Context>>findNextHandlerContext", "contextFindNextHandler"], context_find_next_handler),
-    (&["Context>>primReturn:", "contextPrimReturn"], context_prim_return),
+    (
+        &[
+            "Context>>findNextUnwindContextUpTo:",
+            "contextFindNextUnwind",
+        ],
+        context_find_next_unwind,
+    ),
+    (
+        &["Context>>findNextHandlerContext", "contextFindNextHandler"],
+        context_find_next_handler,
+    ),
+    (
+        &["Context>>primReturn:", "contextPrimReturn"],
+        context_prim_return,
+    ),
     (&["Context>>restart", "contextRestart"], context_restart),
-    (&["Context>>traceLine", "contextTraceLine"], context_trace_line),
-    (&["Context>>stackTrace", "contextStackTrace"], context_stack_trace),
-    (&["System>>unhandledError:", "systemUnhandledError"], unhandled_error),
-    (&["System>>printStackTrace", "systemPrintStackTrace"], print_stack_trace),
+    (
+        &["Context>>traceLine", "contextTraceLine"],
+        context_trace_line,
+    ),
+    (
+        &["Context>>stackTrace", "contextStackTrace"],
+        context_stack_trace,
+    ),
+    (
+        &["System>>unhandledError:", "systemUnhandledError"],
+        unhandled_error,
+    ),
+    (
+        &["System>>printStackTrace", "systemPrintStackTrace"],
+        print_stack_trace,
+    ),
 ];

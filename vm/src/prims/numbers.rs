@@ -151,17 +151,39 @@ fn f_mod(x: f64, y: f64) -> Option<f64> {
         return None;
     }
     let r = x % y;
-    Some(if r != 0.0 && (r < 0.0) != (y < 0.0) { r + y } else { r })
+    Some(if r != 0.0 && (r < 0.0) != (y < 0.0) {
+        r + y
+    } else {
+        r
+    })
 }
 
 fn int_add(vm: &mut Vm, n: usize) -> Prim {
-    int_arith(vm, n, i64::checked_add, |a, b| Some(a + b), |x, y| Some(x + y))
+    int_arith(
+        vm,
+        n,
+        i64::checked_add,
+        |a, b| Some(a + b),
+        |x, y| Some(x + y),
+    )
 }
 fn int_sub(vm: &mut Vm, n: usize) -> Prim {
-    int_arith(vm, n, i64::checked_sub, |a, b| Some(a - b), |x, y| Some(x - y))
+    int_arith(
+        vm,
+        n,
+        i64::checked_sub,
+        |a, b| Some(a - b),
+        |x, y| Some(x - y),
+    )
 }
 fn int_mul(vm: &mut Vm, n: usize) -> Prim {
-    int_arith(vm, n, i64::checked_mul, |a, b| Some(a * b), |x, y| Some(x * y))
+    int_arith(
+        vm,
+        n,
+        i64::checked_mul,
+        |a, b| Some(a * b),
+        |x, y| Some(x * y),
+    )
 }
 /// SOM `/`: integer division truncating toward zero (a Double argument divides exactly).
 fn int_div(vm: &mut Vm, n: usize) -> Prim {
@@ -184,7 +206,11 @@ fn int_mod(vm: &mut Vm, n: usize) -> Prim {
         n,
         |a, b| {
             let r = a.checked_rem(b)?;
-            Some(if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r })
+            Some(if r != 0 && ((r < 0) != (b < 0)) {
+                r + b
+            } else {
+                r
+            })
         },
         floor_mod,
         f_mod,
@@ -211,7 +237,11 @@ fn int_floor_div(vm: &mut Vm, n: usize) -> Prim {
                 return None;
             }
             let q = a.checked_div(b)?;
-            Some(if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q })
+            Some(if (a % b != 0) && ((a < 0) != (b < 0)) {
+                q - 1
+            } else {
+                q
+            })
         },
         floor_div,
         |x, y| (y != 0.0).then(|| (x / y).floor()),
@@ -350,7 +380,11 @@ fn int_sqrt(vm: &mut Vm, n: usize) -> Prim {
 
 fn int_as_character(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(vm.int_arg(n, 0));
-    let c = prim_try!(u32::try_from(x).ok().filter(|c| char::from_u32(*c).is_some()));
+    let c = prim_try!(
+        u32::try_from(x)
+            .ok()
+            .filter(|c| char::from_u32(*c).is_some())
+    );
     Prim::Done(Word::character(c))
 }
 
@@ -552,6 +586,10 @@ fn float_ln(vm: &mut Vm, n: usize) -> Prim {
 fn float_exp(vm: &mut Vm, n: usize) -> Prim {
     float_unary(vm, n, f64::exp)
 }
+/// `log`: the logarithm to base 10 (exact for powers of ten, unlike `ln / 10 ln`).
+fn float_log10(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::log10)
+}
 fn float_negated(vm: &mut Vm, n: usize) -> Prim {
     float_unary(vm, n, |x| -x)
 }
@@ -602,7 +640,11 @@ pub(crate) fn format_double(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let s = format!("{x:?}");
     if s.contains('e') && !s.contains('.') {
@@ -632,7 +674,9 @@ fn float_hash(vm: &mut Vm, n: usize) -> Prim {
     if x.fract() == 0.0 && x.abs() < 1e18 {
         return Prim::Done(Word::small_int(x as i64));
     }
-    Prim::Done(Word::small_int((x.to_bits() >> 2) as i64 & 0x3FFF_FFFF_FFFF))
+    Prim::Done(Word::small_int(
+        (x.to_bits() >> 2) as i64 & 0x3FFF_FFFF_FFFF,
+    ))
 }
 
 fn float_is_nan(vm: &mut Vm, n: usize) -> Prim {
@@ -703,13 +747,19 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Integer>>rem:", "integerRem"], int_rem),
     (&["integerFloorDivide"], int_floor_div),
     (&["Integer>>//", "integerDivideToDouble"], int_fdiv),
-    (&["Integer>>&", "Integer>>bitAnd:", "integerBitAnd"], int_and),
+    (
+        &["Integer>>&", "Integer>>bitAnd:", "integerBitAnd"],
+        int_and,
+    ),
     (&["Integer>>|", "Integer>>bitOr:", "integerBitOr"], int_or),
     (&["Integer>>bitXor:", "integerBitXor"], int_xor),
     (&["Integer>><<", "integerShiftLeft"], int_shift_left),
     (&["Integer>>>>", "integerShiftRight"], int_shift_right),
     (&["Integer>>bitShift:", "integerBitShift"], int_bit_shift),
-    (&["Integer>>>>>", "integerUnsignedShiftRight"], int_unsigned_shift_right),
+    (
+        &["Integer>>>>>", "integerUnsignedShiftRight"],
+        int_unsigned_shift_right,
+    ),
     (&["Integer>>=", "integerEqual"], int_eq),
     (&["Integer>>~=", "Integer>><>", "integerNotEqual"], int_ne),
     (&["Integer>><", "integerLess"], int_lt),
@@ -717,19 +767,37 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Integer>><=", "integerLessOrEqual"], int_le),
     (&["Integer>>>=", "integerGreaterOrEqual"], int_ge),
     (&["Integer>>asString", "integerAsString"], int_as_string),
-    (&["Integer>>printString:", "integerPrintBase"], int_print_base),
-    (&["Integer>>asDouble", "Integer>>asFloat", "integerAsDouble"], int_as_double),
+    (
+        &["Integer>>printString:", "integerPrintBase"],
+        int_print_base,
+    ),
+    (
+        &["Integer>>asDouble", "Integer>>asFloat", "integerAsDouble"],
+        int_as_double,
+    ),
     (&["Integer>>sqrt", "integerSqrt"], int_sqrt),
-    (&["Integer>>asCharacter", "integerAsCharacter"], int_as_character),
-    (&["Integer>>as32BitSignedValue", "integerAs32BitSigned"], int_as_32_signed),
-    (&["Integer>>as32BitUnsignedValue", "integerAs32BitUnsigned"], int_as_32_unsigned),
+    (
+        &["Integer>>asCharacter", "integerAsCharacter"],
+        int_as_character,
+    ),
+    (
+        &["Integer>>as32BitSignedValue", "integerAs32BitSigned"],
+        int_as_32_signed,
+    ),
+    (
+        &["Integer>>as32BitUnsignedValue", "integerAs32BitUnsigned"],
+        int_as_32_unsigned,
+    ),
     (&["Integer>>hashcode", "integerHash"], int_hash),
     (&["Integer>>atRandom", "integerAtRandom"], int_at_random),
     (&["Integer>>gcd:", "integerGcd"], int_gcd),
     (&["Integer>>abs", "integerAbs"], int_abs),
     (&["Integer>>negated", "integerNegated"], int_negated),
     (&["integerRaisedTo"], int_raised_to),
-    (&["Integer class>>fromString:", "integerFromString"], int_from_string),
+    (
+        &["Integer class>>fromString:", "integerFromString"],
+        int_from_string,
+    ),
     (&["Double>>+", "doubleAdd"], float_add),
     (&["Double>>-", "doubleSubtract"], float_sub),
     (&["Double>>*", "doubleMultiply"], float_mul),
@@ -752,20 +820,46 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Double>>arcCos", "doubleArcCos"], float_arccos),
     (&["Double>>ln", "doubleLn"], float_ln),
     (&["Double>>exp", "doubleExp"], float_exp),
+    (&["Double>>log", "doubleLog10"], float_log10),
     (&["Double>>negated", "doubleNegated"], float_negated),
     (&["Double>>abs", "doubleAbs"], float_abs),
-    (&["Double>>asInteger", "Double>>truncated", "doubleTruncated"], float_truncated),
+    (
+        &["Double>>asInteger", "Double>>truncated", "doubleTruncated"],
+        float_truncated,
+    ),
     (&["Double>>floor", "doubleFloor"], float_floor),
     (&["Double>>ceiling", "doubleCeiling"], float_ceiling),
-    (&["Double>>round", "Double>>rounded", "doubleRounded"], float_rounded),
+    (
+        &["Double>>round", "Double>>rounded", "doubleRounded"],
+        float_rounded,
+    ),
     (&["Double>>asString", "doubleAsString"], float_as_string),
-    (&["Double>>printString:", "doublePrintDecimals"], float_print_decimals),
+    (
+        &["Double>>printString:", "doublePrintDecimals"],
+        float_print_decimals,
+    ),
     (&["Double>>hashcode", "doubleHash"], float_hash),
     (&["Double>>isNaN", "doubleIsNaN"], float_is_nan),
-    (&["Double>>isInfinite", "doubleIsInfinite"], float_is_infinite),
-    (&["Double class>>fromString:", "doubleFromString"], float_from_string),
-    (&["Double class>>PositiveInfinity", "Double class>>infinity", "doubleInfinity"], float_infinity),
-    (&["Double class>>negativeInfinity", "doubleNegativeInfinity"], float_negative_infinity),
+    (
+        &["Double>>isInfinite", "doubleIsInfinite"],
+        float_is_infinite,
+    ),
+    (
+        &["Double class>>fromString:", "doubleFromString"],
+        float_from_string,
+    ),
+    (
+        &[
+            "Double class>>PositiveInfinity",
+            "Double class>>infinity",
+            "doubleInfinity",
+        ],
+        float_infinity,
+    ),
+    (
+        &["Double class>>negativeInfinity", "doubleNegativeInfinity"],
+        float_negative_infinity,
+    ),
     (&["Double class>>nan", "doubleNaN"], float_nan),
     (&["Double class>>pi", "doublePi"], float_pi),
     (&["Double class>>e", "doubleE"], float_e),

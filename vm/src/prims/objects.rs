@@ -39,7 +39,11 @@ fn inst_size_of(vm: &Vm, w: Word) -> usize {
 /// The number of pointer slots that Smalltalk may read by `instVarAt:` (named + indexed).
 fn pointer_slots(vm: &Vm, o: Oop) -> usize {
     let f = vm.heap.format(o);
-    if f.is_pointers() { vm.heap.num_slots(o) } else { 0 }
+    if f.is_pointers() {
+        vm.heap.num_slots(o)
+    } else {
+        0
+    }
 }
 
 fn object_inst_var_at(vm: &mut Vm, n: usize) -> Prim {
@@ -59,10 +63,12 @@ fn object_inst_var_at_put(vm: &mut Vm, n: usize) -> Prim {
 fn inst_var_index(vm: &Vm, w: Word, name: Word) -> Option<usize> {
     let name = vm.string_value(name)?;
     let cls = vm.class_of(w);
-    let ivars = vm.heap.slot(cls.as_oop()?, class::INSTANCE_VARIABLES).as_oop()?;
-    (0..vm.heap.num_slots(ivars)).find(|&i| {
-        vm.string_value(vm.heap.slot(ivars, i)).as_deref() == Some(name.as_str())
-    })
+    let ivars = vm
+        .heap
+        .slot(cls.as_oop()?, class::INSTANCE_VARIABLES)
+        .as_oop()?;
+    (0..vm.heap.num_slots(ivars))
+        .find(|&i| vm.string_value(vm.heap.slot(ivars, i)).as_deref() == Some(name.as_str()))
 }
 
 fn object_inst_var_named(vm: &mut Vm, n: usize) -> Prim {
@@ -244,7 +250,12 @@ fn class_fields(vm: &mut Vm, n: usize) -> Prim {
     prim_try!(vm.is_class(cls).then_some(()));
     let ivars = vm.heap.slot(cls.oop(), class::INSTANCE_VARIABLES);
     let items: Vec<Word> = match ivars.as_oop() {
-        Some(o) => vm.heap.slots(o).iter().map(|w| Word::from_raw(*w)).collect(),
+        Some(o) => vm
+            .heap
+            .slots(o)
+            .iter()
+            .map(|w| Word::from_raw(*w))
+            .collect(),
         None => Vec::new(),
     };
     done(vm.new_array_from(&items))
@@ -438,8 +449,7 @@ fn method_literal_at(vm: &mut Vm, n: usize) -> Prim {
 
 pub(crate) fn is_method(vm: &Vm, m: Word) -> bool {
     m.as_oop().is_some_and(|o| {
-        matches!(vm.heap.format(o), Format::CompiledMethod { .. })
-            && vm.method_id(m).0 != 0
+        matches!(vm.heap.format(o), Format::CompiledMethod { .. }) && vm.method_id(m).0 != 0
     })
 }
 
@@ -507,13 +517,21 @@ fn class_define_subclass(vm: &mut Vm, n: usize) -> Prim {
     };
     let split = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     let valid = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && s.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     if !valid(&name) || !split(&ivars).iter().all(|v| valid(v)) {
         return Prim::Fail;
     }
-    match vm.define_class(&name, Some(superclass), &split(&ivars), &split(&class_ivars), None) {
+    match vm.define_class(
+        &name,
+        Some(superclass),
+        &split(&ivars),
+        &split(&class_ivars),
+        None,
+    ) {
         Ok(c) => Prim::Done(c),
         Err(VmError::Load(msg)) => {
             vm.last_compile_error = msg;
@@ -563,22 +581,52 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Object>>class", "objectClass"], object_class),
     (&["Object>>==", "objectIdentical"], object_identical),
     (
-        &["Object>>hashcode", "Object>>identityHash", "objectIdentityHash"],
+        &[
+            "Object>>hashcode",
+            "Object>>identityHash",
+            "objectIdentityHash",
+        ],
         object_identity_hash,
     ),
-    (&["Object>>instVarAt:", "objectInstVarAt"], object_inst_var_at),
-    (&["Object>>instVarAt:put:", "objectInstVarAtPut"], object_inst_var_at_put),
-    (&["Object>>instVarNamed:", "objectInstVarNamed"], object_inst_var_named),
-    (&["Object>>instVarNamed:put:", "objectInstVarNamedPut"], object_inst_var_named_put),
-    (&["Object>>objectSize", "objectSize"], object_size),
-    (&["Object>>shallowCopy", "Object>>copy", "objectShallowCopy"], object_shallow_copy),
-    (&["Object>>basicAt:", "Array>>at:", "objectAt"], object_at),
-    (&["Object>>basicAt:put:", "Array>>at:put:", "objectAtPut"], object_at_put),
     (
-        &["Object>>basicSize", "Array>>length", "Array>>size", "objectBasicSize"],
+        &["Object>>instVarAt:", "objectInstVarAt"],
+        object_inst_var_at,
+    ),
+    (
+        &["Object>>instVarAt:put:", "objectInstVarAtPut"],
+        object_inst_var_at_put,
+    ),
+    (
+        &["Object>>instVarNamed:", "objectInstVarNamed"],
+        object_inst_var_named,
+    ),
+    (
+        &["Object>>instVarNamed:put:", "objectInstVarNamedPut"],
+        object_inst_var_named_put,
+    ),
+    (&["Object>>objectSize", "objectSize"], object_size),
+    (
+        &["Object>>shallowCopy", "Object>>copy", "objectShallowCopy"],
+        object_shallow_copy,
+    ),
+    (&["Object>>basicAt:", "Array>>at:", "objectAt"], object_at),
+    (
+        &["Object>>basicAt:put:", "Array>>at:put:", "objectAtPut"],
+        object_at_put,
+    ),
+    (
+        &[
+            "Object>>basicSize",
+            "Array>>length",
+            "Array>>size",
+            "objectBasicSize",
+        ],
         object_size_indexable,
     ),
-    (&["Object>>respondsTo:", "objectRespondsTo"], object_responds_to),
+    (
+        &["Object>>respondsTo:", "objectRespondsTo"],
+        object_responds_to,
+    ),
     (&["Object>>isKindOf:", "objectIsKindOf"], object_is_kind_of),
     (&["Object>>isClass", "objectIsClass"], object_is_class),
     (&["objectClassIndex"], object_class_index),
@@ -590,29 +638,77 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         object_replace_from,
     ),
     (&["Class>>new", "Class>>basicNew", "classNew"], class_new),
-    (&["Class>>new:", "Class>>basicNew:", "Array class>>new:", "classNewSize"], class_new_size),
+    (
+        &[
+            "Class>>new:",
+            "Class>>basicNew:",
+            "Array class>>new:",
+            "classNewSize",
+        ],
+        class_new_size,
+    ),
     (&["Class>>name", "className"], class_name),
     (&["Class>>superclass", "classSuperclass"], class_superclass),
-    (&["Class>>fields", "Class>>instanceVariableNames", "classFields"], class_fields),
+    (
+        &[
+            "Class>>fields",
+            "Class>>instanceVariableNames",
+            "classFields",
+        ],
+        class_fields,
+    ),
     (&["Class>>methods", "classMethods"], class_methods),
     (&["Class>>selectors", "classSelectors"], class_selectors),
-    (&["Class>>includesSelector:", "classIncludesSelector"], class_includes_selector),
-    (&["Class>>lookupSelector:", "classLookupSelector"], class_lookup_selector),
-    (&["Class>>removeSelector:", "classRemoveSelector"], class_remove_selector),
-    (&["Class>>installMethod:", "classInstallMethod"], class_install_method),
+    (
+        &["Class>>includesSelector:", "classIncludesSelector"],
+        class_includes_selector,
+    ),
+    (
+        &["Class>>lookupSelector:", "classLookupSelector"],
+        class_lookup_selector,
+    ),
+    (
+        &["Class>>removeSelector:", "classRemoveSelector"],
+        class_remove_selector,
+    ),
+    (
+        &["Class>>installMethod:", "classInstallMethod"],
+        class_install_method,
+    ),
     (&["Class>>compile:", "classCompile"], class_compile),
     (&["classDefineSubclass"], class_define_subclass),
-    (&["Class>>instSize", "classInstSize"], class_instance_count_hint),
-    (&["Class>>isIndexable", "classIsIndexable"], class_is_indexable),
+    (
+        &["Class>>instSize", "classInstSize"],
+        class_instance_count_hint,
+    ),
+    (
+        &["Class>>isIndexable", "classIsIndexable"],
+        class_is_indexable,
+    ),
     (&["classMethodCount"], class_method_count),
-    (&["Method>>signature", "Method>>selector", "methodSelector"], method_selector),
+    (
+        &["Method>>signature", "Method>>selector", "methodSelector"],
+        method_selector,
+    ),
     (&["Method>>holder", "methodHolder"], method_holder),
     (&["Method>>numArgs", "methodNumArgs"], method_num_args),
     (&["Method>>sourceCode", "methodSource"], method_source),
-    (&["Method>>literalAt:", "methodLiteralAt"], method_literal_at),
+    (
+        &["Method>>literalAt:", "methodLiteralAt"],
+        method_literal_at,
+    ),
     (&["SystemDictionary>>at:", "globalsAt"], globals_at),
-    (&["SystemDictionary>>at:put:", "globalsAtPut"], globals_at_put),
-    (&["SystemDictionary>>includesKey:", "globalsIncludesKey"], globals_includes_key),
+    (
+        &["SystemDictionary>>at:put:", "globalsAtPut"],
+        globals_at_put,
+    ),
+    (
+        &["SystemDictionary>>includesKey:", "globalsIncludesKey"],
+        globals_includes_key,
+    ),
     (&["SystemDictionary>>keys", "globalsKeys"], globals_keys),
-    (&["SystemDictionary>>removeKey:", "globalsRemoveKey"], globals_remove_key),
+    (
+        &["SystemDictionary>>removeKey:", "globalsRemoveKey"],
+        globals_remove_key,
+    ),
 ];

@@ -45,7 +45,11 @@ fn string_at(vm: &mut Vm, n: usize) -> Prim {
     }
     let s = prim_try!(vm.string_bytes(vm.rcv(n)));
     let (a, b) = prim_try!(char_range(s, i as usize - 1));
-    let c = prim_try!(std::str::from_utf8(&s[a..b]).ok().and_then(|t| t.chars().next()));
+    let c = prim_try!(
+        std::str::from_utf8(&s[a..b])
+            .ok()
+            .and_then(|t| t.chars().next())
+    );
     Prim::Done(Word::character(c as u32))
 }
 
@@ -314,7 +318,9 @@ fn symbol_print_string(vm: &mut Vm, n: usize) -> Prim {
 /// The literal form of a symbol.
 pub(crate) fn print_symbol(s: &str) -> String {
     let ident = |p: &str| {
-        p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        p.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
             && p.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
     let plain = ident(s)
@@ -332,7 +338,11 @@ fn symbol_num_args(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(text(vm, vm.rcv(n)));
     let count = if s.ends_with(':') {
         s.matches(':').count()
-    } else if s.chars().next().is_some_and(|c| !c.is_alphanumeric() && c != '_') {
+    } else if s
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_alphanumeric() && c != '_')
+    {
         1
     } else {
         0
@@ -349,7 +359,11 @@ fn char_value(vm: &mut Vm, n: usize) -> Prim {
 
 fn char_from_value(vm: &mut Vm, n: usize) -> Prim {
     let v = prim_try!(vm.int_arg(n, 1));
-    let c = prim_try!(u32::try_from(v).ok().filter(|c| char::from_u32(*c).is_some()));
+    let c = prim_try!(
+        u32::try_from(v)
+            .ok()
+            .filter(|c| char::from_u32(*c).is_some())
+    );
     Prim::Done(Word::character(c))
 }
 
@@ -399,52 +413,146 @@ fn string_new_with_all(vm: &mut Vm, n: usize) -> Prim {
 }
 
 pub(super) const PRIMITIVES: &[PrimDef] = &[
-    (&["String>>length", "String>>size", "stringLength"], string_length),
+    (
+        &["String>>length", "String>>size", "stringLength"],
+        string_length,
+    ),
     (&["String>>at:", "String>>charAt:", "stringAt"], string_at),
     (&["String>>at:put:", "stringAtPut"], string_at_put),
-    (&["String>>concatenate:", "String>>,", "stringConcatenate"], string_concatenate),
+    (
+        &["String>>concatenate:", "String>>,", "stringConcatenate"],
+        string_concatenate,
+    ),
     (&["String>>=", "stringEqual"], string_equal),
     (&["String>><", "stringLess"], string_lt),
     (&["String>><=", "stringLessOrEqual"], string_le),
     (&["String>>>", "stringGreater"], string_gt),
     (&["String>>>=", "stringGreaterOrEqual"], string_ge),
     (&["String>>sameAs:", "stringSameAs"], string_same_as),
-    (&["String>>hashcode", "String>>hash", "stringHash"], string_hash),
-    (&["String>>asSymbol", "stringAsSymbol"], string_as_symbol),
-    (&["String>>asString", "Symbol>>asString", "stringAsString"], string_as_string),
     (
-        &["String>>primSubstringFrom:to:", "String>>copyFrom:to:", "stringSubstring"],
+        &["String>>hashcode", "String>>hash", "stringHash"],
+        string_hash,
+    ),
+    (&["String>>asSymbol", "stringAsSymbol"], string_as_symbol),
+    (
+        &["String>>asString", "Symbol>>asString", "stringAsString"],
+        string_as_string,
+    ),
+    (
+        &[
+            "String>>primSubstringFrom:to:",
+            "String>>copyFrom:to:",
+            "stringSubstring",
+        ],
         string_substring,
     ),
     (&["String>>indexOf:", "stringIndexOf"], string_index_of),
-    (&["String>>beginsWith:", "String>>startsWith:", "stringBeginsWith"], string_begins_with),
+    (
+        &[
+            "String>>beginsWith:",
+            "String>>startsWith:",
+            "stringBeginsWith",
+        ],
+        string_begins_with,
+    ),
     (&["String>>endsWith:", "stringEndsWith"], string_ends_with),
-    (&["String>>includesSubstring:", "stringIncludesSubstring"], string_includes_substring),
-    (&["String>>isWhiteSpace", "stringIsWhiteSpace"], string_is_whitespace),
+    (
+        &["String>>includesSubstring:", "stringIncludesSubstring"],
+        string_includes_substring,
+    ),
+    (
+        &["String>>isWhiteSpace", "stringIsWhiteSpace"],
+        string_is_whitespace,
+    ),
     (&["String>>isLetters", "stringIsLetters"], string_is_letters),
     (&["String>>isDigits", "stringIsDigits"], string_is_digits),
-    (&["String>>asUppercase", "stringAsUppercase"], string_as_uppercase),
-    (&["String>>asLowercase", "stringAsLowercase"], string_as_lowercase),
-    (&["String>>reversed", "String>>reverse", "stringReversed"], string_reversed),
-    (&["String>>trimSeparators", "String>>trim", "stringTrim"], string_trim),
-    (&["String>>occurrencesOf:", "stringOccurrencesOf"], string_occurrences_of),
-    (&["String>>copyReplaceAll:with:", "stringReplaceAll"], string_replace_all),
-    (&["String>>substrings", "String>>substrings:", "stringSubstrings"], string_substrings),
+    (
+        &["String>>asUppercase", "stringAsUppercase"],
+        string_as_uppercase,
+    ),
+    (
+        &["String>>asLowercase", "stringAsLowercase"],
+        string_as_lowercase,
+    ),
+    (
+        &["String>>reversed", "String>>reverse", "stringReversed"],
+        string_reversed,
+    ),
+    (
+        &["String>>trimSeparators", "String>>trim", "stringTrim"],
+        string_trim,
+    ),
+    (
+        &["String>>occurrencesOf:", "stringOccurrencesOf"],
+        string_occurrences_of,
+    ),
+    (
+        &["String>>copyReplaceAll:with:", "stringReplaceAll"],
+        string_replace_all,
+    ),
+    (
+        &[
+            "String>>substrings",
+            "String>>substrings:",
+            "stringSubstrings",
+        ],
+        string_substrings,
+    ),
     (&["String>>split:", "stringSplit"], string_split),
-    (&["String>>printString", "stringPrintString"], string_print_string),
-    (&["Symbol>>printString", "symbolPrintString"], symbol_print_string),
+    (
+        &["String>>printString", "stringPrintString"],
+        string_print_string,
+    ),
+    (
+        &["Symbol>>printString", "symbolPrintString"],
+        symbol_print_string,
+    ),
     (&["Symbol>>numArgs", "symbolNumArgs"], symbol_num_args),
-    (&["String class>>new:withAll:", "stringNewWithAll"], string_new_with_all),
-    (&["Character>>value", "Character>>asInteger", "characterValue"], char_value),
-    (&["Character class>>value:", "characterFromValue"], char_from_value),
-    (&["Character>>isLetter", "characterIsLetter"], char_is_letter),
+    (
+        &["String class>>new:withAll:", "stringNewWithAll"],
+        string_new_with_all,
+    ),
+    (
+        &["Character>>value", "Character>>asInteger", "characterValue"],
+        char_value,
+    ),
+    (
+        &["Character class>>value:", "characterFromValue"],
+        char_from_value,
+    ),
+    (
+        &["Character>>isLetter", "characterIsLetter"],
+        char_is_letter,
+    ),
     (&["Character>>isDigit", "characterIsDigit"], char_is_digit),
-    (&["Character>>isSeparator", "Character>>isWhiteSpace", "characterIsSeparator"], char_is_separator),
-    (&["Character>>isUppercase", "characterIsUppercase"], char_is_uppercase),
-    (&["Character>>isLowercase", "characterIsLowercase"], char_is_lowercase),
-    (&["Character>>asUppercase", "characterAsUppercase"], char_as_uppercase),
-    (&["Character>>asLowercase", "characterAsLowercase"], char_as_lowercase),
-    (&["Character>>asString", "characterAsString"], char_as_string),
+    (
+        &[
+            "Character>>isSeparator",
+            "Character>>isWhiteSpace",
+            "characterIsSeparator",
+        ],
+        char_is_separator,
+    ),
+    (
+        &["Character>>isUppercase", "characterIsUppercase"],
+        char_is_uppercase,
+    ),
+    (
+        &["Character>>isLowercase", "characterIsLowercase"],
+        char_is_lowercase,
+    ),
+    (
+        &["Character>>asUppercase", "characterAsUppercase"],
+        char_as_uppercase,
+    ),
+    (
+        &["Character>>asLowercase", "characterAsLowercase"],
+        char_as_lowercase,
+    ),
+    (
+        &["Character>>asString", "characterAsString"],
+        char_as_string,
+    ),
 ];
 
 #[cfg(test)]

@@ -120,7 +120,9 @@ fn load_file(vm: &mut Vm, n: usize) -> Prim {
 fn exit_with(vm: &mut Vm, n: usize) -> Prim {
     let code = prim_try!(vm.int_arg(n, 1));
     let _ = vm.out.flush();
-    Prim::Error(VmError::Exit(code.clamp(i32::MIN as i64, i32::MAX as i64) as i32))
+    Prim::Error(VmError::Exit(
+        code.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    ))
 }
 
 fn exit(vm: &mut Vm, _: usize) -> Prim {
@@ -215,9 +217,15 @@ fn evaluate(vm: &mut Vm, n: usize) -> Prim {
 
 pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["System>>printString:", "systemPrintString"], print_string),
-    (&["System>>printNewline", "systemPrintNewline"], print_newline),
+    (
+        &["System>>printNewline", "systemPrintNewline"],
+        print_newline,
+    ),
     (&["System>>errorPrint:", "systemErrorPrint"], error_print),
-    (&["System>>errorPrintln:", "systemErrorPrintln"], error_println),
+    (
+        &["System>>errorPrintln:", "systemErrorPrintln"],
+        error_println,
+    ),
     (&["System>>flush", "systemFlush"], flush),
     (&["System>>global:", "systemGlobal"], global),
     (&["System>>global:put:", "systemGlobalPut"], global_put),
@@ -230,9 +238,15 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["System>>ticks", "systemTicks"], ticks),
     (&["System>>fullGC", "systemFullGC"], full_gc),
     (&["System>>gcStats", "systemGcStats"], gc_stats),
-    (&["System>>totalCompilationTime", "systemTotalCompilationTime"], total_compilation_time),
+    (
+        &["System>>totalCompilationTime", "systemTotalCompilationTime"],
+        total_compilation_time,
+    ),
     (&["System>>arguments", "systemArguments"], arguments),
     (&["System>>gcStress:", "systemGcStress"], gc_stress),
-    (&["System>>lastCompileError", "systemLastCompileError"], last_compile_error),
+    (
+        &["System>>lastCompileError", "systemLastCompileError"],
+        last_compile_error,
+    ),
     (&["System>>evaluate:", "systemEvaluate"], evaluate),
 ];

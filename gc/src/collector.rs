@@ -15,7 +15,8 @@
 //! 5. To-space becomes the current space; from-space is kept as the next spare. If live data
 //!    exceeds the configured fraction of the space, or the allocation that triggered the
 //!    collection still does not fit, the space grows (a `Vec::resize`: references are offsets,
-//!    so nothing moves).
+//!    so nothing moves). A request that cannot fit even at the maximum size fails with
+//!    [`AllocError::OutOfMemory`] and grows nothing.
 //!
 //! # Invariant
 //!
@@ -23,7 +24,7 @@
 //! second time would misread it as a from-space one.
 
 use crate::header::{Format, Header, OVERFLOW_SLOTS, overflow_count};
-use crate::heap::{AllocError, Heap, method_pointer_slots, object_extent};
+use crate::heap::{AllocError, Heap, method_pointer_end, object_extent};
 use crate::word::{Oop, Word};
 use std::time::Instant;
 
@@ -101,13 +102,14 @@ impl Heap {
     ///
     /// Returns [`AllocError::OutOfMemory`] if the live data plus the request exceed the
     /// configured maximum; the heap is consistent either way.
+    ///
+    /// If the host cannot give the to-space, nothing is collected and the result is
+    /// [`AllocError::OutOfMemory`].
     pub fn collect(&mut self, roots: &mut dyn Roots, need_slots: usize) -> Result<(), AllocError> {
         let started = Instant::now();
+        self.reserve_to_space()?;
         let mut from = std::mem::take(&mut self.space);
         let mut to = std::mem::take(&mut self.spare);
-        if to.len() < from.len() {
-            to.resize(from.len(), 0);
-        }
         let mut c = Copier {
             from: &mut from,
             to: &mut to,
@@ -140,7 +142,7 @@ impl Heap {
                     h + 1
                 }
                 Some(f) if f.is_pointers() => end,
-                Some(Format::CompiledMethod { .. }) => h + 1 + method_pointer_slots(c.to[h + 1]),
+                Some(Format::CompiledMethod { .. }) => method_pointer_end(c.to, h, end),
                 Some(_) => h + 1,
                 None => panic!("corrupt heap: bad format in header {header:?} at word {h}"),
             };
@@ -179,24 +181,61 @@ impl Heap {
         result
     }
 
-    fn grow_after_collection(&mut self, need_slots: usize) -> Result<(), AllocError> {
-        let need = need_slots + 2;
-        let cap = self.space.len();
-        let max = (self.config.max_bytes / 8).max(cap);
-        let wanted = (self.top + need) * 100 / self.config.grow_percent.clamp(10, 100);
-        if wanted > cap {
-            let new_cap = wanted.max(cap * 2).min(max);
-            if new_cap > cap {
-                self.space.resize(new_cap, 0);
-            }
-        }
-        if self.space.len() - self.top < need {
-            return Err(AllocError::OutOfMemory {
-                requested: need_slots * 8,
-                limit: self.config.max_bytes,
-            });
+    /// Makes the spare at least as large as the space, so it can take every live object.
+    fn reserve_to_space(&mut self) -> Result<(), AllocError> {
+        let (len, have) = (self.space.len(), self.spare.len());
+        if have < len {
+            self.spare
+                .try_reserve_exact(len - have)
+                .map_err(|_| AllocError::OutOfMemory {
+                    requested: (len - have) * 8,
+                    limit: self.max_words() * 8,
+                })?;
+            self.spare.resize(len, 0);
         }
         Ok(())
+    }
+
+    /// The growth policy: after a collection the space grows (at least doubling, up to the
+    /// maximum) when live data plus the request exceed `grow_percent` of it; a request that
+    /// cannot fit even in a maximum-size space fails without growing anything.
+    fn grow_after_collection(&mut self, need_slots: usize) -> Result<(), AllocError> {
+        // Room for the header and an overflow word, whatever the size.
+        let need = need_slots.saturating_add(2);
+        let cap = self.space.len();
+        let max = self.max_words();
+        let out_of_memory = AllocError::OutOfMemory {
+            requested: need_slots.saturating_mul(8),
+            limit: max * 8,
+        };
+        let required = match self.top.checked_add(need) {
+            Some(r) if r <= max => r,
+            _ => return Err(out_of_memory),
+        };
+        // `required <= max <= 2^32`, so this cannot overflow.
+        let wanted = required * 100 / self.config.grow_percent.clamp(10, 100);
+        if wanted > cap {
+            let new_cap = wanted.max(cap.saturating_mul(2)).min(max);
+            // If the host refuses the policy's size, settle for what the request needs.
+            if !self.try_grow(new_cap) && !self.try_grow(required) {
+                return Err(out_of_memory);
+            }
+        }
+        debug_assert!(self.space.len() - self.top >= need);
+        Ok(())
+    }
+
+    /// Grows the space to `words` words (no-op if it is that large); false if the host refused.
+    fn try_grow(&mut self, words: usize) -> bool {
+        let len = self.space.len();
+        if words <= len {
+            return true;
+        }
+        if self.space.try_reserve_exact(words - len).is_err() {
+            return false;
+        }
+        self.space.resize(words, 0);
+        true
     }
 
     /// Overwrites the spare (former from-space) with a poison pattern, so that a stale

@@ -114,7 +114,8 @@ impl Format {
         )
     }
 
-    /// Whether the object holds raw bytes (bytes or a compiled method's code).
+    /// Whether this is the byte-object format ([`Format::Bytes`]). A compiled method also holds
+    /// bytes after its pointer slots but is not a byte object: this is false for it.
     pub const fn is_bytes(self) -> bool {
         matches!(self, Format::Bytes { .. })
     }

@@ -10,9 +10,13 @@
 //! * Allocation never collects. When the space is full it returns [`AllocError::Exhausted`];
 //!   the VM reaches a safepoint, calls [`Heap::collect`] with its roots, and retries.
 //!
+//! * The space never holds more than [`MAX_SPACE_BYTES`] (2³² words): a forwarding word keeps
+//!   the copy's header index in 32 bits.
+//!
 //! References are byte offsets into `space` (a `Vec<u64>`), so every access is a bounds-checked
 //! index: the object memory needs no unsafe code. Growing the space is `Vec::resize`, which
-//! keeps every reference valid.
+//! keeps every reference valid. Every growth is reserved with `try_reserve_exact` first, so a
+//! host that cannot give the memory yields [`AllocError::OutOfMemory`], never an abort.
 
 use crate::class_table::ClassTable;
 use crate::header::{
@@ -22,13 +26,27 @@ use crate::header::{
 use crate::word::{Oop, Word};
 use std::time::Duration;
 
+/// Largest object space in bytes: 2³² words. A forwarding word holds the index of the copy's
+/// header in 32 bits (see [`Header::forwarding`]), so no space can be larger.
+pub const MAX_SPACE_BYTES: usize = 8 << 32;
+/// Largest number of slots an object can have: what fits in the largest space with its header
+/// and overflow word. Larger requests fail with [`AllocError::TooLarge`].
+pub const MAX_OBJECT_SLOTS: usize = MAX_SPACE_WORDS - 3;
+
+const WORD: usize = 8;
+const MAX_SPACE_WORDS: usize = MAX_SPACE_BYTES / WORD;
+/// Smallest object space in words, whatever the configuration says.
+const MIN_SPACE_WORDS: usize = 1024;
+
 /// Sizes and policy of the heap.
 #[derive(Clone, Debug)]
 pub struct HeapConfig {
-    /// Initial size of the object space in bytes.
+    /// Initial size of the object space in bytes (at least 8 KiB; at most [`MAX_SPACE_BYTES`]).
+    /// If it is larger than `max_bytes`, it is the limit instead.
     pub initial_bytes: usize,
-    /// Largest size the object space may grow to, in bytes (the collector needs a second space
-    /// of the same size while it runs).
+    /// Largest size the object space may grow to, in bytes (capped at [`MAX_SPACE_BYTES`]).
+    /// The collector needs a second space of the same size while it runs, so the process may
+    /// hold up to twice this much.
     pub max_bytes: usize,
     /// After a collection, the space grows when live data exceeds this percentage of it.
     pub grow_percent: usize,
@@ -50,10 +68,12 @@ pub enum AllocError {
     /// The space is full: collect at a safepoint and retry.
     #[error("the object space is full")]
     Exhausted,
-    /// Even after a collection and growing to the configured maximum the request does not fit.
+    /// Even after a collection and growing to the configured maximum the request does not fit,
+    /// or the host refused the memory. `alloc` returns it at once for a request larger than
+    /// the maximum heap; `collect` returns it when live data plus the request exceed it.
     #[error("out of memory: {requested} bytes requested, heap limit {limit} bytes")]
     OutOfMemory { requested: usize, limit: usize },
-    /// The request is larger than any object can be.
+    /// The request is larger than any object can be ([`MAX_OBJECT_SLOTS`]).
     #[error("object too large: {slots} slots")]
     TooLarge { slots: usize },
 }
@@ -100,14 +120,29 @@ pub struct Heap {
     hash_state: u32,
 }
 
-const WORD: usize = 8;
-
 impl Heap {
     /// An empty heap.
+    ///
+    /// # Panics
+    /// If the host cannot give the initial space; use [`Heap::try_new`] for a size that comes
+    /// from the user.
     pub fn new(config: HeapConfig) -> Heap {
-        let words = (config.initial_bytes / WORD).max(1024);
-        Heap {
-            space: vec![0; words],
+        Heap::try_new(config).unwrap_or_else(|e| panic!("cannot make the initial heap: {e}"))
+    }
+
+    /// An empty heap, or [`AllocError::OutOfMemory`] if the host cannot give the initial space.
+    pub fn try_new(config: HeapConfig) -> Result<Heap, AllocError> {
+        let words = (config.initial_bytes / WORD).clamp(MIN_SPACE_WORDS, MAX_SPACE_WORDS);
+        let mut space = Vec::new();
+        space
+            .try_reserve_exact(words)
+            .map_err(|_| AllocError::OutOfMemory {
+                requested: words * WORD,
+                limit: config.max_bytes,
+            })?;
+        space.resize(words, 0);
+        Ok(Heap {
+            space,
             spare: Vec::new(),
             top: 1,
             config,
@@ -118,7 +153,7 @@ impl Heap {
             stress_interval: 0,
             stress_counter: 0,
             hash_state: 0x2545_F491,
-        }
+        })
     }
 
     /// Sets the value new pointer slots are filled with (the VM's nil), and makes it a root.
@@ -162,17 +197,33 @@ impl Heap {
         self.space.len() * WORD
     }
 
+    /// The largest size the space may grow to, in words: the configured maximum, capped at
+    /// [`MAX_SPACE_BYTES`], and never below the current size.
+    pub(crate) fn max_words(&self) -> usize {
+        (self.config.max_bytes / WORD)
+            .min(MAX_SPACE_WORDS)
+            .max(self.space.len())
+    }
+
     // ---- allocation ------------------------------------------------------------------------
 
     /// Allocates an object of `slots` slots, filling pointer slots with nil and others with 0.
     ///
-    /// For byte formats use [`Heap::alloc_bytes`], which computes the slot count and padding.
+    /// For byte formats use [`Heap::alloc_bytes`], which computes the slot count and padding,
+    /// and for compiled methods [`Heap::alloc_method`], which writes slot 0.
+    ///
+    /// # Panics
+    /// If a byte format asks for padding in an object without slots (a VM bug).
     pub fn alloc(
         &mut self,
         class: ClassIndex,
         format: Format,
         slots: usize,
     ) -> Result<Oop, AllocError> {
+        assert!(
+            slots > 0 || format.unused_bytes() == 0,
+            "{format:?} with padding needs at least one slot"
+        );
         let fill = if format.is_pointers() {
             self.nil.raw()
         } else {
@@ -184,6 +235,9 @@ impl Heap {
     /// Allocates a byte object holding `len` zero bytes.
     pub fn alloc_bytes(&mut self, class: ClassIndex, len: usize) -> Result<Oop, AllocError> {
         let slots = len.div_ceil(WORD);
+        if slots > MAX_OBJECT_SLOTS {
+            return Err(AllocError::TooLarge { slots });
+        }
         let unused = (slots * WORD - len) as u8;
         self.alloc_raw(class, Format::Bytes { unused }, slots, 0)
     }
@@ -209,6 +263,11 @@ impl Heap {
             "bad pointer count {pointers}"
         );
         let code_slots = code_len.div_ceil(WORD);
+        if pointers + code_slots > MAX_OBJECT_SLOTS {
+            return Err(AllocError::TooLarge {
+                slots: pointers + code_slots,
+            });
+        }
         let unused = (code_slots * WORD - code_len) as u8;
         let oop = self.alloc_raw(
             class,
@@ -230,19 +289,20 @@ impl Heap {
         slots: usize,
         fill: u64,
     ) -> Result<Oop, AllocError> {
-        if slots > (1usize << 40) {
+        if slots > MAX_OBJECT_SLOTS {
             return Err(AllocError::TooLarge { slots });
         }
-        let overflow = usize::from(slots >= OVERFLOW_SLOTS);
-        let total = overflow + 1 + slots;
+        let total = object_words(slots);
         if self.space.len() - self.top < total {
-            return Err(AllocError::Exhausted);
+            return Err(self.alloc_failed(total));
         }
         let start = self.top;
-        if overflow == 1 {
+        let h = if slots >= OVERFLOW_SLOTS {
             self.space[start] = overflow_word(slots);
-        }
-        let h = start + overflow;
+            start + 1
+        } else {
+            start
+        };
         self.space[h] = Header::new(class, format, slots).raw();
         self.space[h + 1..h + 1 + slots].fill(fill);
         self.top += total;
@@ -250,10 +310,25 @@ impl Heap {
         Ok(Oop::from_index(h))
     }
 
+    /// Why an allocation of `total` words does not fit: [`AllocError::Exhausted`] if a
+    /// collection might make room, [`AllocError::OutOfMemory`] if even an empty space at its
+    /// maximum size could not hold it (so collecting would be wasted work).
+    #[cold]
+    fn alloc_failed(&self, total: usize) -> AllocError {
+        // Word 0 of every space is reserved.
+        if total > self.max_words() - 1 {
+            AllocError::OutOfMemory {
+                requested: total * WORD,
+                limit: self.max_words() * WORD,
+            }
+        } else {
+            AllocError::Exhausted
+        }
+    }
+
     /// Whether an allocation of `slots` slots would succeed now without a collection.
     pub fn can_allocate(&self, slots: usize) -> bool {
-        let total = usize::from(slots >= OVERFLOW_SLOTS) + 1 + slots;
-        self.space.len() - self.top >= total
+        slots <= MAX_OBJECT_SLOTS && self.space.len() - self.top >= object_words(slots)
     }
 
     // ---- safepoints and GC stress ------------------------------------------------------------
@@ -367,7 +442,9 @@ impl Heap {
     /// Slot `i` of a pointer object (or of a compiled method's pointer part).
     ///
     /// # Panics
-    /// If `i` is out of range: the caller validates user-supplied indices first.
+    /// In debug builds, if `i` is out of range: the caller validates user-supplied indices
+    /// first. Release builds only check that the word lies inside the space (no undefined
+    /// behaviour, but a wrong index reads a neighbouring object).
     #[inline]
     #[track_caller]
     pub fn slot(&self, oop: Oop, i: usize) -> Word {
@@ -378,7 +455,8 @@ impl Heap {
     /// Stores into slot `i` of a pointer object.
     ///
     /// # Panics
-    /// If `i` is out of range.
+    /// In debug builds, if `i` is out of range. Release builds only check that the word lies
+    /// inside the space (no undefined behaviour, but a wrong index corrupts a neighbour).
     #[inline]
     #[track_caller]
     pub fn set_slot(&mut self, oop: Oop, i: usize, w: Word) {
@@ -510,10 +588,26 @@ impl Heap {
     }
 }
 
+/// Words taken by an object of `slots` slots: its overflow word (if any), header and slots.
+#[inline]
+pub(crate) const fn object_words(slots: usize) -> usize {
+    (slots >= OVERFLOW_SLOTS) as usize + 1 + slots
+}
+
 /// The number of pointer slots of a compiled method given its slot 0.
 pub(crate) fn method_pointer_slots(slot0: u64) -> usize {
     let v = Word::from_raw(slot0).as_small_int().unwrap_or(0);
     1 + (v as usize & 0xFFFF)
+}
+
+/// One past the last pointer slot of the compiled method whose header is `space[h]` and whose
+/// last slot is `space[end - 1]`. Clamped to the object, so a corrupt slot 0 never makes the
+/// collector scan a neighbour (the verifier reports it).
+pub(crate) fn method_pointer_end(space: &[u64], h: usize, end: usize) -> usize {
+    if end <= h + 1 {
+        return end;
+    }
+    (h + 1 + method_pointer_slots(space[h + 1])).min(end)
 }
 
 /// Walks the objects of a space in allocation order.

@@ -28,7 +28,10 @@ pub use collector::Roots;
 pub use header::{
     ClassIndex, Format, GC_FORWARDED, Header, MAX_CLASS_INDEX, MAX_HASH, OVERFLOW_SLOTS,
 };
-pub use heap::{AllocError, GcStats, Handle, HandleMark, Heap, HeapConfig, ObjectIter};
+pub use heap::{
+    AllocError, GcStats, Handle, HandleMark, Heap, HeapConfig, MAX_OBJECT_SLOTS, MAX_SPACE_BYTES,
+    ObjectIter,
+};
 pub use verify::VerifyError;
 pub use word::{
     CHAR_TAG, FLOAT_TAG, Oop, SMALL_INT_MAX, SMALL_INT_MIN, SMALL_INT_TAG, TAG_MASK, Word,

@@ -1,17 +1,17 @@
 //! Tagged 64-bit words: every Smalltalk value is one [`Word`].
 //!
 //! ```text
-//!  63                                                           3   2   1   0
-//! +--------------------------------------------------------------+---+---+---+
-//! |                 63-bit two's-complement integer                          | 1 |  SmallInteger
-//! +--------------------------------------------------------------+---+---+---+
-//! |                 code point (21 bits used)                    | 0 | 1 | 0 |  Character
-//! +--------------------------------------------------------------+---+---+---+
-//! |   exp-896 (8) |       mantissa (52)        | sign |          | 1 | 0 | 0 |  SmallFloat64
-//! +--------------------------------------------------------------+---+---+---+
-//! |        byte offset of the object's header in the heap space  | 0 | 0 | 0 |  object reference
-//! +--------------------------------------------------------------+---+---+---+
-//!                                                                  1   1   0    reserved, never made
+//!  63         56 55                                             4  3   2   1   0
+//! +--------------------------------------------------------------------------+---+
+//! |                     63-bit two's-complement integer                      | 1 |  SmallInteger
+//! +------------------------------------------------------------------+---+---+---+
+//! |            code point (any u32; Unicode uses 21 bits)            | 0 | 1 | 0 |  Character
+//! +-------------+------------------------------------------------+---+---+---+---+
+//! |  exp - 896  |                 mantissa (52)                  | s | 1 | 0 | 0 |  SmallFloat64
+//! +-------------+------------------------------------------------+---+---+---+---+
+//! |           byte offset of the object's header (nonzero)           | 0 | 0 | 0 |  object reference
+//! +------------------------------------------------------------------+---+---+---+
+//!                                                                    | 1 | 1 | 0 |  reserved, never made
 //! ```
 //!
 //! * **SmallInteger**: bit 0 set, the value in the upper 63 bits (range −2⁶² … 2⁶²−1). Adding two
@@ -20,8 +20,8 @@
 //! * **Character**: a Unicode code point (or any value below 2³²) shifted left by 3.
 //! * **SmallFloat64** (the Spur encoding): a double whose biased exponent lies in 897 ..= 1150
 //!   (magnitudes from about 1.2e-38 to 3.4e38) or that is ±0.0 is immediate. The double's bits
-//!   are rotated left by one (the sign moves to bit 0), the exponent is rebased by 896 so it fits
-//!   in 8 bits, and the 61-bit result is shifted over the tag. All other doubles (NaN, ±∞,
+//!   are rotated left by one (the sign moves to bit 0, drawn `s` above), the exponent is
+//!   rebased by 896 so it fits in 8 bits, and the 61-bit result is shifted over the tag. All other doubles (NaN, ±∞,
 //!   denormals, very large or small magnitudes) are boxed objects made by the VM.
 //! * **Object reference**: the byte offset of the object's header from the start of the current
 //!   heap space. Offsets are 8-byte aligned and never 0 (the first word of every space is

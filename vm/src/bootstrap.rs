@@ -304,8 +304,11 @@ impl Vm {
     pub fn new_kernel(options: VmOptions) -> Result<Vm, VmError> {
         let mut vm = Vm::empty(options);
         vm.make_nil_true_false();
-        vm.methods.code.push(crate::bytecode::op::ReturnTop);
-        vm.return_top_stub = 0;
+        use crate::bytecode::op;
+        vm.return_top_stub = vm.methods.code.len();
+        vm.methods.code.push(op::ReturnTop);
+        vm.value_return_stub = vm.methods.code.len();
+        vm.methods.code.extend([op::Value, op::ReturnTop]);
         vm.make_kernel_classes()?;
         for &(index, name) in SPECIAL_SELECTORS {
             vm.specials[index] = vm.intern(name)?;

@@ -859,6 +859,7 @@ impl Vm {
                     return Ok(());
                 }
                 Prim::Fail => {}
+                Prim::OutOfMemory => self.prim_failure = Some("outOfMemory"),
                 Prim::Switched => {
                     *r = self.regs;
                     return Ok(());

@@ -161,6 +161,11 @@ pub struct Vm {
     pub arguments: Vec<String>,
     /// Code-arena offset of a lone `ReturnTop`: a frame resumed there returns its top value.
     pub return_top_stub: usize,
+    /// Code-arena offset of `Value ReturnTop`: a frame resumed there evaluates the block on top
+    /// of its stack and returns the block's value.
+    pub value_return_stub: usize,
+    /// Why the last primitive failed, when it was not a bad argument (`#outOfMemory`).
+    pub prim_failure: Option<&'static str>,
     /// The message of the last compile error of `compile:`/`evaluate:` (for Smalltalk).
     pub last_compile_error: String,
     /// Names of classes being loaded from the class path (breaks cycles).
@@ -240,6 +245,8 @@ impl Vm {
             run_depth: 0,
             arguments: Vec::new(),
             return_top_stub: 0,
+            value_return_stub: 0,
+            prim_failure: None,
             last_compile_error: String::new(),
             loading: Vec::new(),
             rng: 0x853C_49E6_748F_EA9B,

@@ -21,7 +21,7 @@ fn string_as_array(vm: &mut Vm, n: usize) -> Prim {
     };
     let arr = match vm.new_array(count) {
         Ok(a) => a,
-        Err(e) => return Prim::Error(e),
+        Err(e) => return Prim::from(e),
     };
     // The allocation may have moved the receiver: read it again from the stack.
     let text = prim_try!(vm.string_value(vm.rcv(n)));
@@ -65,7 +65,7 @@ fn string_from_characters(vm: &mut Vm, n: usize) -> Prim {
     }
     match vm.alloc_bytes(index, text.as_bytes()) {
         Ok(o) => Prim::Done(o.word()),
-        Err(e) => Prim::Error(e),
+        Err(e) => Prim::from(e),
     }
 }
 
@@ -84,7 +84,7 @@ fn string_as_byte_array(vm: &mut Vm, n: usize) -> Prim {
     let bytes = prim_try!(vm.string_bytes(vm.rcv(n))).to_vec();
     match vm.alloc_bytes(ci::BYTE_ARRAY, &bytes) {
         Ok(o) => Prim::Done(o.word()),
-        Err(e) => Prim::Error(e),
+        Err(e) => Prim::from(e),
     }
 }
 

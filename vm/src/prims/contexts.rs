@@ -118,7 +118,7 @@ fn context_temp_at_put(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(v)
 }
 
-/// The number of arguments + temporaries of a context (`size` hmm — `numTemps`).
+/// `numTemps`: the number of arguments and temporaries of a context.
 fn context_num_temps(vm: &mut Vm, n: usize) -> Prim {
     let ctx = vm.rcv(n);
     let o = prim_try!(ctx.as_oop());
@@ -192,6 +192,25 @@ fn context_prim_return(vm: &mut Vm, n: usize) -> Prim {
     vm.stack[r.sp] = v;
     r.sp += 1;
     r.pc = vm.return_top_stub;
+    vm.regs = r;
+    Prim::Switched
+}
+
+/// `primCutAndEvaluate: aBlock`: cuts every frame above the receiver's, then evaluates aBlock
+/// as if the receiver's activation had sent it #value, and returns the block's value from the
+/// receiver's activation. (The exception machinery's `retryUsing:` and `resignalAs:`.)
+fn context_cut_and_evaluate(vm: &mut Vm, n: usize) -> Prim {
+    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
+    if !on_current_chain(vm, fp) {
+        return Prim::Fail;
+    }
+    let block = vm.arg(n, 1);
+    let mut r = vm.regs;
+    r.sp -= n + 1;
+    vm.cut_to(&mut r, fp);
+    vm.stack[r.sp] = block;
+    r.sp += 1;
+    r.pc = vm.value_return_stub;
     vm.regs = r;
     Prim::Switched
 }
@@ -322,7 +341,7 @@ pub(crate) fn format_trace(lines: &[String]) -> String {
     out
 }
 
-/// `Context>>printString` hmm — `traceLine`: this context's trace line.
+/// `traceLine`: this context's line of a stack trace.
 fn context_trace_line(vm: &mut Vm, n: usize) -> Prim {
     let ctx = vm.rcv(n);
     let o = prim_try!(ctx.as_oop());
@@ -340,33 +359,49 @@ fn context_trace_line(vm: &mut Vm, n: usize) -> Prim {
     done(vm.new_string(&line))
 }
 
-/// `thisContext stackTraceString` hmm — `Context>>stackTrace`: the trace from the receiver down as
-/// one String, most recent call last.
+/// `Context>>stackTrace`: the trace from the receiver down as one String, most recent call
+/// last.
 fn context_stack_trace(vm: &mut Vm, n: usize) -> Prim {
-    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
+    let ctx = vm.rcv(n);
+    prim_try!(live_fp(vm, ctx));
     let all = stack_trace(vm);
-    // Drop the frames above the receiver's.
-    let mut skip = 0;
-    let mut f = Some(vm.regs.fp);
-    while let Some(x) = f {
-        if x == fp {
-            break;
-        }
-        skip += 1;
-        f = caller(vm, x);
-    }
+    let skip = frames_above(vm, ctx);
     let text = format_trace(&all[skip.min(all.len())..]);
     done(vm.new_string(&text))
 }
 
-/// `system unhandledError: description` hmm — called by the exception machinery when nothing
-/// handles an error: stops the program with the description and the stack trace.
+/// `system unhandledError: description context: aContext`: called by the exception machinery
+/// when nothing handles an error. Stops the program with the description and the stack trace
+/// from aContext (where the error was signalled) down; without a live context, from here.
 fn unhandled_error(vm: &mut Vm, n: usize) -> Prim {
     let description = vm
         .string_value(vm.arg(n, 1))
         .unwrap_or_else(|| "an error occurred".into());
-    let trace = format_trace(&stack_trace(vm));
+    let all = stack_trace(vm);
+    let skip = if n >= 2 {
+        frames_above(vm, vm.arg(n, 2))
+    } else {
+        0
+    };
+    let trace = format_trace(&all[skip.min(all.len())..]);
     Prim::Error(VmError::Unhandled { description, trace })
+}
+
+/// The number of frames above a live context's frame (0 if it is not live).
+fn frames_above(vm: &Vm, ctx: Word) -> usize {
+    let Some(fp) = live_fp(vm, ctx) else {
+        return 0;
+    };
+    let mut skip = 0;
+    let mut f = Some(vm.regs.fp);
+    while let Some(x) = f {
+        if x == fp {
+            return skip;
+        }
+        skip += 1;
+        f = caller(vm, x);
+    }
+    0
 }
 
 fn print_stack_trace(vm: &mut Vm, n: usize) -> Prim {
@@ -411,6 +446,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["Context>>restart", "contextRestart"], context_restart),
     (
+        &["Context>>primCutAndEvaluate:", "contextCutAndEvaluate"],
+        context_cut_and_evaluate,
+    ),
+    (
         &["Context>>traceLine", "contextTraceLine"],
         context_trace_line,
     ),
@@ -419,7 +458,11 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         context_stack_trace,
     ),
     (
-        &["System>>unhandledError:", "systemUnhandledError"],
+        &[
+            "System>>unhandledError:",
+            "System>>unhandledError:context:",
+            "systemUnhandledError",
+        ],
         unhandled_error,
     ),
     (

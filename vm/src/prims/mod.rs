@@ -46,11 +46,17 @@ pub enum Prim {
     Switched,
     /// Stop running.
     Error(VmError),
+    /// The primitive could not allocate: it fails, and `system primitiveFailureReason`
+    /// answers `#outOfMemory`.
+    OutOfMemory,
 }
 
 impl From<VmError> for Prim {
     fn from(e: VmError) -> Prim {
-        Prim::Error(e)
+        match e {
+            VmError::OutOfMemory => Prim::OutOfMemory,
+            e => Prim::Error(e),
+        }
     }
 }
 
@@ -143,10 +149,13 @@ impl Vm {
     }
 }
 
-/// `Done` for a result that may have failed to allocate.
+/// `Done` for a result that may have failed to allocate. Running out of memory makes the
+/// primitive fail (with the reason recorded), so that Smalltalk code signals an OutOfMemory
+/// error that programs can handle.
 pub(crate) fn done(r: Result<Word, VmError>) -> Prim {
     match r {
         Ok(w) => Prim::Done(w),
+        Err(VmError::OutOfMemory) => Prim::OutOfMemory,
         Err(e) => Prim::Error(e),
     }
 }
@@ -162,12 +171,12 @@ macro_rules! prim_try {
 }
 pub(crate) use prim_try;
 
-/// Unwraps a VM result or stops with its error.
+/// Unwraps a VM result or stops with its error (running out of memory fails the primitive).
 macro_rules! vm_try {
     ($e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(e) => return $crate::prims::Prim::Error(e),
+            Err(e) => return $crate::prims::Prim::from(e),
         }
     };
 }

@@ -312,8 +312,8 @@ fn class_remove_selector(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(vm.boolean(removed))
 }
 
-/// `Class>>addMethod:` hmm — `Class>>installMethod: aMethod`: installs a method object under its
-/// selector (SOM reflection).
+/// `Class>>installMethod: aMethod`: installs a method object under its selector (SOM
+/// reflection).
 fn class_install_method(vm: &mut Vm, n: usize) -> Prim {
     let cls = vm.rcv(n);
     let m = vm.arg(n, 1);
@@ -438,7 +438,7 @@ fn method_source(vm: &mut Vm, n: usize) -> Prim {
     }
 }
 
-/// `Method>>literals` hmm — `Method>>literalAt: i`.
+/// `Method>>literalAt: i`: literal i (1-based) of the method's literal frame.
 fn method_literal_at(vm: &mut Vm, n: usize) -> Prim {
     let m = vm.rcv(n);
     prim_try!(is_method(vm, m).then_some(()));
@@ -498,9 +498,9 @@ fn globals_remove_key(vm: &mut Vm, n: usize) -> Prim {
     }
 }
 
-/// `Class>>subclass: #Name instanceVariableNames: 'a b' classVariableNames: 'c'` hmm —
-/// `Class>>subclass:instanceVariableNames:classInstanceVariableNames:` — defines (or redefines
-/// the methods-preserving shape of) a class at run time. Answers the class.
+/// `Class>>subclass: #Name instanceVariableNames: 'a b' classInstanceVariableNames: 'c'`
+/// (the last two arguments optional): defines a class at run time, or answers the existing
+/// one if the definition is unchanged.
 fn class_define_subclass(vm: &mut Vm, n: usize) -> Prim {
     let superclass = vm.rcv(n);
     prim_try!(vm.is_class(superclass).then_some(()));
@@ -541,9 +541,8 @@ fn class_define_subclass(vm: &mut Vm, n: usize) -> Prim {
     }
 }
 
-/// `Object>>become:` is not supported; `Object>>changeClassTo:` hmm — skip.
-fn class_instance_count_hint(vm: &mut Vm, n: usize) -> Prim {
-    // `Class>>instSize`: the number of named instance variables.
+/// `Class>>instSize`: the number of named instance variables of the instances.
+fn class_inst_size(vm: &mut Vm, n: usize) -> Prim {
     let cls = vm.rcv(n);
     let spec = prim_try!(vm.instance_spec(cls));
     Prim::Done(Word::from_usize(spec.inst_size))
@@ -562,7 +561,7 @@ fn object_is_class(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(vm.boolean(vm.is_class(w)))
 }
 
-/// `Class>>methodDictionary size` hmm — the number of methods of a class.
+/// The number of methods of a class.
 fn class_method_count(vm: &mut Vm, n: usize) -> Prim {
     let cls = vm.rcv(n);
     prim_try!(vm.is_class(cls).then_some(()));
@@ -677,10 +676,7 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["Class>>compile:", "classCompile"], class_compile),
     (&["classDefineSubclass"], class_define_subclass),
-    (
-        &["Class>>instSize", "classInstSize"],
-        class_instance_count_hint,
-    ),
+    (&["Class>>instSize", "classInstSize"], class_inst_size),
     (
         &["Class>>isIndexable", "classIsIndexable"],
         class_is_indexable,

@@ -215,7 +215,23 @@ fn evaluate(vm: &mut Vm, n: usize) -> Prim {
     }
 }
 
+/// `primitiveFailureReason`: `#outOfMemory` if the last failing primitive ran out of memory,
+/// else nil (a bad argument). Reading it clears it.
+fn primitive_failure_reason(vm: &mut Vm, _: usize) -> Prim {
+    match vm.prim_failure.take() {
+        Some(reason) => done(vm.intern(reason)),
+        None => Prim::Done(vm.nil()),
+    }
+}
+
 pub(super) const PRIMITIVES: &[PrimDef] = &[
+    (
+        &[
+            "System>>primitiveFailureReason",
+            "systemPrimitiveFailureReason",
+        ],
+        primitive_failure_reason,
+    ),
     (&["System>>printString:", "systemPrintString"], print_string),
     (
         &["System>>printNewline", "systemPrintNewline"],

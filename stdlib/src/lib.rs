@@ -132,4 +132,8 @@ pub const FILES: &[(&str, &str)] = &[
         "CollectionIsEmpty.som",
         include_str!("../CollectionIsEmpty.som"),
     ),
+    ("TestFailure.som", include_str!("../TestFailure.som")),
+    ("TestCase.som", include_str!("../TestCase.som")),
+    ("TestResult.som", include_str!("../TestResult.som")),
+    ("TestRunner.som", include_str!("../TestRunner.som")),
 ];

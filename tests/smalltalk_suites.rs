@@ -73,4 +73,4 @@ macro_rules! suites {
     };
 }
 
-suites!(IntegerTest, LargeIntegerTest, DoubleTest, CharacterTest, StringTest, SymbolTest, ArrayTest, ByteArrayTest, OrderedCollectionTest, VectorTest, SortedCollectionTest, IntervalTest, SetTest, DictionaryTest, BagTest, AssociationTest, StreamTest);
+suites!(IntegerTest, LargeIntegerTest, DoubleTest, CharacterTest, StringTest, SymbolTest, ArrayTest, ByteArrayTest, OrderedCollectionTest, VectorTest, SortedCollectionTest, IntervalTest, SetTest, DictionaryTest, BagTest, AssociationTest, StreamTest, BooleanTest, ObjectTest, BlockTest);

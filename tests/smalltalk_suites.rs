@@ -96,4 +96,28 @@ fn symbol_suite_collecting_and_verifying_at_every_safepoint() {
     check_with("SymbolTest", 1, true);
 }
 
-suites!(IntegerTest, LargeIntegerTest, DoubleTest, CharacterTest, StringTest, SymbolTest, ArrayTest, ByteArrayTest, OrderedCollectionTest, VectorTest, SortedCollectionTest, IntervalTest, SetTest, DictionaryTest, BagTest, AssociationTest, StreamTest, BooleanTest, ObjectTest, BlockTest, ClassTest, SystemTest, TestCaseTest);
+suites!(
+    IntegerTest,
+    LargeIntegerTest,
+    DoubleTest,
+    CharacterTest,
+    StringTest,
+    SymbolTest,
+    ArrayTest,
+    ByteArrayTest,
+    OrderedCollectionTest,
+    VectorTest,
+    SortedCollectionTest,
+    IntervalTest,
+    SetTest,
+    DictionaryTest,
+    BagTest,
+    AssociationTest,
+    StreamTest,
+    BooleanTest,
+    ObjectTest,
+    BlockTest,
+    ClassTest,
+    SystemTest,
+    TestCaseTest
+);

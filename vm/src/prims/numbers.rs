@@ -931,8 +931,14 @@ mod tests {
         assert_eq!(compare_int_float(&big, f64::INFINITY), Some(Less));
         assert_eq!(compare_int_float(&big, f64::NEG_INFINITY), Some(Greater));
         assert_eq!(compare_int_float(&big, f64::NAN), None);
-        assert_eq!(exact_integer(-1.0e20), IBig::from(-100_000_000_000_000_000_000i128));
-        assert_eq!(integer_hash(&exact_integer(1.0e19)), integer_hash(&(IBig::from(10u64).pow(19))));
+        assert_eq!(
+            exact_integer(-1.0e20),
+            IBig::from(-100_000_000_000_000_000_000i128)
+        );
+        assert_eq!(
+            integer_hash(&exact_integer(1.0e19)),
+            integer_hash(&(IBig::from(10u64).pow(19)))
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ struct Args {
     eval: Option<String>,
 
     /// Collect garbage at every N-th safepoint (default 1 when given without a value).
-    #[arg(long = "gc-stress", value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    #[arg(long = "gc-stress", value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "1")]
     gc_stress: Option<u32>,
 
     /// Verify the whole heap after every collection (slow; for debugging the VM).
@@ -29,6 +29,10 @@ struct Args {
     /// Largest heap size, e.g. 512M or 2G.
     #[arg(long = "max-heap", value_name = "SIZE", value_parser = parse_size)]
     max_heap: Option<usize>,
+
+    /// Largest VM stack in words (deeper recursion raises a StackOverflow error).
+    #[arg(long = "max-stack", value_name = "WORDS", hide = true)]
+    max_stack: Option<usize>,
 
     /// Print the bytecode of a method, e.g. 'Integer>>fib' or 'Foo class>>new', then run.
     #[arg(long = "print-bytecode", value_name = "CLASS>>SELECTOR")]
@@ -91,6 +95,9 @@ fn options(args: &Args) -> VmOptions {
         o.gc_stress = n;
     }
     o.verify_heap = args.verify_heap;
+    if let Some(words) = args.max_stack {
+        o.max_stack_words = words.max(1024);
+    }
     if let Some(max) = args.max_heap {
         o.heap.max_bytes = max;
         o.heap.initial_bytes = o.heap.initial_bytes.min(max);
@@ -288,11 +295,7 @@ pub fn is_complete(src: &str) -> bool {
                     return false;
                 }
             }
-            '"' => {
-                if !chars.any(|d| d == '"') {
-                    return false;
-                }
-            }
+            '"' if !chars.any(|d| d == '"') => return false,
             '$' => {
                 chars.next();
             }

@@ -1,7 +1,7 @@
 //! Golden tests of the `smalt` command line: `-e` printing, SOM programs with `run`/`run:` and
 //! arguments, exit statuses, and errors on stderr.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn smalt(args: &[&str]) -> Output {
@@ -27,7 +27,7 @@ fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn write_class(dir: &PathBuf, name: &str, source: &str) -> String {
+fn write_class(dir: &Path, name: &str, source: &str) -> String {
     let path = dir.join(format!("{name}.som"));
     std::fs::write(&path, source).expect("write class file");
     path.to_string_lossy().into_owned()

@@ -119,5 +119,7 @@ suites!(
     BlockTest,
     ClassTest,
     SystemTest,
-    TestCaseTest
+    TestCaseTest,
+    ExceptionTest,
+    ContextTest,
 );

@@ -14,7 +14,7 @@
 //!
 //! See `docs/object-format.md` for the layout diagrams and the reasons behind them.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod class_table;
 mod collector;

@@ -57,6 +57,13 @@ const FLOAT_EXP_MAX: u64 = FLOAT_EXP_OFFSET + 254;
 #[repr(transparent)]
 pub struct Word(u64);
 
+// The only unsafe code of the object memory. Zeroed memory can then be allocated lazily for
+// large tables of words (the VM stack): the operating system maps the pages on first touch.
+// SAFETY: `Word` is `repr(transparent)` over `u64`, every bit pattern is a valid `Word` (the
+// all-zero one is `Word::INVALID`), and it has no drop glue or interior references.
+#[allow(unsafe_code)]
+unsafe impl bytemuck::Zeroable for Word {}
+
 /// A reference to a heap object: the byte offset of its header in the current space.
 ///
 /// An `Oop` is only meaningful until the next collection, unless it lives in a root (the VM

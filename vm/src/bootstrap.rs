@@ -275,6 +275,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("MethodContext", "Context"),
 ];
 
+/// Other names of class-library classes.
+const LIBRARY_ALIASES: &[(&str, &str)] = &[("IndexOutOfBounds", "SubscriptOutOfBounds")];
+
 /// Selectors the VM sends by itself, in `sp` order.
 const SPECIAL_SELECTORS: &[(usize, &str)] = &[
     (sp::SEL_DNU, "doesNotUnderstand:"),
@@ -297,6 +300,11 @@ impl Vm {
     pub fn new(options: VmOptions) -> Result<Vm, VmError> {
         let mut vm = Vm::new_kernel(options)?;
         vm.load_stdlib()?;
+        for &(alias, name) in LIBRARY_ALIASES {
+            if let Some(c) = vm.global(name) {
+                vm.set_global(alias, c)?;
+            }
+        }
         Ok(vm)
     }
 
@@ -305,11 +313,19 @@ impl Vm {
         let mut vm = Vm::empty(options);
         vm.make_nil_true_false();
         use crate::bytecode::op;
-        vm.return_top_stub = vm.methods.code.len();
-        vm.methods.code.push(op::ReturnTop);
-        vm.value_return_stub = vm.methods.code.len();
-        vm.methods.code.extend([op::Value, op::ReturnTop]);
+        vm.return_top_stub = vm
+            .methods
+            .code
+            .append(&[op::ReturnTop])
+            .expect("empty arena");
+        vm.value_return_stub = vm
+            .methods
+            .code
+            .append(&[op::Value, op::ReturnTop])
+            .expect("empty arena");
         vm.make_kernel_classes()?;
+        vm.kernel_ready = true;
+        vm.heap.set_stress(vm.options.gc_stress);
         for &(index, name) in SPECIAL_SELECTORS {
             vm.specials[index] = vm.intern(name)?;
         }
@@ -665,6 +681,5 @@ mod tests {
         assert_eq!(vm.global("UndefinedObject"), vm.global("Nil"));
         assert_eq!(vm.class_name(object_class), "Object class");
         assert!(vm.is_class(object) && vm.is_class(object_class) && !vm.is_class(vm.nil()));
-        let _ = objects::class::SIZE;
     }
 }

@@ -135,10 +135,14 @@ impl Vm {
             num_copied: code.num_copied,
             max_stack: code.max_stack,
             primitive,
+            prim_fn: None,
             flags,
             invocations: 0,
         };
-        let id = self.methods.register(info, &code.bytecodes, &selectors);
+        let id = self
+            .methods
+            .register(info, &code.bytecodes, &selectors)
+            .ok_or_else(|| VmError::Load("the code space is full".into()))?;
         self.heap
             .set_slot(m, method::ID, Word::small_int(i64::from(id.0)));
         Ok(m.word())

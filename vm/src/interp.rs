@@ -161,7 +161,7 @@ impl Vm {
     pub(crate) fn abandon_frames(&mut self, base: usize) {
         let nil = self.nil();
         let mut fp = self.regs.fp;
-        while fp != usize::MAX && fp >= base && fp < self.stack.len() {
+        while fp != usize::MAX && fp >= base && fp < self.stack.capacity() {
             let ctx = self.stack[fp + frame::CONTEXT];
             if ctx != nil {
                 self.widow(ctx, fp, 0);
@@ -345,14 +345,15 @@ impl Vm {
                 }
                 op::Div => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
-                    if a.is_small_int() && b.is_small_int() && small(b) != 0 {
-                        if let Some(v) =
+                    if a.is_small_int()
+                        && b.is_small_int()
+                        && small(b) != 0
+                        && let Some(v) =
                             small(a).checked_div(small(b)).and_then(Word::try_small_int)
-                        {
-                            r.sp -= 1;
-                            self.stack[r.sp - 1] = v;
-                            continue;
-                        }
+                    {
+                        r.sp -= 1;
+                        self.stack[r.sp - 1] = v;
+                        continue;
                     }
                     tri!(self, r, self.send_special(&mut r, byte));
                 }
@@ -849,10 +850,9 @@ impl Vm {
         mid: u32,
         nargs: usize,
     ) -> Result<(), VmError> {
-        let prim = self.methods.infos[mid as usize].primitive;
-        if prim != 0 {
+        if let Some(prim) = self.methods.infos[mid as usize].prim_fn {
             self.regs = *r;
-            match self.primitive(prim, nargs) {
+            match prim(self, nargs) {
                 Prim::Done(v) => {
                     r.sp -= nargs;
                     self.stack[r.sp - 1] = v;
@@ -884,7 +884,7 @@ impl Vm {
             (info.method, info.num_temps, info.code_start, info.cell_base);
         let new_fp = r.sp;
         let need = new_fp + info.frame_words();
-        if need > self.stack.len() && !self.grow_stack_for_frame(need) {
+        if need > self.stack_limit {
             return self.raise_stack_overflow(r, nargs);
         }
         let nil = self.nil();
@@ -938,7 +938,7 @@ impl Vm {
         );
         let new_fp = r.sp;
         let need = new_fp + info.frame_words();
-        if need > self.stack.len() && !self.grow_stack_for_frame(need) {
+        if need > self.stack_limit {
             self.raise_stack_overflow(r, nargs)?;
             return Ok(true);
         }
@@ -964,47 +964,36 @@ impl Vm {
         Ok(true)
     }
 
-    /// Grows the stack for a frame reaching `need`; false if that would pass the limit.
-    #[cold]
-    fn grow_stack_for_frame(&mut self, need: usize) -> bool {
-        need <= self.stack_limit && self.ensure_stack(need).is_ok()
-    }
-
     /// The stack limit was reached: instead of the message, send #stackOverflow to the
     /// receiver (with the headroom above the limit available to handle it).
     #[cold]
     fn raise_stack_overflow(&mut self, r: &mut Registers, nargs: usize) -> Result<(), VmError> {
-        if self.stack_limit > self.options.max_stack_words {
+        let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
+        if self.stack_limit > normal {
             // Overflow while handling an overflow: give up on this computation.
             return Err(VmError::Load(
                 "stack overflow while handling a stack overflow".into(),
             ));
         }
-        self.stack_limit = self.options.max_stack_words + STACK_HEADROOM;
+        self.stack_limit = normal + STACK_HEADROOM;
         r.sp -= nargs;
         let sel = self.special(sp::SEL_STACK_OVERFLOW);
         self.send_selector(r, sel, 0)
     }
 
-    /// Grows the stack vector to at least `need` words (within the current limit).
+    /// Checks that the stack can hold `need` words (below the current limit).
     pub(crate) fn ensure_stack(&mut self, need: usize) -> Result<(), VmError> {
-        if need <= self.stack.len() {
-            return Ok(());
-        }
         if need > self.stack_limit {
             return Err(VmError::Load("stack overflow".into()));
         }
-        let new_len = (self.stack.len() * 2).max(need).min(self.stack_limit);
-        self.stack.resize(new_len, Word::INVALID);
         Ok(())
     }
 
     /// Lowers the stack limit back to normal once the stack is well below it.
     pub(crate) fn maybe_reset_stack_limit(&mut self, sp: usize) {
-        if self.stack_limit > self.options.max_stack_words
-            && sp + STACK_HEADROOM < self.options.max_stack_words
-        {
-            self.stack_limit = self.options.max_stack_words;
+        let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
+        if self.stack_limit > normal && sp + STACK_HEADROOM < normal {
+            self.stack_limit = normal;
         }
     }
 

@@ -20,6 +20,7 @@ pub mod loader;
 pub mod methods;
 pub mod objects;
 mod prims;
+pub mod stack;
 pub mod symbols;
 pub mod vm;
 

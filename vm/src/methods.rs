@@ -51,6 +51,8 @@ pub struct MethodInfo {
     pub max_stack: usize,
     /// Primitive number, 0 for none.
     pub primitive: u16,
+    /// The primitive's function (looked up once at registration), if any.
+    pub prim_fn: Option<crate::prims::PrimFn>,
     /// `objects::FLAG_*` bits.
     pub flags: u8,
     /// Times the method was entered (type feedback and tiering for the JIT).
@@ -189,7 +191,7 @@ pub struct MethodTable {
     /// Free ids (their methods died).
     pub free: Vec<MethodId>,
     /// The code arena.
-    pub code: Vec<u8>,
+    pub code: crate::stack::CodeArena,
     /// The cell arena.
     pub cells: Vec<IcCell>,
     /// The global lookup cache.
@@ -209,13 +211,14 @@ impl Default for MethodTable {
             num_copied: 0,
             max_stack: 0,
             primitive: 0,
+            prim_fn: None,
             flags: 0,
             invocations: 0,
         };
         MethodTable {
             infos: vec![placeholder],
             free: Vec::new(),
-            code: Vec::new(),
+            code: crate::stack::CodeArena::default(),
             cells: Vec::new(),
             lookup: vec![LookupEntry::default(); LOOKUP_CACHE_SIZE].into_boxed_slice(),
         }
@@ -224,16 +227,18 @@ impl Default for MethodTable {
 
 impl MethodTable {
     /// Registers a method: copies its bytecodes into the code arena and makes its cells.
-    /// `selectors[k]` is `Some((symbol, nargs))` when literal k is a send selector.
+    /// `selectors[k]` is `Some((symbol, nargs))` when literal k is a send selector. `None` when
+    /// the code arena is full.
     pub fn register(
         &mut self,
         mut info: MethodInfo,
         bytecodes: &[u8],
         selectors: &[Option<(Word, u8)>],
-    ) -> MethodId {
-        info.code_start = self.code.len();
+    ) -> Option<MethodId> {
+        info.prim_fn = (info.primitive != 0)
+            .then(|| crate::prims::table().entries[usize::from(info.primitive)].1);
+        info.code_start = self.code.append(bytecodes)?;
         info.code_len = bytecodes.len();
-        self.code.extend_from_slice(bytecodes);
         info.cell_base = self.cells.len();
         info.num_literals = selectors.len();
         self.cells.extend(selectors.iter().map(|s| match s {
@@ -247,7 +252,7 @@ impl MethodTable {
                 ..IcCell::default()
             },
         }));
-        match self.free.pop() {
+        Some(match self.free.pop() {
             Some(id) => {
                 self.infos[id.0 as usize] = info;
                 id
@@ -256,7 +261,7 @@ impl MethodTable {
                 self.infos.push(info);
                 MethodId((self.infos.len() - 1) as u32)
             }
-        }
+        })
     }
 
     /// The info of a method id.

@@ -11,6 +11,7 @@
 
 use crate::methods::{MethodId, MethodTable};
 use crate::objects::{self, association, class, class_index as ci, method, method_dict};
+use crate::stack::{STACK_WORDS, Stack};
 use crate::symbols::SymbolTable;
 use smalt_gc::{
     AllocError, ClassIndex, Format, Handle, HandleMark, Heap, HeapConfig, Oop, Roots, Word,
@@ -112,7 +113,7 @@ impl Default for VmOptions {
     fn default() -> Self {
         VmOptions {
             heap: HeapConfig::default(),
-            max_stack_words: 16 << 20,
+            max_stack_words: MAX_STACK_LIMIT,
             gc_stress: 0,
             verify_heap: false,
             class_path: Vec::new(),
@@ -123,6 +124,9 @@ impl Default for VmOptions {
 /// Words kept free above the normal stack limit so that the stack-overflow error can run.
 pub const STACK_HEADROOM: usize = 64 * 1024;
 
+/// The largest stack limit: the stack's capacity less the headroom.
+pub const MAX_STACK_LIMIT: usize = STACK_WORDS - STACK_HEADROOM;
+
 /// Where program output goes (stdout by default; tests capture it).
 pub type Output = Box<dyn Write>;
 
@@ -131,7 +135,7 @@ pub struct Vm {
     /// The object memory.
     pub heap: Heap,
     /// The VM stack: frames of tagged words (see `frame.rs`). Scanned up to `sp`.
-    pub stack: Vec<Word>,
+    pub stack: Stack,
     /// Saved interpreter registers (valid whenever the interpreter is not running its loop).
     pub regs: Registers,
     /// The method side table and caches.
@@ -172,6 +176,8 @@ pub struct Vm {
     pub loading: Vec<String>,
     /// State of the random number generator (`atRandom`).
     pub rng: u64,
+    /// The kernel classes exist (heap verification is meaningful from then on).
+    pub kernel_ready: bool,
 }
 
 /// The interpreter registers: frame pointers, stack pointer, pc and current method.
@@ -225,12 +231,13 @@ impl Roots for VmRoots<'_> {
 impl Vm {
     /// A VM with an empty heap (no classes yet: see `bootstrap`).
     pub fn empty(options: VmOptions) -> Vm {
-        let mut heap = Heap::new(options.heap.clone());
-        heap.set_stress(options.gc_stress);
-        let limit = options.max_stack_words;
+        // GC stress and heap verification start once the kernel classes exist (see
+        // `bootstrap`): before that, objects have classes that are not registered yet.
+        let heap = Heap::new(options.heap.clone());
+        let limit = options.max_stack_words.min(MAX_STACK_LIMIT);
         Vm {
             heap,
-            stack: vec![Word::INVALID; 64 * 1024],
+            stack: Stack::default(),
             regs: Registers::default(),
             methods: MethodTable::default(),
             symbols: SymbolTable::default(),
@@ -250,6 +257,7 @@ impl Vm {
             last_compile_error: String::new(),
             loading: Vec::new(),
             rng: 0x853C_49E6_748F_EA9B,
+            kernel_ready: false,
         }
     }
 
@@ -291,7 +299,7 @@ impl Vm {
     pub fn collect_garbage(&mut self, need_slots: usize) -> Result<(), VmError> {
         let sp = self.regs.sp;
         let mut roots = VmRoots {
-            stack: &mut self.stack[..sp],
+            stack: self.stack.used_mut(sp),
             specials: &mut self.specials,
             methods: &mut self.methods,
             symbols: &mut self.symbols,
@@ -301,10 +309,10 @@ impl Vm {
         self.symbols.purge(nil);
         self.methods.purge_dead(nil);
         self.methods.flush_lookup();
-        if self.options.verify_heap {
+        if self.options.verify_heap && self.kernel_ready {
             self.heap.poison_spare();
             let mut roots = VmRoots {
-                stack: &mut self.stack[..sp],
+                stack: self.stack.used_mut(sp),
                 specials: &mut self.specials,
                 methods: &mut self.methods,
                 symbols: &mut self.symbols,
@@ -595,7 +603,7 @@ impl Vm {
         if cap == 0 {
             return None;
         }
-        let Some(ko) = key.as_oop() else { return None };
+        let ko = key.as_oop()?;
         let hash = self.heap.peek_identity_hash(ko);
         if hash == 0 {
             return None; // never hashed, so never stored

@@ -26,6 +26,9 @@ use crate::bytecode::{Encoder, FRAME_HEADER_WORDS, MAX_LOCALS, Op, special_op_fo
 /// Largest value of a first `U8` operand with an `ExtA` prefix.
 const MAX_EXTENDED: usize = 0xFFFF;
 
+/// Largest operand-stack depth a method may need (it fits in 16 bits of a method header).
+pub const MAX_STACK: usize = 0xFFFF;
+
 /// Whether control continues after a statement or expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flow {
@@ -291,6 +294,10 @@ impl Gen<'_> {
         };
         if self.diags.is_empty() {
             match verify::max_stack(&code) {
+                Ok(depth) if depth > MAX_STACK => self.limit_error(
+                    f.position,
+                    format!("expression too large: it needs more than {MAX_STACK} stack slots"),
+                ),
                 Ok(depth) => code.max_stack = depth,
                 Err(e) => self.internal_error(f.position, &format!("invalid code generated: {e}")),
             }
@@ -942,8 +949,10 @@ impl Gen<'_> {
             self.internal_error(b.pos, "loop variable without a slot");
             return Flow::Continues;
         };
-        let i_var = self.an.scopes[body_scope].vars[0];
-        let hidden = self.an.vars[i_var].captured;
+        let hidden = self.an.scopes[body_scope]
+            .vars
+            .first()
+            .is_some_and(|&v| self.an.vars[v].captured);
         let counter = if hidden {
             self.alloc(f, "<counter>")
         } else {

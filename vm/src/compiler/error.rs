@@ -39,18 +39,85 @@ impl fmt::Display for CompileError {
         )?;
         let number = self.line.to_string();
         let width = number.len().max(5);
-        writeln!(f, "{number:>width$} | {}", self.source_line)?;
+        let (shown, caret_at) = window(&self.source_line, self.column);
+        writeln!(f, "{number:>width$} | {shown}")?;
         // Keep tabs so the caret lines up with what a terminal shows above it.
         let mut pad = String::new();
-        let before = (self.column as usize).saturating_sub(1);
-        let mut chars = self.source_line.chars();
-        for _ in 0..before {
+        let mut chars = shown.chars();
+        for _ in 0..caret_at {
             pad.push(match chars.next() {
                 Some('\t') => '\t',
                 _ => ' ',
             });
         }
         write!(f, "{:width$} | {pad}^", "")
+    }
+}
+
+/// Lines longer than this are shown as a window around the error column.
+const MAX_SHOWN: usize = 120;
+
+/// The part of `line` to show and the number of characters before the caret in it.
+fn window(line: &str, column: u32) -> (String, usize) {
+    let len = line.chars().count();
+    // A caret past the end of the line goes just after its last character.
+    let before = (column as usize).saturating_sub(1).min(len);
+    if len <= MAX_SHOWN {
+        return (line.to_string(), before);
+    }
+    let start = before.saturating_sub(MAX_SHOWN - 40).min(len);
+    let end = start.saturating_add(MAX_SHOWN).min(len);
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push_str("...");
+    }
+    shown.extend(line.chars().skip(start).take(end.saturating_sub(start)));
+    if end < len {
+        shown.push_str("...");
+    }
+    let prefix = if start > 0 { 3 } else { 0 };
+    (shown, before.saturating_sub(start) + prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(line: &str, column: u32) -> CompileError {
+        CompileError {
+            file: "f".into(),
+            line: 7,
+            column,
+            message: "m".into(),
+            source_line: line.into(),
+        }
+    }
+
+    #[test]
+    fn caret_under_the_column() {
+        assert_eq!(
+            error("x := 1 +", 9).to_string(),
+            "f:7:9: error: m\n    7 | x := 1 +\n      |         ^"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_windowed() {
+        let line = format!("{}X{}", "a".repeat(200), "b".repeat(200));
+        let shown = error(&line, 201).to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        let x = lines[1].find('X').unwrap();
+        assert_eq!(lines[2].find('^'), Some(x));
+        assert!(lines[1].contains("...aaa") && lines[1].ends_with("bbb..."));
+    }
+
+    #[test]
+    fn any_column_displays() {
+        for line in ["", "short", &"long ".repeat(100)] {
+            for column in [0, 1, 2, 100, 499, 501, 10_000, u32::MAX] {
+                let _ = error(line, column).to_string();
+            }
+        }
     }
 }
 

@@ -13,15 +13,15 @@
 //!                                                                  temp vectors, clean blocks)
 //! ```
 //!
-//! 1. [`lexer`]: tokens with exact positions (line, column in characters, byte offset).
-//! 2. [`parser`]: class files, single methods, do-its. Nesting is capped at
-//!    [`parser::MAX_DEPTH`], so no input can exhaust the Rust stack in any later pass.
-//! 3. [`scope`]: resolves names (temporaries and arguments, then instance variables, then
+//! 1. `lexer.rs`: tokens with exact positions (line, column in characters, byte offset).
+//! 2. `parser.rs`: class files, single methods, do-its. Nesting is capped at
+//!    [`MAX_DEPTH`], so no input can exhaust the Rust stack in any later pass.
+//! 3. `scope.rs`: resolves names (temporaries and arguments, then instance variables, then
 //!    globals), reports semantic errors, decides which captured variables are copied into
 //!    closures and which live in temp vectors, and which blocks are clean.
-//! 4. [`codegen`]: emits bytecode through [`crate::bytecode::Encoder`], inlining control
-//!    messages whose block arguments are literal blocks (see [`inline`]); computes `max_stack`
-//!    with [`verify::max_stack`].
+//! 4. `codegen.rs`: emits bytecode through [`crate::bytecode::Encoder`], inlining control
+//!    messages whose block arguments are literal blocks (see `inline.rs`); computes `max_stack`
+//!    with [`max_stack`] (`verify.rs`, which also holds the validator [`verify()`]).
 //!
 //! `docs/bytecode.md` describes the instruction set, the frame layout, and how each construct
 //! is compiled.
@@ -55,11 +55,12 @@ mod disasm;
 mod error;
 mod inline;
 mod lexer;
-pub mod parser;
+mod parser;
 mod scope;
 mod verify;
 
 pub use code::{CompiledCode, Literal, Primitive, SourcePos, TempVector, selector_arity};
+pub use codegen::MAX_STACK;
 pub use disasm::{disassemble, disassemble_bytes};
 pub use error::{CompileError, CompileErrors};
 pub use parser::{ClassDef, MAX_DEPTH, MethodDef, SuperclassRef};

@@ -1,6 +1,6 @@
 //! The parser: tokens to syntax trees, for class files, single methods and do-its.
 //!
-//! A recursive-descent parser over the token list from [`super::lexer`]. Every nesting level
+//! A recursive-descent parser over the token list from `lexer.rs`. Every nesting level
 //! (parentheses, blocks, brace and literal arrays, message arguments, and each message of a
 //! chain, since `a foo foo foo …` nests in the tree too) counts against [`MAX_DEPTH`], so the
 //! later passes, which recurse over the tree, have a bounded depth as well.
@@ -14,8 +14,13 @@ use super::code::{Literal, Primitive, SourcePos};
 use super::error::Diag;
 use super::lexer::{Tok, Token, tokenize};
 
-/// Deepest nesting of expressions the parser accepts.
-pub const MAX_DEPTH: usize = 500;
+/// Deepest nesting the parser accepts, in levels: a parenthesis, block or brace array costs
+/// two (itself and the expression inside), a keyword message, each message of a chain, an
+/// assignment and a literal array one each. So 128 nested parentheses or blocks are fine.
+///
+/// Every later pass recurses over the tree, and a debug build needs up to about 2.5 KB of
+/// stack per level, so a full-depth method compiles within about 650 KB of stack.
+pub const MAX_DEPTH: usize = 256;
 
 /// Names the parser treats specially: they cannot be declared or assigned.
 pub(crate) const RESERVED: &[&str] = &["self", "super", "nil", "true", "false", "thisContext"];
@@ -194,6 +199,8 @@ impl<'s> Parser<'s> {
 
     /// An error at the current token: "expected {what}, found {token}". Silent when the
     /// current token is a lexical error (already reported).
+    #[cold]
+    #[inline(never)]
     fn expected(&self, what: &str) -> Diag {
         let t = self.peek();
         if t.tok == Tok::Error {
@@ -365,41 +372,73 @@ impl<'s> Parser<'s> {
     }
 
     /// After an error in the method starting at token `start`: skips to just after its end
-    /// (the `)` matching its body's `(`, or `primitive`), or stops at the end of the class.
+    /// (the `)` matching its body's `(`, or `primitive`), or to the next line that starts like
+    /// a method definition (`foo = (`, `at: i put: v = (`, …) no further indented than this
+    /// method, or stops at the end of the class.
     fn recover(&mut self, start: usize) {
+        let column = self.toks.get(start).map_or(1, |t| t.pos.column);
         self.i = start;
+        self.bump();
+        let mut depth = 0usize;
         let mut prev_was_eq = false;
         loop {
+            if self.at_method_start(column) {
+                return;
+            }
             match self.tok().clone() {
-                Tok::Eof | Tok::Separator | Tok::RParen => return,
-                Tok::Ident(s) if s == "primitive" && prev_was_eq => {
+                Tok::Eof => return,
+                Tok::Separator | Tok::RParen if depth == 0 => return,
+                Tok::Ident(s) if s == "primitive" && prev_was_eq && depth == 0 => {
                     self.bump();
                     return;
                 }
-                Tok::LParen => {
-                    let mut depth = 0usize;
-                    loop {
-                        match self.tok() {
-                            Tok::LParen | Tok::HashParen => depth += 1,
-                            Tok::RParen => {
-                                depth -= 1;
-                                if depth == 0 {
-                                    self.bump();
-                                    return;
-                                }
-                            }
-                            Tok::Eof => return,
-                            _ => {}
-                        }
+                Tok::LParen | Tok::HashParen => depth += 1,
+                Tok::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
                         self.bump();
+                        return;
                     }
                 }
-                t => {
-                    prev_was_eq = is_binary(&t, "=");
-                    self.bump();
-                }
+                _ => {}
             }
+            prev_was_eq = is_binary(self.tok(), "=");
+            self.bump();
         }
+    }
+
+    /// Whether the current token begins a line, at most at `column`, with what looks like a
+    /// method definition.
+    fn at_method_start(&self, column: u32) -> bool {
+        let t = self.peek();
+        let first_on_line = self
+            .i
+            .checked_sub(1)
+            .and_then(|i| self.toks.get(i))
+            .is_none_or(|prev| prev.pos.line < t.pos.line);
+        if !first_on_line || t.pos.column > column {
+            return false;
+        }
+        let mut n = match &t.tok {
+            Tok::Ident(_) => 1,
+            Tok::Binary(_) | Tok::Bar if matches!(self.peek_at(1).tok, Tok::Ident(_)) => 2,
+            Tok::Keyword(_) => {
+                let mut n = 0;
+                while matches!(self.peek_at(n).tok, Tok::Keyword(_))
+                    && matches!(self.peek_at(n + 1).tok, Tok::Ident(_))
+                {
+                    n += 2;
+                }
+                n
+            }
+            _ => 0,
+        };
+        if n == 0 || !is_binary(&self.peek_at(n).tok, "=") {
+            return false;
+        }
+        n += 1;
+        let after = &self.peek_at(n).tok;
+        *after == Tok::LParen || is_ident(after, "primitive")
     }
 
     /// `pattern = ( body )` or `pattern = primitive`.
@@ -612,10 +651,15 @@ impl<'s> Parser<'s> {
         })
     }
 
-    // ---- statements -------------------------------------------------------------------
+    // ---- statements and expressions -----------------------------------------------------
+    //
+    // The functions on the recursive path (statement, expression, primary, the message
+    // tails, block, brace, parenthesized) keep small stack frames: everything else (literals,
+    // identifiers, error messages) is in separate functions, and what was expected is
+    // described by a `Wanted` that becomes text only when there is an error.
 
     /// Statements separated by periods, up to (not including) `end`.
-    fn statements(&mut self, end: &Tok, close: &str) -> PResult<Vec<Stmt>> {
+    fn statements(&mut self, end: &Tok, close: &'static str) -> PResult<Vec<Stmt>> {
         let mut stmts = Vec::new();
         loop {
             while *self.tok() == Tok::Period {
@@ -632,46 +676,54 @@ impl<'s> Parser<'s> {
             if self.tok() == end {
                 return Ok(stmts);
             }
-            if starts_expression(self.tok()) || *self.tok() == Tok::Caret {
-                return Err(self.expected(&format!("'.' to end the statement, or {close}")));
-            }
-            return Err(self.expected(close));
+            return Err(self.statement_end_error(close));
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn statement_end_error(&self, close: &str) -> Diag {
+        if starts_expression(self.tok()) || *self.tok() == Tok::Caret {
+            self.expected(&format!("'.' to end the statement, or {close}"))
+        } else {
+            self.expected(close)
         }
     }
 
     fn statement(&mut self) -> PResult<Stmt> {
         if *self.tok() == Tok::Caret {
             let pos = self.bump().pos;
-            let value = self.expression("an expression after '^'")?;
+            let value = self.expression(Wanted::Text("an expression after '^'"))?;
             return Ok(Stmt::Return { value, pos });
         }
-        Ok(Stmt::Expr(self.expression("a statement")?))
+        Ok(Stmt::Expr(self.expression(Wanted::Text("a statement"))?))
     }
 
-    // ---- expressions ------------------------------------------------------------------
-
-    /// An expression; `what` names it in the error if none starts here.
-    fn expression(&mut self, what: &str) -> PResult<Expr> {
+    /// An expression: an assignment, or a receiver with messages and cascades.
+    fn expression(&mut self, what: Wanted<'_>) -> PResult<Expr> {
         self.enter()?;
-        let result = self.expression_inner(what);
+        let result = if matches!(self.tok(), Tok::Ident(_)) && self.peek_at(1).tok == Tok::Assign {
+            self.assignment()
+        } else {
+            self.message_expression(what)
+        };
         self.leave();
         result
     }
 
-    fn expression_inner(&mut self, what: &str) -> PResult<Expr> {
-        if let Tok::Ident(name) = self.tok().clone()
-            && self.peek_at(1).tok == Tok::Assign
-        {
-            let pos = self.bump().pos;
-            self.bump();
-            let value = self.expression("an expression after ':='")?;
-            return Ok(Expr::Assign {
-                target: Name { name, pos },
-                value: Box::new(value),
-            });
-        }
-        let receiver = self.primary(what)?;
-        let e = self.unary_tail(receiver)?;
+    fn assignment(&mut self) -> PResult<Expr> {
+        let target = self.name("a variable")?;
+        self.bump();
+        let value = self.expression(Wanted::Text("an expression after ':='"))?;
+        Ok(Expr::Assign {
+            target,
+            value: Box::new(value),
+        })
+    }
+
+    fn message_expression(&mut self, what: Wanted<'_>) -> PResult<Expr> {
+        let e = self.primary(what)?;
+        let e = self.unary_tail(e)?;
         let e = self.binary_tail(e)?;
         let e = self.keyword_tail(e)?;
         if *self.tok() == Tok::Semicolon {
@@ -695,20 +747,7 @@ impl<'s> Parser<'s> {
         let mut parts = vec![Expr::Send(Box::new(send))];
         while *self.tok() == Tok::Semicolon {
             self.bump();
-            let part = match self.tok() {
-                Tok::Ident(_) => {
-                    let e = self.unary_tail(hole.clone())?;
-                    let e = self.binary_tail(e)?;
-                    self.keyword_tail(e)?
-                }
-                Tok::Binary(_) | Tok::Bar => {
-                    let e = self.binary_tail(hole.clone())?;
-                    self.keyword_tail(e)?
-                }
-                Tok::Keyword(_) => self.keyword_tail(hole.clone())?,
-                _ => return Err(self.expected("a message after ';'")),
-            };
-            parts.push(part);
+            parts.push(self.cascade_part(hole.clone())?);
         }
         Ok(Expr::Cascade {
             receiver: Box::new(receiver),
@@ -716,21 +755,28 @@ impl<'s> Parser<'s> {
         })
     }
 
+    fn cascade_part(&mut self, hole: Expr) -> PResult<Expr> {
+        match self.tok() {
+            Tok::Ident(_) => {
+                let e = self.unary_tail(hole)?;
+                let e = self.binary_tail(e)?;
+                self.keyword_tail(e)
+            }
+            Tok::Binary(_) | Tok::Bar => {
+                let e = self.binary_tail(hole)?;
+                self.keyword_tail(e)
+            }
+            Tok::Keyword(_) => self.keyword_tail(hole),
+            _ => Err(self.expected("a message after ';'")),
+        }
+    }
+
     fn unary_tail(&mut self, mut receiver: Expr) -> PResult<Expr> {
         let mut levels = 0;
-        while let Tok::Ident(selector) = self.tok().clone() {
-            if self.peek_at(1).tok == Tok::Assign {
-                break;
-            }
+        while matches!(self.tok(), Tok::Ident(_)) && self.peek_at(1).tok != Tok::Assign {
             self.enter()?;
             levels += 1;
-            let pos = self.bump().pos;
-            receiver = Expr::Send(Box::new(Send {
-                receiver,
-                selector,
-                args: Vec::new(),
-                pos,
-            }));
+            receiver = self.unary_send(receiver);
         }
         for _ in 0..levels {
             self.leave();
@@ -738,24 +784,37 @@ impl<'s> Parser<'s> {
         Ok(receiver)
     }
 
+    fn unary_send(&mut self, receiver: Expr) -> Expr {
+        let t = self.bump();
+        let selector = match t.tok {
+            Tok::Ident(s) => s,
+            _ => String::new(),
+        };
+        Expr::Send(Box::new(Send {
+            receiver,
+            selector,
+            args: Vec::new(),
+            pos: t.pos,
+        }))
+    }
+
     fn binary_tail(&mut self, mut receiver: Expr) -> PResult<Expr> {
         let mut levels = 0;
-        loop {
-            let selector = match self.tok() {
-                Tok::Binary(op) => op.clone(),
-                Tok::Bar => "|".to_string(),
-                _ => break,
-            };
+        while matches!(self.tok(), Tok::Binary(_) | Tok::Bar) {
             self.enter()?;
             levels += 1;
-            let pos = self.bump().pos;
-            let arg = self.primary(&format!("an argument after '{selector}'"))?;
+            let t = self.bump();
+            let selector = match t.tok {
+                Tok::Binary(op) => op,
+                _ => "|".to_string(),
+            };
+            let arg = self.primary(Wanted::ArgumentAfter(&selector))?;
             let arg = self.unary_tail(arg)?;
             receiver = Expr::Send(Box::new(Send {
                 receiver,
                 selector,
                 args: vec![arg],
-                pos,
+                pos: t.pos,
             }));
         }
         for _ in 0..levels {
@@ -772,13 +831,13 @@ impl<'s> Parser<'s> {
         let pos = self.peek().pos;
         let mut selector = String::new();
         let mut args = Vec::new();
-        while let Tok::Keyword(k) = self.tok().clone() {
+        while let Tok::Keyword(k) = &self.peek().tok {
+            let start = selector.len();
+            selector.push_str(k);
             self.bump();
-            let arg = self.primary(&format!("an argument after '{k}'"))?;
+            let arg = self.primary(Wanted::ArgumentAfter(&selector[start..]))?;
             let arg = self.unary_tail(arg)?;
-            let arg = self.binary_tail(arg)?;
-            args.push(arg);
-            selector.push_str(&k);
+            args.push(self.binary_tail(arg)?);
         }
         self.leave();
         Ok(Expr::Send(Box::new(Send {
@@ -789,7 +848,30 @@ impl<'s> Parser<'s> {
         })))
     }
 
-    fn primary(&mut self, what: &str) -> PResult<Expr> {
+    fn primary(&mut self, what: Wanted<'_>) -> PResult<Expr> {
+        match self.tok() {
+            Tok::LParen => self.parenthesized(),
+            Tok::LBracket => self.block(),
+            Tok::LBrace => self.brace(),
+            _ => self.atom(what),
+        }
+    }
+
+    fn parenthesized(&mut self) -> PResult<Expr> {
+        self.bump();
+        self.enter()?;
+        let e = self.expression(Wanted::Text("an expression after '('"))?;
+        if *self.tok() != Tok::RParen {
+            return Err(self.expected("')' to close the parenthesis"));
+        }
+        self.bump();
+        self.leave();
+        Ok(e)
+    }
+
+    /// A primary that is not nested: a variable, a pseudo-variable or a literal.
+    #[inline(never)]
+    fn atom(&mut self, what: Wanted<'_>) -> PResult<Expr> {
         let t = self.peek().clone();
         let pos = t.pos;
         let e = match t.tok {
@@ -823,17 +905,7 @@ impl<'s> Parser<'s> {
                 let value = self.byte_array()?;
                 Expr::Literal { value, pos }
             }
-            Tok::LParen => {
-                self.bump();
-                self.enter()?;
-                let e = self.expression("an expression after '('")?;
-                self.expect(Tok::RParen, "')' to close the parenthesis")?;
-                self.leave();
-                e
-            }
-            Tok::LBracket => self.block()?,
-            Tok::LBrace => self.brace()?,
-            _ => return Err(self.expected(what)),
+            _ => return Err(self.expected(&what.describe())),
         };
         Ok(e)
     }
@@ -962,6 +1034,26 @@ impl<'s> Parser<'s> {
     fn block(&mut self) -> PResult<Expr> {
         let pos = self.bump().pos;
         self.enter()?;
+        let (params, temps) = self.block_header()?;
+        let body = self.statements(&Tok::RBracket, "']' to close the block")?;
+        if *self.tok() != Tok::RBracket {
+            return Err(self.expected("']' to close the block"));
+        }
+        self.bump();
+        self.leave();
+        let id = self.block_id();
+        Ok(Expr::Block(Box::new(Block {
+            id,
+            params,
+            temps,
+            body,
+            pos,
+        })))
+    }
+
+    /// `:a :b | | t |`: a block's parameters and temporaries.
+    #[inline(never)]
+    fn block_header(&mut self) -> PResult<(Vec<Name>, Vec<Name>)> {
         let mut params = Vec::new();
         while *self.tok() == Tok::Colon {
             self.bump();
@@ -980,17 +1072,7 @@ impl<'s> Parser<'s> {
         if *self.tok() == Tok::Bar {
             temps = self.temporaries("a temporary name or '|'")?;
         }
-        let body = self.statements(&Tok::RBracket, "']' to close the block")?;
-        self.expect(Tok::RBracket, "']' to close the block")?;
-        self.leave();
-        let id = self.block_id();
-        Ok(Expr::Block(Box::new(Block {
-            id,
-            params,
-            temps,
-            body,
-            pos,
-        })))
+        Ok((params, temps))
     }
 
     /// `{ a. b. c }`, at the `{`.
@@ -1003,7 +1085,7 @@ impl<'s> Parser<'s> {
                 self.bump();
                 break;
             }
-            items.push(self.expression("an expression or '}' in the brace array")?);
+            items.push(self.expression(Wanted::Text("an expression or '}' in the brace array"))?);
             match self.tok() {
                 Tok::Period => {
                     self.bump();
@@ -1014,6 +1096,23 @@ impl<'s> Parser<'s> {
         }
         self.leave();
         Ok(Expr::Brace { items, pos })
+    }
+}
+
+/// What the parser wanted where no expression starts; becomes text only for an error.
+#[derive(Clone, Copy)]
+enum Wanted<'a> {
+    Text(&'static str),
+    ArgumentAfter(&'a str),
+}
+
+impl Wanted<'_> {
+    #[cold]
+    fn describe(self) -> String {
+        match self {
+            Wanted::Text(t) => t.to_string(),
+            Wanted::ArgumentAfter(op) => format!("an argument after '{op}'"),
+        }
     }
 }
 

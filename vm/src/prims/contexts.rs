@@ -299,7 +299,7 @@ pub(crate) fn stack_trace(vm: &Vm) -> Vec<String> {
     let mut fp = Some(vm.regs.fp);
     let mut pc = vm.regs.pc;
     while let Some(f) = fp {
-        if f >= vm.stack.len() {
+        if f >= vm.stack.capacity() {
             break;
         }
         let m = vm.stack[f + frame::METHOD];

@@ -116,13 +116,6 @@ pub fn lookup(name: &str) -> Option<u16> {
 }
 
 impl Vm {
-    /// Runs primitive `index` for a send with `nargs` arguments.
-    #[inline]
-    pub(crate) fn primitive(&mut self, index: u16, nargs: usize) -> Prim {
-        let f = table().entries[index as usize].1;
-        f(self, nargs)
-    }
-
     /// Argument `i` of the running primitive: 0 is the receiver, 1..=nargs the arguments.
     #[inline]
     pub(crate) fn arg(&self, nargs: usize, i: usize) -> Word {

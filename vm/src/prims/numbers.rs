@@ -70,12 +70,13 @@ pub(crate) fn as_f64(vm: &Vm, w: Word) -> Option<f64> {
 
 /// Integer receiver and argument: small fast path, big slow path; a Double argument makes a
 /// Double operation.
+#[inline(always)]
 fn int_arith(
     vm: &mut Vm,
     nargs: usize,
-    small: fn(i64, i64) -> Option<i64>,
-    big: fn(&IBig, &IBig) -> Option<IBig>,
-    float: fn(f64, f64) -> Option<f64>,
+    small: impl Fn(i64, i64) -> Option<i64>,
+    big: impl Fn(&IBig, &IBig) -> Option<IBig>,
+    float: impl Fn(f64, f64) -> Option<f64>,
 ) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
@@ -99,7 +100,8 @@ fn int_arith(
     done(word_from_big(vm, &r))
 }
 
-fn int_compare(vm: &mut Vm, nargs: usize, test: fn(std::cmp::Ordering) -> bool) -> Prim {
+#[inline(always)]
+fn int_compare(vm: &mut Vm, nargs: usize, test: impl Fn(std::cmp::Ordering) -> bool) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
     }
@@ -485,7 +487,7 @@ fn int_negated(vm: &mut Vm, n: usize) -> Prim {
 fn int_raised_to(vm: &mut Vm, n: usize) -> Prim {
     let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let e = prim_try!(vm.int_arg(n, 1));
-    if e < 0 || e > 1 << 20 {
+    if !(0..=1 << 20).contains(&e) {
         return Prim::Fail;
     }
     done(word_from_big(vm, &a.pow(e as usize)))
@@ -527,7 +529,8 @@ pub(crate) fn parse_integer(s: &str) -> Option<IBig> {
 
 // ---- Double ------------------------------------------------------------------------------
 
-fn float_arith(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> Option<f64>) -> Prim {
+#[inline(always)]
+fn float_arith(vm: &mut Vm, nargs: usize, f: impl Fn(f64, f64) -> Option<f64>) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
     }
@@ -537,7 +540,8 @@ fn float_arith(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> Option<f64>) -> Pri
     done(vm.new_float(r))
 }
 
-fn float_compare(vm: &mut Vm, nargs: usize, f: fn(f64, f64) -> bool) -> Prim {
+#[inline(always)]
+fn float_compare(vm: &mut Vm, nargs: usize, f: impl Fn(f64, f64) -> bool) -> Prim {
     if nargs != 1 {
         return Prim::Fail;
     }

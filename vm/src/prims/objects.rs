@@ -204,8 +204,12 @@ fn class_new(vm: &mut Vm, n: usize) -> Prim {
 /// `Class>>new:` / `basicNew:`: a new instance with `size` indexed elements.
 fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
     let size = prim_try!(vm.int_arg(n, 1));
-    if size < 0 || size > (1 << 32) {
+    if size < 0 {
         return Prim::Fail;
+    }
+    if size > smalt_gc::MAX_OBJECT_SLOTS as i64 {
+        // A valid size that no heap can hold.
+        return Prim::OutOfMemory;
     }
     instantiate(vm, n, size as usize)
 }
@@ -322,6 +326,13 @@ fn class_install_method(vm: &mut Vm, n: usize) -> Prim {
     prim_try!(matches!(vm.heap.format(mo), Format::CompiledMethod { .. }).then_some(()));
     let sel = vm.method_selector(m);
     prim_try!(vm.is_symbol(sel).then_some(()));
+    // The method's code addresses the instance variables of the class it was compiled for:
+    // it may only go where instances have that shape, i.e. into that class or a subclass.
+    let holder = vm.method_holder(m);
+    prim_try!((vm.is_class(holder) && vm.inherits_from(cls, holder)).then_some(()));
+    prim_try!(
+        (vm.methods.info(vm.method_id(m)).flags & crate::objects::FLAG_BLOCK == 0).then_some(())
+    );
     let mark = vm.handle_mark();
     let hc = vm.push_handle(cls);
     let hs = vm.push_handle(sel);

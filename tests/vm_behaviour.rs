@@ -1,0 +1,193 @@
+//! Rust-level tests of VM behaviour that Smalltalk suites cannot easily check: inline-cache
+//! invalidation, class loading from a class path, deep recursion.
+
+use smalt_vm::{Vm, VmError, VmOptions};
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// Output captured from a VM.
+#[derive(Clone, Default)]
+struct Capture(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn vm_with(options: VmOptions) -> (Vm, Capture) {
+    let mut vm = Vm::new(options).expect("the VM starts");
+    let out = Capture::default();
+    vm.out = Box::new(out.clone());
+    (vm, out)
+}
+
+#[test]
+fn program_output_goes_to_the_vm_output() {
+    let (mut vm, out) = vm();
+    eval(&mut vm, "'hello' println. 42 println").unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.0.borrow()), "hello\n42\n");
+}
+
+fn vm() -> (Vm, Capture) {
+    vm_with(VmOptions::default())
+}
+
+/// Evaluates a do-it and answers the printString of its value.
+fn eval(vm: &mut Vm, src: &str) -> Result<String, VmError> {
+    let v = vm.evaluate(src, "test", true)?;
+    let s = vm.send_message(v, "printString", &[])?;
+    Ok(vm.string_value(s).unwrap_or_default())
+}
+
+fn stress_options() -> Vec<VmOptions> {
+    vec![
+        VmOptions::default(),
+        VmOptions {
+            gc_stress: 1,
+            ..VmOptions::default()
+        },
+    ]
+}
+
+#[test]
+fn redefining_a_method_invalidates_the_caches_that_found_the_old_one() {
+    for options in stress_options() {
+        let (mut vm, _) = vm_with(options);
+        vm.load_class_source(
+            "Shape = ( area = ( ^1 ) describe = ( ^self area ) )",
+            "Shape.som",
+        )
+        .unwrap();
+        vm.load_class_source("Square = Shape ( )", "Square.som")
+            .unwrap();
+        // Warm the send site in #describe for both classes.
+        let warm = "| s q | s := Shape new. q := Square new. (s describe) + (q describe)";
+        assert_eq!(eval(&mut vm, warm).unwrap(), "2");
+        // A subclass override must be seen by the cached site.
+        let square = vm.global("Square").unwrap();
+        vm.compile_and_install(square, "area ^4", "test").unwrap();
+        assert_eq!(eval(&mut vm, warm).unwrap(), "5");
+        // Redefining the superclass method affects Shape but not Square.
+        let shape = vm.global("Shape").unwrap();
+        vm.compile_and_install(shape, "area ^10", "test").unwrap();
+        assert_eq!(eval(&mut vm, warm).unwrap(), "14");
+        // Removing the override makes Square inherit again.
+        let sel = vm.intern("area").unwrap();
+        let square = vm.global("Square").unwrap();
+        assert!(vm.remove_method(square, sel));
+        assert_eq!(eval(&mut vm, warm).unwrap(), "20");
+    }
+}
+
+#[test]
+fn invalidation_clears_exactly_the_affected_sites() {
+    let (mut vm, _) = vm();
+    vm.load_class_source("A = ( foo = ( ^1 ) bar = ( ^2 ) )", "A.som")
+        .unwrap();
+    vm.load_class_source("B = ( foo = ( ^3 ) )", "B.som")
+        .unwrap();
+    eval(&mut vm, "A new foo. A new bar. B new foo").unwrap();
+    // Changing A>>foo must not clear the site caching B>>foo, nor any #bar site.
+    let a = vm.global("A").unwrap();
+    let foo = vm.intern("foo").unwrap();
+    let cleared = vm.invalidate_selector(a, foo);
+    assert_eq!(cleared, 1, "only the site that cached A>>foo");
+}
+
+#[test]
+fn classes_load_from_the_class_path_superclasses_first() {
+    let dir = tempdir("classpath");
+    std::fs::write(
+        dir.join("Animal.som"),
+        "Animal = ( sound = ( ^'...' ) speak = ( ^self sound ) )",
+    )
+    .unwrap();
+    std::fs::write(dir.join("Dog.som"), "Dog = Animal ( sound = ( ^'woof' ) )").unwrap();
+    let (mut vm, _) = vm_with(VmOptions {
+        class_path: vec![dir.clone()],
+        ..VmOptions::default()
+    });
+    // Dog is not loaded: reading the global loads Dog.som, which loads Animal.som first.
+    assert_eq!(eval(&mut vm, "Dog new speak").unwrap(), "'woof'");
+    assert!(vm.global("Animal").is_some());
+}
+
+#[test]
+fn a_missing_superclass_is_a_load_error_with_a_position() {
+    let dir = tempdir("missing-super");
+    std::fs::write(dir.join("Orphan.som"), "\nOrphan = Nowhere ( )").unwrap();
+    let (mut vm, _) = vm_with(VmOptions {
+        class_path: vec![dir.clone()],
+        ..VmOptions::default()
+    });
+    match vm.load_class_file(&dir.join("Orphan.som")) {
+        Err(VmError::Load(msg)) => {
+            assert!(msg.contains("Orphan.som:2:1"), "{msg}");
+            assert!(msg.contains("Nowhere"), "{msg}");
+        }
+        other => panic!("expected a load error, got {other:?}"),
+    }
+}
+
+#[test]
+fn cyclic_superclasses_do_not_hang() {
+    let dir = tempdir("cycle");
+    std::fs::write(dir.join("P.som"), "P = Q ( )").unwrap();
+    std::fs::write(dir.join("Q.som"), "Q = P ( )").unwrap();
+    let (mut vm, _) = vm_with(VmOptions {
+        class_path: vec![dir.clone()],
+        ..VmOptions::default()
+    });
+    assert!(matches!(
+        vm.load_class_from_path("P"),
+        Err(VmError::Load(_))
+    ));
+}
+
+#[test]
+fn a_million_deep_recursion_completes() {
+    let (mut vm, _) = vm();
+    vm.load_class_source(
+        "Deep = ( down: n = ( n = 0 ifTrue: [ ^0 ]. ^1 + (self down: n - 1) ) )",
+        "Deep.som",
+    )
+    .unwrap();
+    assert_eq!(eval(&mut vm, "Deep new down: 1000000").unwrap(), "1000000");
+}
+
+#[test]
+fn unbounded_recursion_raises_a_catchable_error() {
+    let (mut vm, _) = vm_with(VmOptions {
+        max_stack_words: 1 << 20,
+        ..VmOptions::default()
+    });
+    vm.load_class_source("Forever = ( go: n = ( ^self go: n + 1 ) )", "Forever.som")
+        .unwrap();
+    let caught = "[ Forever new go: 0 ] on: StackOverflow do: [ :e | e return: #caught ]";
+    assert_eq!(eval(&mut vm, caught).unwrap(), "#caught");
+    // The VM recovered: the stack limit is back and it can overflow and recover again.
+    assert_eq!(eval(&mut vm, caught).unwrap(), "#caught");
+    // Unhandled, it ends the evaluation with an error, not an abort.
+    match vm.evaluate("Forever new go: 0", "test", false) {
+        Err(VmError::Unhandled { description, trace }) => {
+            assert!(description.contains("StackOverflow"), "{description}");
+            assert!(trace.contains("Forever>>go:"), "{trace}");
+        }
+        other => panic!("expected an unhandled error, got {other:?}"),
+    }
+    assert_eq!(eval(&mut vm, "3 + 4").unwrap(), "7");
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("smalt-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,186 @@
+//! Golden tests of compile error messages: what they say and where the caret points.
+
+use smalt_vm::compiler::{
+    ClassScope, compile_class, compile_doit, compile_method, parse_class, parse_method,
+};
+
+fn scope() -> ClassScope {
+    ClassScope::new("Foo", &["a", "b"], false)
+}
+
+/// Errors from compiling a method given as a string (parse or semantic).
+fn method_errors(src: &str) -> String {
+    let result =
+        parse_method("test.st", src).and_then(|def| compile_method(&def, &scope(), "test.st", src));
+    match result {
+        Ok(_) => panic!("{src:?} compiled without errors"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Errors from a class file: parsing, then compiling every method.
+fn class_errors(src: &str) -> String {
+    let result = parse_class("Test.som", src).and_then(|class| {
+        let inst = ClassScope {
+            class_name: class.name.clone(),
+            instance_vars: class.instance_vars.clone(),
+            class_side: false,
+        };
+        let meta = ClassScope {
+            class_name: format!("{} class", class.name),
+            instance_vars: class.class_vars.clone(),
+            class_side: true,
+        };
+        compile_class(&class, &inst, &meta, "Test.som", src)
+    });
+    match result {
+        Ok(_) => panic!("{src:?} compiled without errors"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn doit_errors(src: &str, auto_declare: bool) -> String {
+    match compile_doit("doit", src, &scope(), auto_declare) {
+        Ok(_) => panic!("{src:?} compiled without errors"),
+        Err(e) => e.to_string(),
+    }
+}
+
+macro_rules! method_error {
+    ($name:ident, $src:expr) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(method_errors($src));
+        }
+    };
+}
+
+method_error!(missing_argument_after_binary, "foo ^ 1 +");
+method_error!(unclosed_block, "foo ^[:x | x + 1");
+method_error!(missing_period_between_statements, "foo | x | x := 3 ^x");
+method_error!(assign_to_self, "foo self := 3");
+method_error!(assign_to_true, "foo true := false");
+method_error!(assign_to_this_context, "foo thisContext := nil");
+method_error!(assign_to_method_argument, "foo: x x := 3");
+method_error!(assign_to_block_argument, "foo ^[:x | x := 3]");
+method_error!(
+    assign_to_inlined_block_argument,
+    "foo 1 to: 3 do: [:i | i := 2]"
+);
+method_error!(assign_to_undeclared, "foo undeclared := 3");
+method_error!(duplicate_temp, "foo | x y x | ^x");
+method_error!(duplicate_argument, "foo: x bar: x ^x");
+method_error!(temp_shadows_argument, "foo: x ^[:y | | x | x := y]");
+method_error!(block_argument_shadows_temp, "foo | t | ^[:t | t]");
+method_error!(temp_shadows_instance_variable, "foo | a | a := 1");
+method_error!(reserved_word_as_temp, "foo | self | ^1");
+method_error!(
+    several_semantic_errors,
+    "foo: x | x | self := x. x := 1. nope := 2"
+);
+method_error!(cascade_without_message, "foo 3; bar");
+method_error!(unknown_pragma, "foo <bar: 1> ^1");
+method_error!(bad_primitive_number, "foo <primitive: 70000> ^1");
+method_error!(unterminated_string, "foo ^'abc");
+method_error!(unknown_escape, "foo ^'a\\qb'");
+method_error!(unexpected_character, "foo ^3 ` 4");
+method_error!(byte_out_of_range, "foo ^#[1 2 256]");
+method_error!(bad_radix, "foo ^40r12");
+method_error!(unclosed_literal_array, "foo ^#(1 2");
+method_error!(keyword_where_expression_expected, "foo ^at: 3");
+method_error!(unicode_columns_count_characters, "foo ^'héllo' , 'wörld' +");
+method_error!(tab_aligned_caret, "foo\n\t^1 +\t)");
+
+#[test]
+fn deep_nesting_is_an_error() {
+    let src = format!("foo ^{}1{}", "(".repeat(200), ")".repeat(200));
+    insta::assert_snapshot!(method_errors(&src));
+}
+
+#[test]
+fn doit_assignment_to_undeclared_without_auto_declare() {
+    insta::assert_snapshot!(doit_errors("x := 3. x + 1", false));
+}
+
+#[test]
+fn doit_syntax_error() {
+    insta::assert_snapshot!(doit_errors("3 + 4)", true));
+}
+
+#[test]
+fn class_with_several_broken_methods() {
+    let src = "\
+Broken = Object (
+  | x y |
+
+  ok = ( ^x )
+
+  missingParen = ( ^ 1 + 2 ]
+
+  alsoOk: n = ( ^n + y )
+
+  badExpression = ( ^ 1 + )
+
+  assignsArgument: n = ( n := 3 )
+
+  stillOk = ( ^self ok )
+)
+";
+    insta::assert_snapshot!(class_errors(src));
+}
+
+#[test]
+fn class_header_errors() {
+    insta::assert_snapshot!(class_errors("Broken Object ( )"));
+}
+
+#[test]
+fn class_missing_close_paren() {
+    insta::assert_snapshot!(class_errors("Broken = (\n  foo = ( ^1 )\n"));
+}
+
+#[test]
+fn class_duplicate_fields_and_methods() {
+    insta::assert_snapshot!(class_errors(
+        "Dup = (\n  | a b a |\n  foo = ( ^a )\n  foo = ( ^b )\n  ----\n  | self |\n)\n"
+    ));
+}
+
+#[test]
+fn class_side_errors() {
+    insta::assert_snapshot!(class_errors(
+        "Side = (\n  ----\n  | count |\n  new = ( ^count := )\n  other: x = ( ^x + )\n)\n"
+    ));
+}
+
+#[test]
+fn semantic_errors_in_several_methods() {
+    let src = "\
+Checked = (
+  | x |
+  setX: n = ( n := x )
+  y = ( ^y )
+  z = ( | x | ^x )
+  ----
+  | count |
+  reset = ( count := 0. total := 0 )
+)
+";
+    insta::assert_snapshot!(class_errors(src));
+}
+
+#[test]
+fn broken_pattern_recovers_at_next_line() {
+    insta::assert_snapshot!(class_errors(
+        "P = (\n  foo bar\n  ok = ( ^1 )\n  at: = ( ^2 )\n  fine = ( ^3 )\n  = ( ^4 )\n)\n"
+    ));
+}
+
+#[test]
+fn error_display_format() {
+    let err = method_errors("foo = ( ^ 1 ]");
+    assert_eq!(
+        err,
+        "test.st:1:13: error: expected ')' to close the method body, found ']'\n    1 | foo = ( ^ 1 ]\n      |             ^"
+    );
+}

@@ -122,4 +122,5 @@ suites!(
     TestCaseTest,
     ExceptionTest,
     ContextTest,
+    AbstractClassesTest,
 );

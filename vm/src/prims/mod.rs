@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 mod blocks;
+mod collections;
 mod contexts;
 mod numbers;
 mod objects;
@@ -93,6 +94,7 @@ pub fn table() -> &'static PrimTable {
             blocks::PRIMITIVES,
             contexts::PRIMITIVES,
             system::PRIMITIVES,
+            collections::PRIMITIVES,
         ] {
             for (names, f) in defs {
                 let index = entries.len() as u16;

@@ -110,8 +110,8 @@ fn int_compare(vm: &mut Vm, nargs: usize, test: impl Fn(std::cmp::Ordering) -> b
         return Prim::Done(vm.boolean(test(x.cmp(&y))));
     }
     if let Some(y) = vm.float_value(b) {
-        let x = prim_try!(as_f64(vm, a));
-        return match x.partial_cmp(&y) {
+        let x = prim_try!(big_from_word(vm, a));
+        return match compare_int_float(&x, y) {
             Some(o) => Prim::Done(vm.boolean(test(o))),
             None => Prim::Done(vm.false_obj()),
         };
@@ -121,6 +121,53 @@ fn int_compare(vm: &mut Vm, nargs: usize, test: impl Fn(std::cmp::Ordering) -> b
         return Prim::Fail;
     };
     Prim::Done(vm.boolean(test(x.cmp(&y))))
+}
+
+/// The exact value of an integral, finite f64.
+fn exact_integer(x: f64) -> IBig {
+    if x.abs() < 9.0e15 {
+        return IBig::from(x as i64);
+    }
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7FF) as i64 - 1075;
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    // |x| >= 2^53 here, so the exponent is positive.
+    let v = IBig::from(mantissa) << exp.max(0) as usize;
+    if x < 0.0 { -v } else { v }
+}
+
+/// Compares an Integer with a Double exactly (converting the Integer to a Double would round
+/// large values); `None` if the Double is NaN.
+fn compare_int_float(a: &IBig, x: f64) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering::*;
+    if x.is_nan() {
+        return None;
+    }
+    if x.is_infinite() {
+        return Some(if x > 0.0 { Less } else { Greater });
+    }
+    let floor = x.floor();
+    Some(match a.cmp(&exact_integer(floor)) {
+        Equal if x > floor => Less,
+        o => o,
+    })
+}
+
+/// The hash of an Integer value: the value itself when it is a SmallInteger, else a fold of
+/// its magnitude's words. Doubles with an integral value hash the same way, so that equal
+/// numbers have equal hashes.
+fn integer_hash(x: &IBig) -> i64 {
+    if let Ok(i) = i64::try_from(x)
+        && Word::try_small_int(i).is_some()
+    {
+        return i;
+    }
+    let h = x
+        .as_sign_words()
+        .1
+        .iter()
+        .fold(0u64, |h, w| h.rotate_left(5) ^ w);
+    (h >> 2) as i64
 }
 
 fn floor_div(a: &IBig, b: &IBig) -> Option<IBig> {
@@ -408,12 +455,7 @@ fn int_hash(vm: &mut Vm, n: usize) -> Prim {
         return Prim::Done(w);
     }
     let x = prim_try!(big_from_word(vm, w));
-    let h = x
-        .as_sign_words()
-        .1
-        .iter()
-        .fold(0u64, |h, w| h.rotate_left(5) ^ w);
-    Prim::Done(Word::small_int((h >> 2) as i64))
+    Prim::Done(Word::small_int(integer_hash(&x)))
 }
 
 fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
@@ -505,11 +547,16 @@ fn float_compare(vm: &mut Vm, nargs: usize, f: impl Fn(f64, f64) -> bool) -> Pri
     }
     let x = prim_try!(vm.float_value(vm.arg(1, 0)));
     let b = vm.arg(1, 1);
-    let y = match as_f64(vm, b) {
-        Some(y) => y,
-        None => return Prim::Fail,
+    if let Some(y) = vm.float_value(b) {
+        return Prim::Done(vm.boolean(f(x, y)));
+    }
+    // An Integer argument compares exactly: the test sees stand-ins with the same order.
+    let y = prim_try!(big_from_word(vm, b));
+    let r = match compare_int_float(&y, x) {
+        Some(o) => f(0.0, f64::from(o as i8)),
+        None => f(f64::NAN, 0.0),
     };
-    Prim::Done(vm.boolean(f(x, y)))
+    Prim::Done(vm.boolean(r))
 }
 
 fn float_add(vm: &mut Vm, n: usize) -> Prim {
@@ -590,6 +637,10 @@ fn float_ln(vm: &mut Vm, n: usize) -> Prim {
 fn float_exp(vm: &mut Vm, n: usize) -> Prim {
     float_unary(vm, n, f64::exp)
 }
+/// `log`: the logarithm to base 10 (exact for powers of ten, unlike `ln / 10 ln`).
+fn float_log10(vm: &mut Vm, n: usize) -> Prim {
+    float_unary(vm, n, f64::log10)
+}
 fn float_negated(vm: &mut Vm, n: usize) -> Prim {
     float_unary(vm, n, |x| -x)
 }
@@ -602,18 +653,7 @@ fn integer_from_f64(vm: &mut Vm, x: f64) -> Prim {
     if !x.is_finite() {
         return Prim::Fail;
     }
-    if x.abs() < 4.0e18 {
-        return Prim::Done(Word::small_int(x as i64));
-    }
-    // Exact conversion of a large integral double.
-    let bits = x.to_bits();
-    let exp = ((bits >> 52) & 0x7FF) as i64 - 1075;
-    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
-    let mut v = IBig::from(mantissa) << exp as usize;
-    if x < 0.0 {
-        v = -v;
-    }
-    done(word_from_big(vm, &v))
+    done(word_from_big(vm, &exact_integer(x)))
 }
 
 fn float_truncated(vm: &mut Vm, n: usize) -> Prim {
@@ -671,8 +711,8 @@ fn float_print_decimals(vm: &mut Vm, n: usize) -> Prim {
 
 fn float_hash(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(vm.float_value(vm.arg(n, 0)));
-    if x.fract() == 0.0 && x.abs() < 1e18 {
-        return Prim::Done(Word::small_int(x as i64));
+    if x.is_finite() && x.fract() == 0.0 {
+        return Prim::Done(Word::small_int(integer_hash(&exact_integer(x))));
     }
     Prim::Done(Word::small_int(
         (x.to_bits() >> 2) as i64 & 0x3FFF_FFFF_FFFF,
@@ -820,6 +860,7 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Double>>arcCos", "doubleArcCos"], float_arccos),
     (&["Double>>ln", "doubleLn"], float_ln),
     (&["Double>>exp", "doubleExp"], float_exp),
+    (&["Double>>log", "doubleLog10"], float_log10),
     (&["Double>>negated", "doubleNegated"], float_negated),
     (&["Double>>abs", "doubleAbs"], float_abs),
     (
@@ -879,6 +920,29 @@ mod tests {
         for x in [1.0 / 3.0, 2.0f64.sqrt(), 1e-300, 123456789.125] {
             assert_eq!(format_double(x).parse::<f64>().unwrap(), x);
         }
+    }
+
+    #[test]
+    fn integers_compare_exactly_with_doubles() {
+        use std::cmp::Ordering::*;
+        let big = IBig::from(1) << 100;
+        let x = 2f64.powi(100);
+        assert_eq!(compare_int_float(&big, x), Some(Equal));
+        assert_eq!(compare_int_float(&(&big + IBig::from(1)), x), Some(Greater));
+        assert_eq!(compare_int_float(&(&big - IBig::from(1)), x), Some(Less));
+        assert_eq!(compare_int_float(&IBig::from(3), 3.5), Some(Less));
+        assert_eq!(compare_int_float(&IBig::from(-4), -3.5), Some(Less));
+        assert_eq!(compare_int_float(&big, f64::INFINITY), Some(Less));
+        assert_eq!(compare_int_float(&big, f64::NEG_INFINITY), Some(Greater));
+        assert_eq!(compare_int_float(&big, f64::NAN), None);
+        assert_eq!(
+            exact_integer(-1.0e20),
+            IBig::from(-100_000_000_000_000_000_000i128)
+        );
+        assert_eq!(
+            integer_hash(&exact_integer(1.0e19)),
+            integer_hash(&(IBig::from(10u64).pow(19)))
+        );
     }
 
     #[test]

@@ -1,0 +1,126 @@
+//! Runs every Smalltalk test suite of `tests/smalltalk/` in a fresh VM, once normally and once
+//! under GC stress, and fails with the suite's report if any test fails.
+
+use smalt_vm::{Vm, VmOptions};
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// Output captured from the VM.
+#[derive(Clone, Default)]
+struct Capture(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn suite_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smalltalk")
+}
+
+/// Runs `TestRunner run: <suite>`; answers the report, as `Err` if a test did not pass.
+fn run_suite(suite: &str, gc_stress: u32, verify_heap: bool) -> Result<String, String> {
+    let options = VmOptions {
+        class_path: vec![suite_dir()],
+        verify_heap,
+        ..VmOptions::default()
+    };
+    let mut vm = Vm::new(options).map_err(|e| format!("cannot start the VM: {e}"))?;
+    let out = Capture::default();
+    vm.out = Box::new(out.clone());
+    vm.err = Box::new(out.clone());
+    vm.heap.set_stress(gc_stress);
+    let collections_before = vm.heap.stats().collections;
+    let started = std::time::Instant::now();
+    let result = vm.evaluate(&format!("TestRunner run: {suite}"), "suite", false);
+    let elapsed = started.elapsed();
+    let passed = matches!(&result, Ok(w) if *w == vm.true_obj());
+    let mut report = String::from_utf8_lossy(&out.0.borrow()).into_owned();
+    if let Err(e) = &result {
+        report.push_str(&format!("the suite stopped: {e}\n"));
+    }
+    let summary = report.lines().last().unwrap_or("(no report)");
+    let collections = vm.heap.stats().collections - collections_before;
+    eprintln!("{summary} [gc stress {gc_stress}: {collections} collections, {elapsed:.2?}]");
+    if passed { Ok(report) } else { Err(report) }
+}
+
+fn check(suite: &str, gc_stress: u32) {
+    check_with(suite, gc_stress, false);
+}
+
+fn check_with(suite: &str, gc_stress: u32, verify_heap: bool) {
+    if let Err(report) = run_suite(suite, gc_stress, verify_heap) {
+        panic!("{suite} failed (gc stress {gc_stress}):\n{report}");
+    }
+}
+
+/// The stress runs collect at every STRESS-th safepoint. A collection copies the whole class
+/// library (about 2 ms in a debug build), so every safepoint would make the stress runs take
+/// about three times as long as N = 5 does (see the two suites below that use N = 1).
+const STRESS: u32 = 5;
+
+macro_rules! suites {
+    ($($suite:ident),* $(,)?) => {
+        /// Every suite, run normally.
+        #[allow(non_snake_case)]
+        mod normal {
+            $( #[test] fn $suite() { super::check(stringify!($suite), 0); } )*
+        }
+        /// Every suite, under GC stress.
+        #[allow(non_snake_case)]
+        mod stress {
+            $( #[test] fn $suite() { super::check(stringify!($suite), super::STRESS); } )*
+        }
+    };
+}
+
+/// A suite whose primitives allocate a lot (strings, symbols, arrays), collecting at every
+/// safepoint.
+#[test]
+fn string_suite_collecting_at_every_safepoint() {
+    check_with("StringTest", 1, false);
+}
+
+/// A small suite collecting at every safepoint and verifying the whole heap after each
+/// collection.
+#[test]
+fn symbol_suite_collecting_and_verifying_at_every_safepoint() {
+    check_with("SymbolTest", 1, true);
+}
+
+suites!(
+    IntegerTest,
+    LargeIntegerTest,
+    DoubleTest,
+    CharacterTest,
+    StringTest,
+    SymbolTest,
+    ArrayTest,
+    ByteArrayTest,
+    OrderedCollectionTest,
+    VectorTest,
+    SortedCollectionTest,
+    IntervalTest,
+    SetTest,
+    DictionaryTest,
+    BagTest,
+    AssociationTest,
+    StreamTest,
+    BooleanTest,
+    ObjectTest,
+    BlockTest,
+    ClassTest,
+    SystemTest,
+    TestCaseTest,
+    ExceptionTest,
+    ContextTest,
+    AbstractClassesTest,
+);

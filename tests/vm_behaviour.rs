@@ -46,20 +46,18 @@ fn eval(vm: &mut Vm, src: &str) -> Result<String, VmError> {
     Ok(vm.string_value(s).unwrap_or_default())
 }
 
-fn stress_options() -> Vec<VmOptions> {
-    vec![
-        VmOptions::default(),
-        VmOptions {
-            gc_stress: 1,
-            ..VmOptions::default()
-        },
-    ]
+/// A normal VM and one in GC-stress mode (collecting at every safepoint once the class library
+/// is loaded: booting it under stress would only test the loader, slowly).
+fn normal_and_stressed() -> Vec<(Vm, Capture)> {
+    let (normal, out) = vm();
+    let (mut stressed, out2) = vm();
+    stressed.heap.set_stress(1);
+    vec![(normal, out), (stressed, out2)]
 }
 
 #[test]
 fn redefining_a_method_invalidates_the_caches_that_found_the_old_one() {
-    for options in stress_options() {
-        let (mut vm, _) = vm_with(options);
+    for (mut vm, _) in normal_and_stressed() {
         vm.load_class_source(
             "Shape = ( area = ( ^1 ) describe = ( ^self area ) )",
             "Shape.som",

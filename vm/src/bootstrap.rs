@@ -430,6 +430,29 @@ impl Vm {
                 .ok_or_else(|| VmError::Load(format!("{name}: superclass is not a class")))?;
             (spec, self.instance_variable_names(sup))
         };
+        // A class-library file for a kernel class adds methods to it: it must keep the
+        // superclass and may only restate the kernel's own variables.
+        if fixed.is_none()
+            && let Some(existing) = self.global(name)
+            && self.is_class(existing)
+            && self
+                .index_of_class(existing)
+                .is_some_and(|i| i < ci::FIRST_DYNAMIC)
+        {
+            let all = self.instance_variable_names(existing);
+            let own = &all[super_ivars.len().min(all.len())..];
+            if self.superclass(existing) != sup || !(ivars.is_empty() || ivars == own) {
+                return Err(VmError::Load(format!(
+                    "{name} is a kernel class: its superclass and instance variables cannot change"
+                )));
+            }
+            if !class_ivars.is_empty() {
+                return Err(VmError::Load(format!(
+                    "{name} is a kernel class: it cannot get class-side variables"
+                )));
+            }
+            return Ok(existing);
+        }
         let format = match fixed {
             Some((_, f)) => f,
             None => match super_spec.format {
@@ -486,30 +509,6 @@ impl Vm {
             meta_ivars.push(v.clone());
         }
 
-        // A class-library file for a kernel class adds methods to it: it must keep the
-        // superclass and may only restate the kernel's own variables.
-        if fixed.is_none()
-            && let Some(existing) = self.global(name)
-            && self.is_class(existing)
-            && self
-                .index_of_class(existing)
-                .is_some_and(|i| i < ci::FIRST_DYNAMIC)
-        {
-            let own: Vec<String> = self.instance_variable_names(existing)
-                [self.instance_variable_names(sup).len().min(all_ivars.len())..]
-                .to_vec();
-            if self.superclass(existing) != sup || !(ivars.is_empty() || ivars == own.as_slice()) {
-                return Err(VmError::Load(format!(
-                    "{name} is a kernel class: its superclass and instance variables cannot change"
-                )));
-            }
-            if !class_ivars.is_empty() {
-                return Err(VmError::Load(format!(
-                    "{name} is a kernel class: it cannot get class-side variables"
-                )));
-            }
-            return Ok(existing);
-        }
         // An unchanged existing definition is reused.
         if fixed.is_none()
             && let Some(existing) = self.global(name)

@@ -51,6 +51,25 @@ pub const CLASS_SLOT_NAMES: [&str; class::SIZE] = [
     "<thisClass>",
 ];
 
+/// The slots of closures, contexts and method dictionaries (the globals too) are hidden from
+/// compiled code the same way, for another reason: the VM reads them without checks (a
+/// closure's code, a context's frame, a dictionary's key array), so no method, not even one
+/// added to Block, Context or MethodDictionary, may store into them. Primitives answer what
+/// Smalltalk may read (`outerContext`, `receiver`, …), and reflection refuses to write them
+/// (`prims::objects::protected_slots`).
+const BLOCK_SLOT_NAMES: [&str; 3] = ["<outerContext>", "<code>", "<receiver>"];
+/// See [`BLOCK_SLOT_NAMES`].
+const CONTEXT_SLOT_NAMES: [&str; 6] = [
+    "<frame>",
+    "<method>",
+    "<receiver>",
+    "<closure>",
+    "<pc>",
+    "<sender>",
+];
+/// See [`BLOCK_SLOT_NAMES`].
+const DICTIONARY_SLOT_NAMES: [&str; 3] = ["<tally>", "<keys>", "<values>"];
+
 const BYTES: Format = Format::Bytes { unused: 0 };
 const METHOD: Format = Format::CompiledMethod { unused: 0 };
 const NO_IVARS: &[&str] = &[];
@@ -182,7 +201,7 @@ const KERNEL: &[Kernel] = &[
         Some("Object"),
         ci::BLOCK,
         Format::FixedIndexable,
-        &["outerContext", "code", "receiver"],
+        &BLOCK_SLOT_NAMES,
     ),
     k(
         "Block1",
@@ -210,14 +229,7 @@ const KERNEL: &[Kernel] = &[
         Some("Object"),
         ci::CONTEXT,
         Format::Fixed,
-        &[
-            "frame",
-            "method",
-            "receiver",
-            "closure",
-            "savedPc",
-            "savedSender",
-        ],
+        &CONTEXT_SLOT_NAMES,
     ),
     k(
         "Association",
@@ -238,12 +250,12 @@ const KERNEL: &[Kernel] = &[
         Some("Object"),
         ci::METHOD_DICTIONARY,
         Format::Fixed,
-        &["tally", "keys", "values"],
+        &DICTIONARY_SLOT_NAMES,
     ),
     k(
         "SystemDictionary",
         Some("MethodDictionary"),
-        ClassIndex(40),
+        ci::SYSTEM_DICTIONARY,
         Format::Fixed,
         NO_IVARS,
     ),
@@ -369,7 +381,7 @@ impl Vm {
 
     fn make_kernel_classes(&mut self) -> Result<(), VmError> {
         // The dictionaries for globals need their classes' indices only, not the class objects.
-        let globals = self.new_dict(ClassIndex(40), 256)?;
+        let globals = self.new_dict(ci::SYSTEM_DICTIONARY, 256)?;
         self.specials[sp::GLOBALS] = globals;
         let undeclared = self.new_dict(ci::METHOD_DICTIONARY, 32)?;
         self.specials[sp::UNDECLARED] = undeclared;

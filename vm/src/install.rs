@@ -281,12 +281,17 @@ fn resolve_primitive(
                     code.position.line, code.position.column
                 )));
             }
-            (*n, 0, Some(table.entries[usize::from(*n)].0.to_string()))
+            let name = table.entries[usize::from(*n)].0;
+            check_arity(code, *n, name, file)?;
+            (*n, 0, Some(name.to_string()))
         }
         Primitive::Named(name) if name == prims::UNWIND_MARKER => (0, FLAG_UNWIND, None),
         Primitive::Named(name) if name == prims::HANDLER_MARKER => (0, FLAG_HANDLER, None),
         Primitive::Named(name) => match prims::lookup(name) {
-            Some(i) => (i, 0, Some(name.clone())),
+            Some(i) => {
+                check_arity(code, i, name, file)?;
+                (i, 0, Some(name.clone()))
+            }
             None => {
                 return Err(VmError::Load(format!(
                     "{file}:{}:{}: error: unknown primitive #{name}",
@@ -295,4 +300,19 @@ fn resolve_primitive(
             }
         },
     })
+}
+
+/// A primitive only runs in methods with an argument count it takes (it reads its arguments
+/// from the stack by position).
+fn check_arity(code: &CompiledCode, index: u16, name: &str, file: &str) -> Result<(), VmError> {
+    if prims::accepts(index, code.num_args) {
+        return Ok(());
+    }
+    Err(VmError::Load(format!(
+        "{file}:{}:{}: error: primitive #{name} cannot take {} argument{}",
+        code.position.line,
+        code.position.column,
+        code.num_args,
+        if code.num_args == 1 { "" } else { "s" }
+    )))
 }

@@ -24,5 +24,5 @@ pub mod stack;
 pub mod symbols;
 pub mod vm;
 
-pub use prims::{Prim, PrimFn};
+pub use prims::{Prim, PrimFn, primitive_signatures};
 pub use vm::{Vm, VmError, VmOptions};

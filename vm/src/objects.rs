@@ -75,6 +75,8 @@ pub mod class_index {
     pub const WEAK_ARRAY: ClassIndex = ClassIndex(34);
     /// Number: abstract superclass of Integer and Double.
     pub const NUMBER: ClassIndex = ClassIndex(35);
+    /// SystemDictionary: the class of the globals (`Smalltalk`), a MethodDictionary.
+    pub const SYSTEM_DICTIONARY: ClassIndex = ClassIndex(40);
     /// First index handed out to classes defined later.
     pub const FIRST_DYNAMIC: ClassIndex = ClassIndex(64);
 }

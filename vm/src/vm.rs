@@ -374,6 +374,20 @@ impl Vm {
         }
     }
 
+    /// Allocates a byte object of `len` zero bytes. A safepoint.
+    pub fn alloc_zero_bytes(&mut self, class: ClassIndex, len: usize) -> Result<Oop, VmError> {
+        self.reserve(Self::object_words(len.div_ceil(8)))?;
+        self.heap
+            .alloc_bytes(class, len)
+            .map_err(|_| VmError::OutOfMemory)
+    }
+
+    /// The most bytes the heap may ever hold: results computed outside it (large integers,
+    /// strings) that would not fit are refused before they are computed.
+    pub fn heap_limit_bytes(&self) -> usize {
+        self.heap.config().max_bytes.min(smalt_gc::MAX_SPACE_BYTES)
+    }
+
     // ---- handles -------------------------------------------------------------------------------
 
     /// Protects `w` across safepoints; read it back with [`Vm::handle`].
@@ -535,18 +549,26 @@ impl Vm {
         (self.heap.classes().get(idx) == Some(cls)).then_some(idx)
     }
 
-    /// Whether `w` is a class or metaclass object.
+    /// Whether `w` is a class or metaclass object: one registered in the class table. (Other
+    /// objects shaped like classes, such as a copy of one or a `Metaclass new`, are not: the VM
+    /// trusts the slots of registered classes only, and reflection cannot change those.)
     pub fn is_class(&self, w: Word) -> bool {
+        self.is_class_shaped(w) && self.index_of_class(w).is_some()
+    }
+
+    /// Whether `w` is an instance of a metaclass or of Metaclass, so that its first
+    /// `class::SIZE` slots are a class's own slots.
+    pub fn is_class_shaped(&self, w: Word) -> bool {
         let Some(o) = w.as_oop() else { return false };
         let meta_of = self.heap.class_index_of(w);
         // A class's class is a metaclass; a metaclass's class is Metaclass.
-        meta_of == ci::METACLASS
+        (meta_of == ci::METACLASS
             || self
                 .heap
                 .classes()
                 .get(meta_of)
-                .is_some_and(|m| self.heap.class_index_of(m) == ci::METACLASS)
-                && self.heap.num_slots(o) >= class::SIZE
+                .is_some_and(|m| self.heap.class_index_of(m) == ci::METACLASS))
+            && self.heap.num_slots(o) >= class::SIZE
     }
 
     /// The instance spec of a class.

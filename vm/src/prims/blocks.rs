@@ -67,6 +67,19 @@ fn block_num_args(vm: &Vm, blk: Word) -> Option<usize> {
     Some(vm.methods.info(vm.method_id(code)).num_args)
 }
 
+/// `Block>>outerContext`: the home method's context (blocks with `^`), or nil.
+fn block_outer_context(vm: &mut Vm, n: usize) -> Prim {
+    let o = prim_try!(vm.rcv(n).as_oop());
+    prim_try!(
+        matches!(
+            vm.heap.header(o).class_index(),
+            ci::BLOCK | ci::BLOCK1 | ci::BLOCK2 | ci::BLOCK3
+        )
+        .then_some(())
+    );
+    Prim::Done(vm.heap.slot(o, closure::OUTER_CONTEXT))
+}
+
 fn block_num_args_prim(vm: &mut Vm, n: usize) -> Prim {
     let k = prim_try!(block_num_args(vm, vm.rcv(n)));
     Prim::Done(Word::from_usize(k))
@@ -225,11 +238,16 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["Block>>numArgs", "blockNumArgs"], block_num_args_prim),
     (
+        &["Block>>outerContext", "blockOuterContext"],
+        block_outer_context,
+    ),
+    (
         &[
             "Object>>perform:",
             "Object>>perform:with:",
             "Object>>perform:with:with:",
             "Object>>perform:with:with:with:",
+            "Object>>perform:with:with:with:with:",
             "objectPerform",
         ],
         perform,

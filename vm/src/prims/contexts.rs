@@ -84,6 +84,25 @@ fn context_pc(vm: &mut Vm, n: usize) -> Prim {
     }
 }
 
+/// Slot `slot` of a context (its receiver, closure or code; compiled code cannot name them).
+fn context_slot(vm: &Vm, n: usize, slot: usize) -> Prim {
+    let o = prim_try!(vm.rcv(n).as_oop());
+    prim_try!((vm.heap.header(o).class_index() == ci::CONTEXT).then_some(()));
+    Prim::Done(vm.heap.slot(o, slot))
+}
+
+fn context_receiver(vm: &mut Vm, n: usize) -> Prim {
+    context_slot(vm, n, context::RECEIVER)
+}
+
+fn context_closure(vm: &mut Vm, n: usize) -> Prim {
+    context_slot(vm, n, context::CLOSURE)
+}
+
+fn context_method(vm: &mut Vm, n: usize) -> Prim {
+    context_slot(vm, n, context::METHOD)
+}
+
 fn context_is_dead(vm: &mut Vm, n: usize) -> Prim {
     let ctx = vm.rcv(n);
     Prim::Done(vm.boolean(live_fp(vm, ctx).is_none()))
@@ -111,8 +130,29 @@ fn context_temp_at(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(vm.stack[slot])
 }
 
+/// Whether temp `i` (1-based, as for `tempAt:`) of the code running in the frame at `fp` is
+/// one the compiler made for itself (`<vector>`, `<counter>`, …). The interpreter trusts
+/// them (a temp vector is always an Array of the right size), so `tempAt:put:` may not store
+/// into them.
+fn is_hidden_temp(vm: &Vm, fp: usize, i: usize) -> bool {
+    let m = vm.stack[fp + frame::METHOD];
+    let name = vm
+        .method_trailer(m, 0)
+        .as_oop()
+        .and_then(|d| vm.heap.slot(d, debug::TEMP_NAMES).as_oop())
+        .and_then(|names| vm.heap.try_slot(names, i - 1))
+        .and_then(|name| vm.string_value(name));
+    // Without a name to go by, the slot is treated as hidden.
+    name.is_none_or(|n| n.starts_with('<'))
+}
+
 fn context_temp_at_put(vm: &mut Vm, n: usize) -> Prim {
     let slot = prim_try!(temp_slot(vm, n));
+    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
+    let i = prim_try!(vm.int_arg(n, 1));
+    if is_hidden_temp(vm, fp, i as usize) {
+        return Prim::Fail;
+    }
     let v = vm.arg(n, 2);
     vm.stack[slot] = v;
     Prim::Done(v)
@@ -122,6 +162,7 @@ fn context_temp_at_put(vm: &mut Vm, n: usize) -> Prim {
 fn context_num_temps(vm: &mut Vm, n: usize) -> Prim {
     let ctx = vm.rcv(n);
     let o = prim_try!(ctx.as_oop());
+    prim_try!((vm.heap.header(o).class_index() == ci::CONTEXT).then_some(()));
     let m = vm.heap.slot(o, context::METHOD);
     prim_try!(super::objects::is_method(vm, m).then_some(()));
     let info = vm.methods.info(vm.method_id(m));
@@ -423,6 +464,9 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Context>>sender", "contextSender"], context_sender),
     (&["Context>>pc", "contextPc"], context_pc),
     (&["Context>>isDead", "contextIsDead"], context_is_dead),
+    (&["Context>>receiver", "contextReceiver"], context_receiver),
+    (&["Context>>closure", "contextClosure"], context_closure),
+    (&["Context>>compiledCode", "contextMethod"], context_method),
     (&["Context>>tempAt:", "contextTempAt"], context_temp_at),
     (
         &["Context>>tempAt:put:", "contextTempAtPut"],

@@ -7,6 +7,14 @@
 //! At install time the name is resolved to an index into [`table`], stored in the method's info
 //! word; the name itself is kept in the method's debug info so that an image can re-resolve it.
 //!
+//! A primitive takes a fixed set of argument counts: those of its `Class>>selector` names, or
+//! for the few without one, those in [`ARITIES`]. Installing a method whose argument count the
+//! primitive does not take is a compile error, so a primitive never reads arguments that are
+//! not there, whichever class or selector names it (`<primitive:>` may name any primitive in
+//! any class). Its receiver, on the other hand, can be anything: `perform:`, a user subclass
+//! of a kernel class or a copied `<primitive:>` method may run it on any object, so every
+//! primitive checks its receiver as carefully as its arguments.
+//!
 //! A primitive finds its receiver and arguments on top of the VM stack (`vm.regs.sp`), never
 //! panics on bad arguments, and answers a [`Prim`]:
 //!
@@ -72,6 +80,42 @@ pub struct PrimTable {
     pub entries: Vec<(&'static str, PrimFn)>,
     /// Every name → index.
     pub by_name: HashMap<&'static str, u16>,
+    /// The argument counts each primitive takes, by index: bit n set = n arguments.
+    pub arities: Vec<u32>,
+}
+
+/// Argument counts of the primitives that have no `Class>>selector` name to read them from.
+const ARITIES: &[(&str, &[usize])] = &[
+    ("stringFromCharacters", &[1, 2]),
+    ("integerFloorDivide", &[1]),
+    ("integerRaisedTo", &[1]),
+    ("classDefineSubclass", &[1, 2, 3]),
+    ("objectClassIndex", &[0]),
+    ("classMethodCount", &[0]),
+];
+
+/// The argument counts a primitive with these names takes, as a bit set.
+///
+/// # Panics
+/// If a primitive has neither a `Class>>selector` name nor an [`ARITIES`] entry (a VM bug,
+/// caught by the unit test below).
+fn arity_bits(names: &[&'static str]) -> u32 {
+    let mut bits = 0u32;
+    for n in names {
+        if let Some((_, selector)) = n.split_once(">>") {
+            bits |= 1 << crate::compiler::selector_arity(selector);
+        }
+    }
+    if bits == 0 {
+        let (_, counts) = ARITIES
+            .iter()
+            .find(|(name, _)| *name == names[0])
+            .unwrap_or_else(|| panic!("primitive {} has no argument count", names[0]));
+        for c in *counts {
+            bits |= 1 << c;
+        }
+    }
+    bits
 }
 
 /// Names that mark a method without giving it a primitive: the VM sets a flag instead.
@@ -86,6 +130,7 @@ pub fn table() -> &'static PrimTable {
             Prim::Fail
         }
         let mut entries: Vec<(&'static str, PrimFn)> = vec![("", none)];
+        let mut arities = vec![0];
         let mut by_name = HashMap::new();
         for defs in [
             objects::PRIMITIVES,
@@ -99,13 +144,18 @@ pub fn table() -> &'static PrimTable {
             for (names, f) in defs {
                 let index = entries.len() as u16;
                 entries.push((names[0], *f));
+                arities.push(arity_bits(names));
                 for n in *names {
                     let old = by_name.insert(*n, index);
                     assert!(old.is_none(), "primitive name {n} registered twice");
                 }
             }
         }
-        PrimTable { entries, by_name }
+        PrimTable {
+            entries,
+            by_name,
+            arities,
+        }
     });
     &TABLE
 }
@@ -113,6 +163,26 @@ pub fn table() -> &'static PrimTable {
 /// The index of a named primitive.
 pub fn lookup(name: &str) -> Option<u16> {
     table().by_name.get(name).copied()
+}
+
+/// Whether primitive `index` takes `nargs` arguments.
+pub fn accepts(index: u16, nargs: usize) -> bool {
+    nargs < 32
+        && table()
+            .arities
+            .get(usize::from(index))
+            .is_some_and(|bits| bits & (1 << nargs) != 0)
+}
+
+/// Every primitive's canonical name with the argument counts it takes (for tests and tools).
+pub fn primitive_signatures() -> Vec<(&'static str, Vec<usize>)> {
+    let t = table();
+    t.entries
+        .iter()
+        .zip(&t.arities)
+        .skip(1)
+        .map(|((name, _), bits)| (*name, (0..32).filter(|n| bits & (1 << n) != 0).collect()))
+        .collect()
 }
 
 impl Vm {
@@ -182,5 +252,15 @@ mod tests {
         let t = super::table();
         assert!(t.entries.len() > 50);
         assert!(super::lookup("Integer>>+").is_some());
+    }
+
+    #[test]
+    fn every_primitive_has_argument_counts() {
+        let t = super::table();
+        assert!(t.arities.iter().skip(1).all(|bits| *bits != 0));
+        let add = super::lookup("integerAdd").unwrap();
+        assert!(super::accepts(add, 1) && !super::accepts(add, 0) && !super::accepts(add, 2));
+        let value = super::lookup("blockValue").unwrap();
+        assert!((0..=4).all(|n| super::accepts(value, n)) && !super::accepts(value, 5));
     }
 }

@@ -46,15 +46,46 @@ fn pointer_slots(vm: &Vm, o: Oop) -> usize {
     }
 }
 
+/// How reflection wants to touch an object's slots.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+/// The number of leading slots of `o` that reflection (`instVarAt:`, `instVarNamed:`,
+/// `at:put:`, `replaceFrom:…`) may not touch, because the VM trusts what they hold and reads
+/// them without checks: a class's own slots (its superclass, method dictionary, shape, …), the
+/// whole of a method dictionary (the globals too), and the slots of closures and contexts,
+/// which may be read but not written. Compiled code cannot name these slots either: their
+/// instance-variable names are not identifiers (see `bootstrap.rs`).
+pub(crate) fn protected_slots(vm: &Vm, o: Oop, access: Access) -> usize {
+    match vm.heap.header(o).class_index() {
+        ci::METHOD_DICTIONARY | ci::SYSTEM_DICTIONARY => vm.heap.num_slots(o),
+        ci::CONTEXT | ci::BLOCK | ci::BLOCK1 | ci::BLOCK2 | ci::BLOCK3 => match access {
+            Access::Read => 0,
+            Access::Write => vm.heap.num_slots(o),
+        },
+        _ if vm.is_class_shaped(o.word()) => class::SIZE,
+        _ => 0,
+    }
+}
+
+/// The 0-based slot index of a 1-based `instVarAt:` index argument, if reflection may touch it.
+fn inst_var_slot(vm: &Vm, n: usize, o: Oop, access: Access) -> Option<usize> {
+    let i = vm.index_arg(n, 1, pointer_slots(vm, o))?;
+    (i >= protected_slots(vm, o, access)).then_some(i)
+}
+
 fn object_inst_var_at(vm: &mut Vm, n: usize) -> Prim {
     let o = prim_try!(vm.rcv(n).as_oop());
-    let i = prim_try!(vm.index_arg(n, 1, pointer_slots(vm, o)));
+    let i = prim_try!(inst_var_slot(vm, n, o, Access::Read));
     Prim::Done(vm.heap.slot(o, i))
 }
 
 fn object_inst_var_at_put(vm: &mut Vm, n: usize) -> Prim {
     let o = prim_try!(vm.rcv(n).as_oop());
-    let i = prim_try!(vm.index_arg(n, 1, pointer_slots(vm, o)));
+    let i = prim_try!(inst_var_slot(vm, n, o, Access::Write));
     let v = vm.arg(n, 2);
     vm.heap.set_slot(o, i, v);
     Prim::Done(v)
@@ -75,7 +106,11 @@ fn object_inst_var_named(vm: &mut Vm, n: usize) -> Prim {
     let w = vm.rcv(n);
     let o = prim_try!(w.as_oop());
     let i = prim_try!(inst_var_index(vm, w, vm.arg(n, 1)));
-    prim_try!((i < pointer_slots(vm, o)).then_some(()));
+    prim_try!(
+        (protected_slots(vm, o, Access::Read)..pointer_slots(vm, o))
+            .contains(&i)
+            .then_some(())
+    );
     Prim::Done(vm.heap.slot(o, i))
 }
 
@@ -83,7 +118,11 @@ fn object_inst_var_named_put(vm: &mut Vm, n: usize) -> Prim {
     let w = vm.rcv(n);
     let o = prim_try!(w.as_oop());
     let i = prim_try!(inst_var_index(vm, w, vm.arg(n, 1)));
-    prim_try!((i < pointer_slots(vm, o)).then_some(()));
+    prim_try!(
+        (protected_slots(vm, o, Access::Write)..pointer_slots(vm, o))
+            .contains(&i)
+            .then_some(())
+    );
     let v = vm.arg(n, 2);
     vm.heap.set_slot(o, i, v);
     Prim::Done(v)
@@ -150,6 +189,7 @@ fn object_at(vm: &mut Vm, n: usize) -> Prim {
         _ => {
             let (first, len) = prim_try!(indexable_range(vm, o));
             let i = prim_try!(vm.index_arg(n, 1, len));
+            prim_try!((first + i >= protected_slots(vm, o, Access::Read)).then_some(()));
             Prim::Done(vm.heap.slot(o, first + i))
         }
     }
@@ -159,6 +199,8 @@ fn object_at_put(vm: &mut Vm, n: usize) -> Prim {
     let o = prim_try!(vm.rcv(n).as_oop());
     let v = vm.arg(n, 2);
     match vm.heap.format(o) {
+        // Symbols are unique by their text: they never change.
+        Format::Bytes { .. } if vm.heap.header(o).class_index() == ci::SYMBOL => Prim::Fail,
         Format::Bytes { .. } => {
             let len = vm.heap.byte_len(o);
             let i = prim_try!(vm.index_arg(n, 1, len));
@@ -176,6 +218,7 @@ fn object_at_put(vm: &mut Vm, n: usize) -> Prim {
         _ => {
             let (first, len) = prim_try!(indexable_range(vm, o));
             let i = prim_try!(vm.index_arg(n, 1, len));
+            prim_try!((first + i >= protected_slots(vm, o, Access::Write)).then_some(()));
             vm.heap.set_slot(o, first + i, v);
             Prim::Done(v)
         }
@@ -218,11 +261,24 @@ fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {
     let cls = vm.rcv(n);
     let spec = prim_try!(vm.instance_spec(cls));
     let index = prim_try!(vm.index_of_class(cls));
-    if index == ci::SMALL_INTEGER || index == ci::CHARACTER || index == ci::SMALL_FLOAT {
+    // Immediates have no instances to make; symbols are unique by their text (`asSymbol`
+    // makes them); closures and contexts are made by the VM, which trusts their contents.
+    if matches!(
+        index,
+        ci::SMALL_INTEGER
+            | ci::CHARACTER
+            | ci::SMALL_FLOAT
+            | ci::SYMBOL
+            | ci::CONTEXT
+            | ci::BLOCK
+            | ci::BLOCK1
+            | ci::BLOCK2
+            | ci::BLOCK3
+    ) {
         return Prim::Fail;
     }
     let r = match spec.format {
-        Format::Bytes { .. } => vm.alloc_bytes(index, &vec![0; size]),
+        Format::Bytes { .. } => vm.alloc_zero_bytes(index, size),
         Format::Words => vm.alloc(index, Format::Words, size),
         Format::Fixed if size > 0 => return Prim::Fail,
         Format::CompiledMethod { .. } => return Prim::Fail,
@@ -240,6 +296,13 @@ fn class_name(vm: &mut Vm, n: usize) -> Prim {
     }
     let text = vm.class_name(cls);
     done(vm.intern(&text))
+}
+
+/// `Metaclass>>soleInstance`: the class of which the receiver is the metaclass.
+fn metaclass_sole_instance(vm: &mut Vm, n: usize) -> Prim {
+    let meta = vm.rcv(n);
+    prim_try!((vm.is_class(meta) && vm.heap.class_index_of(meta) == ci::METACLASS).then_some(()));
+    Prim::Done(vm.heap.slot(meta.oop(), class::THIS_CLASS))
 }
 
 fn class_superclass(vm: &mut Vm, n: usize) -> Prim {
@@ -389,12 +452,15 @@ fn object_replace_from(vm: &mut Vm, n: usize) -> Prim {
     let start = prim_try!(vm.int_arg(4, 1));
     let stop = prim_try!(vm.int_arg(4, 2));
     let rep = prim_try!(vm.int_arg(4, 4));
-    if stop < start - 1 || start < 1 || rep < 1 {
+    if start < 1 || rep < 1 || stop < start - 1 {
         return Prim::Fail;
     }
     let count = (stop - start + 1) as usize;
     let (df, sf) = (vm.heap.format(dst), vm.heap.format(src));
     if df.is_bytes() && sf.is_bytes() {
+        if vm.heap.header(dst).class_index() == ci::SYMBOL {
+            return Prim::Fail; // symbols never change
+        }
         let (dl, sl) = (vm.heap.byte_len(dst), vm.heap.byte_len(src));
         if stop as usize > dl || rep as usize - 1 + count > sl {
             return Prim::Fail;
@@ -405,7 +471,11 @@ fn object_replace_from(vm: &mut Vm, n: usize) -> Prim {
     }
     let (d0, dn) = prim_try!(indexable_range(vm, dst));
     let (s0, sn) = prim_try!(indexable_range(vm, src));
-    if stop as usize > dn || rep as usize - 1 + count > sn {
+    if stop as usize > dn
+        || rep as usize - 1 + count > sn
+        || (count > 0 && d0 + start as usize - 1 < protected_slots(vm, dst, Access::Write))
+        || (count > 0 && s0 + rep as usize - 1 < protected_slots(vm, src, Access::Read))
+    {
         return Prim::Fail;
     }
     let items: Vec<Word> = (0..count)
@@ -659,6 +729,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["Class>>name", "className"], class_name),
     (&["Class>>superclass", "classSuperclass"], class_superclass),
+    (
+        &["Metaclass>>soleInstance", "metaclassSoleInstance"],
+        metaclass_sole_instance,
+    ),
     (
         &[
             "Class>>fields",

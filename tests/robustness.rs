@@ -22,7 +22,7 @@ use harness::{Watchdog, check_usable, new_vm};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use smalt_vm::Vm;
+use smalt_vm::{Vm, VmError};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -390,4 +390,459 @@ fn fuzz_random_messages() {
 #[test]
 fn fuzz_random_messages_collecting_at_every_safepoint() {
     fuzz(true, 20, 2);
+}
+
+// ---- every primitive on every receiver -----------------------------------------------------
+
+/// Receivers for the primitive cross product: the fuzz pool without the live context (a
+/// primitive such as `restart` would rerun the loop for ever) and the statement global.
+fn prim_receivers() -> Vec<&'static str> {
+    POOL.iter()
+        .copied()
+        .filter(|e| !matches!(*e, "R" | "thisContext"))
+        .collect()
+}
+
+/// Arguments for the primitive cross product.
+const PRIM_ARGS: &[&str] = &[
+    "nil",
+    "true",
+    "0",
+    "1",
+    "2",
+    "7",
+    "-1",
+    "(2 raisedTo: 70)",
+    "3.5",
+    "Double nan",
+    "''",
+    "'abc'",
+    "'é✓'",
+    "#foo",
+    "#at:put:",
+    "$a",
+    "#(1 2)",
+    "#[1 2]",
+    "Object",
+    "Array",
+    "[:x | x]",
+    "[thisContext] value",
+    "(1 to: 3)",
+    "(Array new: 1)",
+    "Object new",
+    "Error new",
+];
+
+/// Primitives left out of the cross product: they end the evaluation by design (exit,
+/// unhandled error) or slow every later step down (GC stress). `primitives_that_stop` tests
+/// them.
+const PRIMS_THAT_STOP: &[&str] = &[
+    "System>>exit",
+    "System>>exit:",
+    "System>>unhandledError:",
+    "System>>gcStress:",
+];
+
+/// The probe method for primitive `k` taking `n` arguments: `probeK` or `probeK:with:…`.
+fn probe(k: usize, name: &str, n: usize) -> (String, String) {
+    let selector = match n {
+        0 => format!("probe{k}"),
+        _ => format!("probe{k}:{}", "with:".repeat(n - 1)),
+    };
+    let pattern = match n {
+        0 => selector.clone(),
+        _ => selector
+            .split_inclusive(':')
+            .enumerate()
+            .map(|(i, kw)| format!("{kw} a{i}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    (
+        selector,
+        format!("{pattern} <primitive: #'{name}'> ^#failed"),
+    )
+}
+
+/// A send of `selector` with the arguments named by `args`.
+fn send_with(rcv: &str, selector: &str, args: &[String]) -> String {
+    if args.is_empty() {
+        return format!("{rcv} {selector}");
+    }
+    let kw: Vec<String> = selector
+        .split_inclusive(':')
+        .zip(args)
+        .map(|(k, a)| format!("{k} {a}"))
+        .collect();
+    format!("{rcv} {}", kw.join(" "))
+}
+
+/// Installs every primitive as a method of Object and runs it on every receiver with
+/// arguments from the pool: each argument position gets each pool value, the others a
+/// varying partner. Runs in fresh VMs, a few primitives per VM.
+fn every_primitive(stress: bool, select: impl Fn(usize) -> bool) {
+    let wd = Watchdog::new();
+    // Under stress every safepoint collects (and verifies the heap): a sample of the pools.
+    let receivers: Vec<&str> = prim_receivers()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !stress || i % 6 == 0)
+        .map(|(_, r)| r)
+        .collect();
+    let args: &[&str] = if stress { &PRIM_ARGS[..8] } else { PRIM_ARGS };
+    let signatures = smalt_vm::primitive_signatures();
+    let mut vm_and_out = None;
+    let mut failures = Vec::new();
+    for (k, (name, arities)) in signatures.iter().enumerate() {
+        if PRIMS_THAT_STOP.contains(name) || !select(k) {
+            continue;
+        }
+        if k % 6 == 0 {
+            vm_and_out = None;
+        }
+        let (vm, _out) = vm_and_out.get_or_insert_with(|| new_vm(false));
+        vm.heap.set_stress(0);
+        for &n in arities {
+            let (selector, source) = probe(k, name, n);
+            let object = vm.global("Object").expect("Object");
+            vm.compile_and_install(object, &source, "probe")
+                .unwrap_or_else(|e| panic!("{source}: {e}"));
+            let arg_exprs: Vec<String> = (0..n)
+                .map(|i| {
+                    if i == 0 {
+                        "a".to_string()
+                    } else {
+                        format!("(as at: (i + {i}) \\\\ as size + 1)")
+                    }
+                })
+                .collect();
+            let call = send_with("r", &selector, &arg_exprs);
+            let src = format!(
+                "| rs as | rs := {{ {} }}. as := {{ {} }}.
+                 rs do: [:r | as doWithIndex: [:a :i |
+                    [ {call} ] on: Exception do: [:e | e return: nil ] ] ]",
+                receivers.join(". "),
+                args.join(". "),
+            );
+            if stress {
+                vm.heap.set_stress(1);
+            }
+            let failure =
+                match wd.eval(vm, &src, Duration::from_secs(if stress { 240 } else { 60 })) {
+                    Err(panic) => Some(format!("panic: {panic}")),
+                    Ok(Err(VmError::Interrupted)) => Some("did not finish".into()),
+                    Ok(_) => {
+                        vm.heap.set_stress(0);
+                        check_usable(vm, &wd).err()
+                    }
+                };
+            if let Some(f) = failure {
+                failures.push(format!("primitive #{name} ({n} arguments): {f}"));
+                // The VM may be broken: go on in a new one.
+                vm_and_out = None;
+                break;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_primitive_on_every_receiver() {
+    every_primitive(false, |_| true);
+}
+
+/// A sample of the primitives (every seventh) collecting at every safepoint, so that a
+/// primitive holding a stale reference across an allocation shows up.
+#[test]
+fn every_seventh_primitive_collecting_at_every_safepoint() {
+    every_primitive(true, |k| k % 7 == 3);
+}
+
+/// The primitives that stop the evaluation, on good and bad arguments.
+#[test]
+fn primitives_that_stop() {
+    let wd = Watchdog::new();
+    let (mut vm, _out) = new_vm(false);
+    let cases = [
+        ("system exit: 3", Some(VmError::Exit(3))),
+        ("system exit", Some(VmError::Exit(0))),
+        ("system exit: 'x'", None),
+        ("system exit: (2 raisedTo: 80)", None),
+        ("system exit: -1", Some(VmError::Exit(-1))),
+        (
+            "system exit: (2 raisedTo: 40)",
+            Some(VmError::Exit(i32::MAX)),
+        ),
+        ("system gcStress: -5. system gcStress: 0. 3", None),
+        ("system gcStress: 'x'", None),
+        ("system unhandledError: 3 context: 4", None),
+        ("system unhandledError: 'boom' context: thisContext", None),
+        ("system unhandledError: nil", None),
+    ];
+    for (src, exit) in cases {
+        let r = wd
+            .eval(&mut vm, src, Duration::from_secs(10))
+            .unwrap_or_else(|p| panic!("{src}: panic: {p}"));
+        if let Some(e) = exit {
+            assert_eq!(r, Err(e), "{src}");
+        }
+        check_usable(&mut vm, &wd).unwrap_or_else(|e| panic!("{src}: {e}"));
+    }
+}
+
+// ---- one class of bad input at a time --------------------------------------------------------
+
+/// The outcome of a do-it as text: `ok: <printString>`, `error: <description>` for an
+/// unhandled Smalltalk error, or `stopped: <why>`. A panic or a hang fails the test, and so
+/// does a VM left unusable.
+fn outcome(vm: &mut Vm, wd: &Watchdog, src: &str) -> String {
+    let timeout = Duration::from_secs(20);
+    let r = wd
+        .eval(vm, src, timeout)
+        .unwrap_or_else(|p| panic!("{src}\npanicked: {p}"));
+    let text = match r {
+        Ok(w) => match wd.guard(vm, timeout, src, |vm| {
+            vm.send_message(w, "printString", &[])
+        }) {
+            Ok(Ok(s)) => format!("ok: {}", vm.string_value(s).unwrap_or_default()),
+            Ok(Err(e)) => format!("ok, but printString: {e}"),
+            Err(p) => panic!("{src}\nprintString panicked: {p}"),
+        },
+        Err(VmError::Unhandled { description, .. }) => format!("error: {description}"),
+        Err(e) => format!("stopped: {e}"),
+    };
+    check_usable(vm, wd).unwrap_or_else(|e| panic!("{src}\n{e}"));
+    text
+}
+
+/// Runs each `(do-it, expected)` pair in one VM (normal, then collecting at every safepoint
+/// when `stress`): the outcome must contain `expected`.
+fn expect_all(cases: &[(&str, &str)], stress: bool) {
+    let wd = Watchdog::new();
+    for stressed in [false, true] {
+        if stressed && !stress {
+            continue;
+        }
+        let (mut vm, _out) = new_vm(stressed);
+        let mut wrong = Vec::new();
+        for (src, expected) in cases {
+            let t = std::time::Instant::now();
+            let got = outcome(&mut vm, &wd, src);
+            if std::env::var_os("SMALT_TIMES").is_some() {
+                eprintln!("{:8.1?} {src}", t.elapsed());
+            }
+            if !got.contains(expected) {
+                wrong.push(format!("{src}\n  expected: {expected}\n  got:      {got}"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "(gc stress: {stressed})\n{}",
+            wrong.join("\n")
+        );
+    }
+}
+
+#[test]
+fn reflection_cannot_break_what_the_vm_trusts() {
+    expect_all(
+        &[
+            // Class slots (regressions: these panicked).
+            (
+                "Object instVarAt: 2 put: 3. 3 foo",
+                "error: SubscriptOutOfBounds",
+            ),
+            ("Object instVarAt: 1 put: nil", "error"),
+            ("Object class instVarAt: 3 put: 0", "error"),
+            ("Object instVarAt: 5", "error"),
+            ("Object instVarNamed: '<methods>' put: 3", "error"),
+            ("Integer class soleInstance", "ok: Integer"),
+            ("(Object >> #printString) instVarAt: 1", "error"),
+            // Method dictionaries and the globals.
+            ("Smalltalk instVarAt: 2", "error"),
+            ("Smalltalk instVarAt: 3 put: #()", "error"),
+            ("Smalltalk basicAt: 1", "error"),
+            ("MethodDictionary new instVarAt: 1", "error"),
+            // Closures and contexts: readable, not writable (regressions: panicked).
+            ("[:a | a] instVarAt: 2 put: 3; value: 1", "error"),
+            (
+                "| v | v := 0. [ v := v + 1 ] basicAt: 1 put: 3; yourself. v",
+                "error",
+            ),
+            ("| v b | b := [ v := 1 ]. b basicAt: 1 put: 3", "error"),
+            ("[ 3 ] instVarAt: 3", "ok: nil"),
+            ("[:x | ^x] outerContext printString", "ok: 'Nil>>DoIt"),
+            ("thisContext instVarAt: 1 put: 99", "error"),
+            ("thisContext instVarNamed: '<method>' put: 99", "error"),
+            (
+                "(Array new: 2) replaceFrom: 1 to: 1 with: [ 3 ] startingAt: 1",
+                "error",
+            ),
+            (
+                "| b | b := [ 3 ]. #(1 2 3) copy replaceFrom: 1 to: 2 with: #(4 5) startingAt: 1; yourself",
+                "ok: #(4 5 3)",
+            ),
+            // Instances only the VM makes (regressions: panicked on use).
+            ("Block1 new value", "error"),
+            ("Block basicNew: 3", "error"),
+            ("Context new traceLine", "error"),
+            ("Context basicNew sender", "error"),
+            ("Metaclass new selectors", "error"),
+            ("Metaclass basicNew new", "error"),
+            ("Object class basicNew selectors", "error"),
+            (
+                "(Object perform: #shallowCopy inSuperclass: Object) selectors",
+                "error",
+            ),
+            (
+                "(Object perform: #shallowCopy inSuperclass: Object) new",
+                "error",
+            ),
+            ("Symbol basicNew: 3", "error"),
+            ("Integer basicNew", "error"),
+            ("Character basicNew", "error"),
+            ("Double new: 2", "error"),
+            ("Method new", "error"),
+            // Symbols never change.
+            ("#foo basicAt: 1 put: 65", "error"),
+            ("#foo replaceFrom: 1 to: 1 with: 'x' startingAt: 1", "error"),
+            ("#foo at: 1 put: $x", "error"),
+            ("#foo printString", "ok: '#foo'"),
+            // instVarAt: out of range and on non-pointer objects.
+            ("Object new instVarAt: 0", "error"),
+            ("Object new instVarAt: 1", "error"),
+            ("'abc' instVarAt: 1", "error"),
+            ("3 instVarAt: 1", "error"),
+            ("(1 -> 2) instVarAt: 2 put: 5; value", "ok: 5"),
+            ("(1 -> 2) instVarAt: (2 raisedTo: 80)", "error"),
+            ("(1 -> 2) instVarAt: -1 put: 3", "error"),
+            // Methods on the wrong receivers and arities.
+            ("(Object >> #printString) invokeOn: 3 with: #()", "ok: '3'"),
+            ("(Array >> #at:) invokeOn: 'abc' with: #(1)", "error"),
+            ("(Object >> #printString) invokeOn: 3 with: #(1 2)", "error"),
+            ("(Object >> #printString) invokeOn: 3 with: 5", "error"),
+            ("(Object >> #==) invokeOn: nil with: #(nil)", "ok: true"),
+            ("(Object >> #printString) literalAt: 1000", "error"),
+            ("3 perform: #between:and: with: 1", "error"),
+            ("3 perform: #+ withArguments: #(1 2)", "error"),
+            ("3 perform: 'abs'", "error"),
+            ("3 perform: #printString inSuperclass: String", "error"),
+            (
+                "3 perform: #printString withArguments: #() inSuperclass: Object",
+                "ok: '3'",
+            ),
+            // Compiling broken or hostile methods.
+            ("Object compile: 'foo ^'", "error"),
+            (
+                "Object compile: 'foo <primitive: #objectInstVarAtPut> ^1'",
+                "error",
+            ),
+            (
+                "Object compile: 'foo: a bar: b <primitive: #blockValue> ^1'",
+                "ok",
+            ),
+            ("Object compile: 'foo <primitive: 60000> ^1'", "error"),
+            (
+                "Object compile: 'foo <primitive: #noSuchPrimitive> ^1'",
+                "error",
+            ),
+            ("Block compile: 'evil <code> := 3'", "error"),
+            ("Block compile: 'evil code := 3'", "error"),
+            ("Context compile: 'evil frame := 3'", "error"),
+            ("MethodDictionary compile: 'evil keys := 3'", "error"),
+            ("Object compile: 3", "error"),
+            ("3 compile: 'foo ^1'", "error"),
+            // Odd class definitions.
+            ("Object subclass: #'1abc'", "error"),
+            (
+                "Object subclass: #Foo instanceVariableNames: 'a a'",
+                "error",
+            ),
+            (
+                "Object subclass: #Foo instanceVariableNames: 'a-b'",
+                "error",
+            ),
+            ("Object subclass: #'' instanceVariableNames: ''", "error"),
+            (
+                "Object primSubclass: #Foo instanceVariableNames: '' classInstanceVariableNames: '<name>'",
+                "error",
+            ),
+            (
+                "Object primSubclass: #Foo instanceVariableNames: '' classInstanceVariableNames: '1 2'",
+                "error",
+            ),
+            ("String subclass: #Foo instanceVariableNames: 'x'", "error"),
+            (
+                "(Array subclass: #ArrayWithX instanceVariableNames: 'x') new: 3",
+                "ok",
+            ),
+            ("Object subclass: #Object", "error"),
+            ("3 subclass: #Foo", "error"),
+            ("Object subclass: 3", "error"),
+            // User subclasses of kernel classes are not what the VM trusts.
+            ("(Context subclass: #MyContext) new traceLine", "error"),
+            ("(Context subclass: #MyContext2) new receiver", "error"),
+            ("(Block subclass: #MyBlock) new value", "error"),
+            ("(Metaclass subclass: #MyMeta) new selectors", "error"),
+            ("(Class subclass: #MyClass) new new", "error"),
+            (
+                "(MethodDictionary subclass: #MyDict) new instVarAt: 1 put: 3; yourself",
+                "ok",
+            ),
+            ("(String subclass: #MyString) new: 3", "ok"),
+            ("(Symbol subclass: #MySymbol) new: 3", "error"),
+        ],
+        true,
+    );
+}
+
+/// Requests for more memory than the heap may hold fail with OutOfMemory, whatever computes
+/// the object (regressions: `String new: n` built the bytes in Rust first; `raisedTo:`,
+/// `bitShift:`, `new:withAll:` and `copyReplaceAll:with:` computed results of any size).
+#[test]
+fn enormous_allocations_fail_cleanly() {
+    expect_all(
+        &[
+            ("Array basicNew: -1", "error"),
+            ("Array new: (2 raisedTo: 100)", "error"),
+            ("Array new: 1 << 40", "error: OutOfMemory"),
+            ("String new: 1 << 40", "error: OutOfMemory"),
+            ("String new: 1 << 34", "error: OutOfMemory"),
+            ("ByteArray new: 1 << 36", "error: OutOfMemory"),
+            ("Array new: 1 << 28", "error: OutOfMemory"),
+            ("(Array new: 1 << 22) size", "ok: 4194304"),
+            ("String new: 1 << 30 withAll: $a", "error: OutOfMemory"),
+            ("String new: 1000000000 withAll: $é", "error: OutOfMemory"),
+            ("(String new: 1000 withAll: $é) size", "ok: 1000"),
+            ("1 bitShift: 10000000000", "error: OutOfMemory"),
+            ("((1 bitShift: 1000000) bitShift: -999999)", "ok: 2"),
+            (
+                "((2 raisedTo: 200) negated bitShift: -1000000000000)",
+                "ok: -1",
+            ),
+            ("((2 raisedTo: 200) bitShift: -1000000000000)", "ok: 0"),
+            ("1 << (2 raisedTo: 62)", "error"),
+            (
+                "(2 raisedTo: 100000) raisedTo: 100000",
+                "error: OutOfMemory",
+            ),
+            ("2 raisedTo: (2 raisedTo: 40)", "error"),
+            (
+                "| s | s := String new: 100000 withAll: $a. s copyReplaceAll: 'a' with: s",
+                "error: OutOfMemory",
+            ),
+            ("('abc' copyReplaceAll: 'b' with: 'xyz') size", "ok: 5"),
+            (
+                "| a | a := OrderedCollection new. [ a add: (Array new: 1000000) ] repeat",
+                "error: OutOfMemory",
+            ),
+            (
+                "| s | s := 'ab'. 1 to: 40 do: [:i | s := s , s]. s size",
+                "error: OutOfMemory",
+            ),
+            ("3 + 4", "ok: 7"),
+        ],
+        false,
+    );
 }

@@ -19,11 +19,6 @@ pub struct Capture(pub Rc<RefCell<Vec<u8>>>);
 
 impl Capture {
     const LIMIT: usize = 1 << 16;
-
-    /// The captured text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.borrow()).into_owned()
-    }
 }
 
 impl Write for Capture {

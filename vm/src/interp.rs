@@ -858,7 +858,8 @@ impl Vm {
                     self.stack[r.sp - 1] = v;
                     return Ok(());
                 }
-                Prim::Fail => {}
+                // The reason always describes the latest failure.
+                Prim::Fail => self.prim_failure = None,
                 Prim::OutOfMemory => self.prim_failure = Some("outOfMemory"),
                 Prim::Switched => {
                     *r = self.regs;

@@ -571,9 +571,12 @@ impl Vm {
             && self.heap.num_slots(o) >= class::SIZE
     }
 
-    /// The instance spec of a class.
+    /// The instance spec of a class (`None` for anything else).
     pub fn instance_spec(&self, cls: Word) -> Option<objects::InstanceSpec> {
-        let v = self.heap.slot(cls.as_oop()?, class::SPEC).as_small_int()?;
+        if !self.is_class(cls) {
+            return None;
+        }
+        let v = self.heap.slot(cls.oop(), class::SPEC).as_small_int()?;
         objects::InstanceSpec::decode(v)
     }
 

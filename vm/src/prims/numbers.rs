@@ -318,6 +318,21 @@ fn int_xor(vm: &mut Vm, n: usize) -> Prim {
     int_arith(vm, n, |a, b| Some(a ^ b), |a, b| Some(a ^ b), |_, _| None)
 }
 
+/// The number of bits of the magnitude of `x`.
+fn bit_len(x: &IBig) -> usize {
+    let words = x.as_sign_words().1;
+    match words.last() {
+        Some(top) => words.len() * 64 - top.leading_zeros() as usize,
+        None => 0,
+    }
+}
+
+/// Whether an integer of `bits` bits could not fit in the heap: such a result is refused
+/// before it is computed (the primitive fails as out of memory).
+fn too_big(vm: &Vm, bits: usize) -> bool {
+    bits / 8 > vm.heap_limit_bytes()
+}
+
 fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
     if let Some(x) = value.as_small_int() {
         if by <= 0 {
@@ -331,14 +346,18 @@ fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
         }
     }
     let x = prim_try!(big_from_word(vm, value));
-    if by > 1 << 24 {
-        return Prim::Fail; // absurdly large
-    }
+    let bits = bit_len(&x);
     let r = if by >= 0 {
+        if too_big(vm, bits.saturating_add(by as usize)) {
+            return Prim::OutOfMemory;
+        }
         x << by as usize
+    } else if (-by) as usize >= bits {
+        // Every bit is shifted out: what remains is the sign.
+        IBig::from(if x.sign() == Sign::Negative { -1 } else { 0 })
     } else {
         // Arithmetic shift right: floor division by a power of two.
-        let d = IBig::from(1) << ((-by) as usize).min(1 << 24);
+        let d = IBig::from(1) << (-by) as usize;
         prim_try!(floor_div(&x, &d))
     };
     done(word_from_big(vm, &r))
@@ -470,6 +489,10 @@ fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
 fn int_gcd(vm: &mut Vm, n: usize) -> Prim {
     let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let b = prim_try!(big_from_word(vm, vm.arg(n, 1)));
+    // dashu panics on gcd(0, 0); by convention it is 0.
+    if a.is_zero() && b.is_zero() {
+        return Prim::Done(Word::ZERO);
+    }
     let g: IBig = a.gcd(&b).into();
     done(word_from_big(vm, &g))
 }
@@ -487,8 +510,12 @@ fn int_negated(vm: &mut Vm, n: usize) -> Prim {
 fn int_raised_to(vm: &mut Vm, n: usize) -> Prim {
     let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let e = prim_try!(vm.int_arg(n, 1));
-    if !(0..=1 << 20).contains(&e) {
+    if e < 0 {
         return Prim::Fail;
+    }
+    // |a| < 2^bits, so |a^e| < 2^(bits * e).
+    if bit_len(&a) > 1 && too_big(vm, bit_len(&a).saturating_mul(e as usize)) {
+        return Prim::OutOfMemory;
     }
     done(word_from_big(vm, &a.pow(e as usize)))
 }

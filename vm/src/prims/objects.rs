@@ -603,7 +603,10 @@ fn class_define_subclass(vm: &mut Vm, n: usize) -> Prim {
             .is_some_and(|c| c.is_alphabetic() || c == '_')
             && s.chars().all(|c| c.is_alphanumeric() || c == '_')
     };
-    if !valid(&name) || !split(&ivars).iter().all(|v| valid(v)) {
+    if !valid(&name)
+        || !split(&ivars).iter().all(|v| valid(v))
+        || !split(&class_ivars).iter().all(|v| valid(v))
+    {
         return Prim::Fail;
     }
     match vm.define_class(

@@ -252,6 +252,11 @@ fn string_replace_all(vm: &mut Vm, n: usize) -> Prim {
     if old.is_empty() {
         return done(vm.new_string(&s));
     }
+    let count = s.matches(&old).count();
+    let len = (s.len() - count * old.len()).saturating_add(count.saturating_mul(new.len()));
+    if len > vm.heap_limit_bytes() {
+        return Prim::OutOfMemory;
+    }
     done(vm.new_string(&s.replace(&old, &new)))
 }
 
@@ -405,8 +410,11 @@ fn char_as_string(vm: &mut Vm, n: usize) -> Prim {
 fn string_new_with_all(vm: &mut Vm, n: usize) -> Prim {
     let count = prim_try!(vm.int_arg(n, 1));
     let c = prim_try!(vm.arg(n, 2).as_character().and_then(char::from_u32));
-    if !(0..=1 << 30).contains(&count) {
+    if count < 0 {
         return Prim::Fail;
+    }
+    if (count as usize).saturating_mul(c.len_utf8()) > vm.heap_limit_bytes() {
+        return Prim::OutOfMemory;
     }
     let s: String = std::iter::repeat_n(c, count as usize).collect();
     done(vm.new_string(&s))

@@ -846,3 +846,485 @@ fn enormous_allocations_fail_cleanly() {
         false,
     );
 }
+
+/// Cyclic structures: printing, comparing and hashing them ends (a StackOverflow error at
+/// worst, which programs can handle).
+#[test]
+fn cyclic_structures_end() {
+    let cyclic = "([:x | x at: 1 put: x. x] value: (Array new: 1))";
+    let oc = "([:x | x add: x. x] value: OrderedCollection new)";
+    let d = "([:x | x at: 1 put: x. x] value: Dictionary new)";
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{cyclic} printString"), "error: StackOverflow"),
+        (format!("{cyclic} hash"), "error: StackOverflow"),
+        (format!("| a | a := {cyclic}. a = a copy"), "ok"),
+        (format!("| a b | a := {cyclic}. b := {cyclic}. a = b"), ""),
+        (
+            format!("[ {cyclic} printString ] on: StackOverflow do: [:e | e return: #deep]"),
+            "ok: #deep",
+        ),
+        (format!("{oc} printString"), "error: StackOverflow"),
+        (format!("{oc} hash"), ""),
+        (format!("{d} printString"), "error: StackOverflow"),
+        (format!("{d} hash"), ""),
+        (format!("{cyclic} deepCopy size"), "ok: 1"),
+        (format!("{cyclic} storeString"), "error: StackOverflow"),
+        (
+            format!("(Set new add: {cyclic}; yourself) size"),
+            "error: StackOverflow",
+        ),
+        ("| s | s := Set new. s add: s. s size".into(), "ok: 1"),
+        ("3 + 4".into(), "ok: 7"),
+    ];
+    let cases: Vec<(&str, &str)> = cases.iter().map(|(a, b)| (a.as_str(), *b)).collect();
+    expect_all(&cases, false);
+}
+
+/// Large integers and odd floats.
+#[test]
+fn numbers_at_the_edges() {
+    expect_all(
+        &[
+            ("(2 raisedTo: 100000) printString size", "ok: 30103"),
+            ("((2 raisedTo: 100000) printString: 36) size", "ok"),
+            ("12 printString: 37", "error"),
+            ("12 printString: 1", "error"),
+            ("(2 raisedTo: 64) >> 1000000", "ok: 0"),
+            ("-1 bitShift: -100", "ok: -1"),
+            ("(2 raisedTo: 64) negated >> 1000", "ok: -1"),
+            ("0 gcd: 0", "ok: 0"),
+            ("(2 raisedTo: 70) gcd: 0", "ok: 1180591620717411303424"),
+            ("(2 raisedTo: 2000) asFloat", "ok: Infinity"),
+            ("(2 raisedTo: 2000) / 0", "error: ZeroDivide"),
+            ("(2 raisedTo: 2000) \\\\ 0", "error: ZeroDivide"),
+            ("(2 raisedTo: 64) // 0", "error"),
+            ("1.0e308 * 10", "ok: Infinity"),
+            ("Double nan truncated", "error"),
+            ("Double infinity rounded", "error"),
+            ("Double nan = Double nan", "ok: false"),
+            ("(2 raisedTo: 80) < Double nan", "ok: false"),
+            ("(2 raisedTo: 80) = Double infinity", "ok: false"),
+            ("1.0e308 printString: 100", "ok"),
+            ("1.5 printString: 200", "error"),
+            ("-0.0 printString", "ok: '-0.0'"),
+            ("0.0 / 0.0", "error: ZeroDivide"),
+            ("1.0e-310 printString", "ok"),
+            ("Double fromString: 'abc'", "ok: nil"),
+            ("Double fromString: ''", "ok: nil"),
+            ("'1e400' asNumber", "ok: Infinity"),
+            ("'-' asNumber", "ok: nil"),
+            ("'16r' asNumber", "ok: nil"),
+            ("'99r1' asNumber", ""),
+            (
+                "Integer fromString: '99999999999999999999999999'",
+                "ok: 99999999999999999999999999",
+            ),
+            ("Integer fromString: '--1'", "ok: nil"),
+            ("0 atRandom", "error"),
+            ("(2 raisedTo: 70) atRandom", ""),
+            ("1073741823 * 1073741823 * 1073741823 * 1073741823", "ok"),
+            ("(2 raisedTo: 62) sqrt", "ok: 2147483648"),
+            ("-4 sqrt", "ok: NaN"),
+            ("(2 raisedTo: 64) negated sqrt", "ok: NaN"),
+            ("1000 factorial printString size", "ok: 2568"),
+            ("-7 \\\\ 2", "ok: 1"),
+            ("(2 raisedTo: 64) >>> 3", "error"),
+            ("-1 >>> 70", "error"),
+            ("(2 raisedTo: 64) as32BitSignedValue", "ok: 0"),
+            ("(2 raisedTo: 64) negated as32BitUnsignedValue", "ok: 0"),
+            ("(2 raisedTo: 64) asCharacter", "error"),
+            ("16r110000 asCharacter", "error"),
+            ("2 raisedTo: -2", ""),
+            ("0 raisedTo: -1", "error"),
+            ("(2 raisedTo: 64) hash", "ok"),
+            ("Double nan hash", "ok"),
+            ("1 to: 5 by: 0", "error"),
+            ("(1 to: (2 raisedTo: 64)) size", "ok: 18446744073709551616"),
+            ("(1 to: (2 raisedTo: 64)) asArray", "error"),
+            ("(1.5 to: 3) asArray", "ok: #(1.5 2.5)"),
+        ],
+        false,
+    );
+}
+
+/// Strings whose bytes are not UTF-8, characters that are not code points.
+#[test]
+fn strings_with_invalid_code_points() {
+    let bad = "('abc' copy basicAt: 1 put: 255; yourself)";
+    let mut cases: Vec<String> = [
+        "size",
+        "printString",
+        "asSymbol",
+        "asUppercase",
+        "reversed",
+        "asArray",
+        "hash",
+        "asByteArray",
+        "trimSeparators",
+        "substrings",
+        "isLetters",
+        "asNumber",
+        "displayString",
+        "first",
+        "last",
+        "asLowercase",
+        "asSymbol printString",
+        "reverse",
+    ]
+    .iter()
+    .map(|s| format!("{bad} {s}"))
+    .collect();
+    cases.extend(
+        [
+            "at: 1",
+            "at: 2",
+            "at: 1 put: $x",
+            "at: 2 put: $x",
+            ", 'd'",
+            "= 'abc'",
+            "< 'abd'",
+            "indexOf: $b",
+            "occurrencesOf: $b",
+            "copyFrom: 1 to: 2",
+            "includesSubstring: 'b'",
+            "copyReplaceAll: 'b' with: 'é'",
+            "split: 'b'",
+            "beginsWith: 'a'",
+            "sameAs: 'ABC'",
+            "asString , ({bad} copyFrom: 2 to: 3)",
+        ]
+        .iter()
+        .map(|s| format!("{bad} {}", s.replace("{bad}", bad))),
+    );
+    cases.extend(
+        [
+            "#[255 254 0 192] asString size",
+            "#[255 254 0 192] asString asSymbol",
+            "(String new: 3) printString",
+            "(String new: 3) asSymbol size",
+            "Character value: 16r110000",
+            "Character value: 16rD800",
+            "Character value: -1",
+            "Character value: (2 raisedTo: 70)",
+            "'é' at: 1 put: $a",
+            "'abc' copy at: 1 put: $é",
+            "'日本' at: 2",
+            "'日本' at: 3",
+            "('a' copy at: 1 put: (Character value: 0); yourself) printString",
+            "String fromCharacters: #(1 2)",
+            "String fromCharacters: { $a. Character value: 955 }",
+            "String new: -1 withAll: $a",
+            "String new: 3 withAll: 3",
+            "'abc' asSymbol == #abc",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let cases: Vec<(&str, &str)> = cases.iter().map(|s| (s.as_str(), "")).collect();
+    expect_all(&cases, true);
+}
+
+/// `thisContext` used wrongly: indices out of range, dead and unrelated contexts, the
+/// compiler's own temps.
+#[test]
+fn context_misuse() {
+    expect_all(
+        &[
+            ("thisContext tempAt: 100", "error"),
+            ("thisContext tempAt: 0", "error"),
+            ("thisContext tempAt: 1 put: 3", "error"),
+            ("thisContext tempAt: (2 raisedTo: 70)", "error"),
+            ("[:x | thisContext tempAt: 1 put: 5. x] value: 3", "ok: 5"),
+            ("[:x | thisContext tempAt: 2] value: 3", "error"),
+            // The compiler's temps (a temp vector, loop counters) cannot be overwritten.
+            (
+                "| a b | b := [ a := 3 ]. thisContext tempAt: 1 put: 42. b value. a",
+                "",
+            ),
+            (
+                "| a b | b := [ a := 3 ]. thisContext tempAt: 2 put: 42. b value. a",
+                "",
+            ),
+            (
+                "| a b | b := [ a := 3 ]. thisContext tempAt: 3 put: 42. b value. a",
+                "",
+            ),
+            (
+                "| a | [ a := 1. [ a := a + 1 ] value. thisContext tempAt: 1 put: 7. a ] value",
+                "",
+            ),
+            (
+                "| s | s := 0. 1 to: 3 do: [:i | s := s + i. thisContext tempAt: 2 put: 99]. s",
+                "",
+            ),
+            (
+                "| s | s := 0. 1 to: 3 do: [:i | s := s + i]. thisContext tempAt: 3 put: nil. s",
+                "",
+            ),
+            // Dead contexts.
+            ("[thisContext] value restart", "error"),
+            ("[thisContext] value primReturn: 3", "error"),
+            ("[thisContext] value tempAt: 1", "error"),
+            ("([:x | thisContext] value: 3) tempAt: 1", "error"),
+            ("[thisContext] value primCutAndEvaluate: [3]", "error"),
+            ("[thisContext] value sender", "ok: nil"),
+            ("[thisContext] value pc", "ok"),
+            ("[thisContext] value printString", "ok"),
+            ("[thisContext] value stackTrace", "error"),
+            ("[thisContext] value method", "ok"),
+            ("[thisContext] value receiver", "ok: nil"),
+            ("[thisContext] value arguments", "ok: #()"),
+            ("[thisContext] value isDead", "ok: true"),
+            ("[thisContext] value numTemps", "ok: 0"),
+            ("[thisContext] value findNextHandlerContext", "error"),
+            ("[thisContext] value return: 3", "error: BlockCannotReturn"),
+            // Contexts kept from an earlier evaluation.
+            ("R := thisContext. 3", "ok: 3"),
+            ("R restart", "error"),
+            ("R primReturn: 4", "error"),
+            ("R tempAt: 1 put: 3", "error"),
+            ("R sender", "ok: nil"),
+            ("R stackTrace", "error"),
+            // Live contexts, used in odd ways.
+            ("thisContext primReturn: 5", "ok: 5"),
+            ("thisContext return: 6", "ok: 6"),
+            ("[:k | k return: 7] value: thisContext", "ok: 7"),
+            ("[:k | k primReturn: 8] value: thisContext", "ok: 8"),
+            ("thisContext primCutAndEvaluate: 9", "ok: 9"),
+            ("thisContext primCutAndEvaluate: [10]", "ok: 10"),
+            ("thisContext findNextUnwindContextUpTo: 3", "error"),
+            (
+                "thisContext findNextUnwindContextUpTo: [thisContext] value",
+                "error",
+            ),
+            ("thisContext unwindTo: nil. 11", "ok: 11"),
+            ("thisContext runUnwindBlock", "error"),
+            ("thisContext aboutToReturn: 12 through: nil", "ok: 12"),
+            ("thisContext sender restart", "error"),
+            (
+                "R := 0. [ R := R + 1. R < 3 ifTrue: [ thisContext restart ]. R ] value",
+                "ok: 3",
+            ),
+            ("R := 0", "ok: 0"),
+            (
+                "R := R + 1. R < 3 ifTrue: [ thisContext restart ]. R",
+                "ok: 3",
+            ),
+            (
+                "[:a :b | thisContext arguments] value: 1 value: 2",
+                "ok: #(1 2)",
+            ),
+            ("thisContext stackTrace size > 0", "ok: true"),
+            (
+                "[[thisContext sender sender restart] value] on: Error do: [:e | 1]",
+                "",
+            ),
+        ],
+        true,
+    );
+}
+
+/// The exception protocol used wrongly.
+#[test]
+fn exception_misuse() {
+    expect_all(
+        &[
+            ("Error new resume: 3", "error"),
+            ("Error new retry", "error"),
+            ("Error new pass", "error"),
+            ("Error new outer", "error"),
+            ("Error new return: 3", "ok: 3"),
+            ("Error new retryUsing: [3]", "error"),
+            ("Error new resignalAs: ZeroDivide new", "error"),
+            ("Error new signal; signal", "error"),
+            ("Error signal: 3", "error"),
+            ("Error new signal: nil", "error"),
+            ("Error new signalerContext", "ok: nil"),
+            ("Warning signal: 'w'", "ok: nil"),
+            (
+                "[Warning signal: 'w'] on: Warning do: [:e | e resume: 5]",
+                "ok: 5",
+            ),
+            (
+                "[Error signal] on: Error do: [:e | e resume: 5]",
+                "error: IllegalResumeAttempt",
+            ),
+            (
+                "| n | n := 0. [n := n + 1. 1/0] on: ZeroDivide do: [:e | n < 3 ifTrue: [e retry]. n]",
+                "ok: 3",
+            ),
+            (
+                "[1/0] on: ZeroDivide do: [:e | e signal]",
+                "error: ZeroDivide",
+            ),
+            (
+                "[1/0] on: ZeroDivide do: [:e | e outer. 4]",
+                "error: ZeroDivide",
+            ),
+            (
+                "[1/0] on: ZeroDivide do: [:e | e pass]",
+                "error: ZeroDivide",
+            ),
+            (
+                "[[1/0] on: ZeroDivide do: [:e | e pass]] on: ZeroDivide do: [:e | 5]",
+                "ok: 5",
+            ),
+            (
+                "[[1/0] on: ZeroDivide do: [:e | e outer + 1]] on: ZeroDivide do: [:e | e resume: 5]",
+                "ok: 6",
+            ),
+            (
+                "[[Error signal] ensure: [1/0]] on: ZeroDivide do: [:e | 7]",
+                "",
+            ),
+            (
+                "[Error signal] on: Error do: [:e | [e retryUsing: [3]] value]",
+                "ok: 3",
+            ),
+            (
+                "| e | [Error signal] on: Error do: [:x | e := x]. e retry",
+                "error",
+            ),
+            (
+                "| e | [Error signal] on: Error do: [:x | e := x. 1]. e resume: 3",
+                "error",
+            ),
+            (
+                "| e | [Warning signal] on: Warning do: [:x | e := x. 1]. e resume: 3",
+                "error",
+            ),
+            (
+                "| e | [Warning signal] on: Warning do: [:x | e := x. 1]. e return: 3",
+                "error",
+            ),
+            (
+                "| e | [Error signal] on: Error do: [:x | e := x. 1]. e signal",
+                "error",
+            ),
+            (
+                "| e | [Error signal] on: Error do: [:x | e := x. 1]. e outer",
+                "error",
+            ),
+            (
+                "| e | [Error signal] on: Error do: [:x | e := x. 1]. e retryUsing: [2]",
+                "error",
+            ),
+            (
+                "| e | [Error signal] on: Error do: [:x | e := x. 1]. e signalerContext",
+                "",
+            ),
+            ("[Error signal] on: 3 do: [:e | 1]", ""),
+            ("[Error signal] on: Error do: 3", ""),
+            ("[Error signal] on: nil do: [:e | 1]", ""),
+            ("[:x | x] on: Error do: [:e | 1]", "ok: 1"),
+            ("[Error signal. 5] on: Error do: [:e | e retryUsing: 3]", ""),
+            (
+                "[ZeroDivide new signal: 3] on: ZeroDivide do: [:e | e messageText]",
+                "ok: 3",
+            ),
+            ("[Error signal] on: Error, 3 do: [:e | 1]", ""),
+            ("[[1/0] ensure: [Error signal]] on: Error do: [:e | 2]", ""),
+            (
+                "[[1/0] ifCurtailed: [Error signal]] on: Error do: [:e | 2]",
+                "",
+            ),
+            (
+                "[Error new signal] on: Error do: [:e | e return: e return: 3]",
+                "",
+            ),
+            (
+                "[Error signal] on: Error do: [:e | e retryUsing: [e retryUsing: [4]]]",
+                "",
+            ),
+            ("Exception new signal", "error"),
+            ("Exception signal: 'x'", "error"),
+            ("Error new printString", "ok"),
+            ("Error new description", "ok"),
+            ("ExceptionSet new handles: Error new", ""),
+        ],
+        true,
+    );
+}
+
+/// `^` in a block whose home method has returned, and through unwind blocks.
+#[test]
+fn returns_from_dead_homes() {
+    let wd = Watchdog::new();
+    for stress in [false, true] {
+        let (mut vm, _out) = new_vm(stress);
+        vm.evaluate("R := nil", "test", true).unwrap();
+        vm.load_class_source(
+            "Escaper = (
+                block = ( ^[:x | ^x] )
+                ensured = ( ^[ [ ^1 ] ensure: [ Smalltalk at: #R put: #ran ] ] )
+                nested = ( ^[ [:y | ^y ] ] )
+                escapedBlock: b = ( ^#escaped )
+            )",
+            "Escaper.som",
+        )
+        .unwrap();
+        let cases = [
+            ("R := [:x | ^x]. 1", "ok: 1"),
+            ("R value: 3", "error: BlockCannotReturn"),
+            ("Escaper new block value: 3", "ok: #escaped"),
+            (
+                "(Object new -> Escaper new block) value value: 4",
+                "ok: #escaped",
+            ),
+            ("Escaper new ensured value", "ok: #escaped"),
+            ("R", ""),
+            ("Escaper new nested value value: 5", "ok: #escaped"),
+            ("[ (Object >> #printString) ] value printString", "ok"),
+            ("| b | b := [:x | ^x]. [ b value: 6 ] value. 7", "ok: 6"),
+            (
+                "| b | b := [:x | [ ^x ] ensure: [ R := 8 ]]. (b value: 9) + 100",
+                "ok: 9",
+            ),
+            ("R", "ok: 8"),
+            ("[:k | [ ^k ] ensure: [ ^10 ] ] value: 11", ""),
+            ("[ [ ^12 ] ifCurtailed: [ R := 13 ] ] value", "ok: 12"),
+            ("R", "ok: 13"),
+        ];
+        let mut wrong = Vec::new();
+        for (src, expected) in cases {
+            let got = outcome(&mut vm, &wd, src);
+            if !got.contains(expected) {
+                wrong.push(format!("{src}\n  expected: {expected}\n  got:      {got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "(stress {stress})\n{}", wrong.join("\n"));
+    }
+}
+
+/// An infinite loop stops when interrupted (as Ctrl-C does), and the VM goes on working.
+#[test]
+fn interrupted_loops_leave_a_usable_vm() {
+    let wd = Watchdog::new();
+    let (mut vm, _out) = new_vm(false);
+    for src in [
+        "[ true ] whileTrue",
+        "[ ] repeat",
+        "| f | f := nil. f := [:n | f value: n + 1]. f value: 0",
+        "[ [ ] repeat ] ensure: [ R := #unwound ]",
+        "[ [ ] repeat ] on: Error do: [:e | 1]",
+        "1 to: (2 raisedTo: 80) do: [:i | ]",
+        // Loops without a backward jump or a method activation (regressions: these could
+        // not be interrupted).
+        "R := 0. thisContext restart",
+        "| c | c := thisContext. R := [ c primCutAndEvaluate: R ]. R value",
+        "[:x | 1/0] on: ZeroDivide do: [:e | e retry]",
+        "[1/0] on: ZeroDivide do: [:e | e retryUsing: [1/0]]",
+    ] {
+        let r = wd
+            .eval(&mut vm, src, Duration::from_millis(300))
+            .unwrap_or_else(|p| panic!("{src}: panic: {p}"));
+        assert!(
+            matches!(
+                r,
+                Err(VmError::Interrupted) | Err(VmError::Unhandled { .. })
+            ),
+            "{src}: {r:?}"
+        );
+        check_usable(&mut vm, &wd).unwrap_or_else(|e| panic!("{src}: {e}"));
+    }
+}

@@ -90,7 +90,9 @@ impl Watchdog {
                         armed.flag.store(true, Ordering::Relaxed);
                     }
                     if now >= armed.deadline + HANG {
-                        eprintln!(
+                        // Straight to stderr: the test harness's capture would swallow it.
+                        let _ = writeln!(
+                            std::io::stderr(),
                             "HANG: the VM did not stop when interrupted:\n{}",
                             armed.what
                         );

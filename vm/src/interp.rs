@@ -524,7 +524,7 @@ impl Vm {
     }
 
     #[inline(always)]
-    fn interrupt_pending(&self) -> bool {
+    pub(crate) fn interrupt_pending(&self) -> bool {
         self.interrupt.load(std::sync::atomic::Ordering::Relaxed) && self.take_interrupt()
     }
 
@@ -962,6 +962,11 @@ impl Vm {
         r.pc = code_start;
         r.mid = mid.0;
         r.cells = cells;
+        // A loop can run through block activations alone (`primCutAndEvaluate:` and the
+        // like), so they poll for interrupts as method activations do.
+        if self.interrupt_pending() {
+            return Err(VmError::Interrupted);
+        }
         Ok(true)
     }
 

@@ -283,6 +283,10 @@ fn context_restart(vm: &mut Vm, n: usize) -> Prim {
     r.sp = t + info.num_temps;
     r.pc = info.code_start;
     vm.regs = r;
+    // Restarting is a backward jump: it polls for interrupts as jumps do.
+    if vm.interrupt_pending() {
+        return Prim::Error(VmError::Interrupted);
+    }
     Prim::Switched
 }
 

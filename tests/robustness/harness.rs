@@ -47,7 +47,12 @@ pub fn options() -> VmOptions {
 /// A fresh VM with the class library, output captured; with `stress`, collecting at every
 /// safepoint from now on.
 pub fn new_vm(stress: bool) -> (Vm, Capture) {
-    let mut vm = Vm::new(options()).expect("the VM starts");
+    new_vm_with(options(), stress)
+}
+
+/// [`new_vm`] with other options.
+pub fn new_vm_with(options: VmOptions, stress: bool) -> (Vm, Capture) {
+    let mut vm = Vm::new(options).expect("the VM starts");
     let out = Capture::default();
     vm.out = Box::new(out.clone());
     vm.err = Box::new(out.clone());

@@ -500,7 +500,7 @@ impl Vm {
         // Class-side variables: the metaclass's instances (the class) have Class's slots,
         // the superclass's class-side variables, then these.
         let super_meta = if sup == nil {
-            self.global("Class").unwrap_or(nil)
+            self.heap.classes().get(ci::CLASS).unwrap_or(nil)
         } else {
             self.class_of(sup)
         };
@@ -616,7 +616,7 @@ impl Vm {
         set(self, cls, class::INDEX, Word::small_int(i64::from(index.0)));
         set(self, cls, class::THIS_CLASS, nil);
         let meta_super = if sup == nil {
-            self.global("Class").unwrap_or(nil)
+            self.heap.classes().get(ci::CLASS).unwrap_or(nil)
         } else {
             self.class_of(sup)
         };

@@ -24,7 +24,8 @@ impl Vm {
         let def = def?;
         let superclass = match &def.superclass {
             SuperclassRef::Nil => None,
-            SuperclassRef::Default => Some(self.global("Object").expect("Object")),
+            // The kernel's Object, whatever the global `Object` names now.
+            SuperclassRef::Default => Some(self.class_at(crate::objects::class_index::OBJECT)),
             SuperclassRef::Named(s) => {
                 let found = match self.global(s) {
                     Some(c) => Some(c),

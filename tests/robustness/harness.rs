@@ -34,10 +34,12 @@ impl Write for Capture {
 }
 
 /// The options of every robustness VM: heap verification after each collection, and a heap
-/// small enough that "allocate everything" requests fail quickly.
+/// and a stack small enough that "allocate everything" requests and runaway recursions fail
+/// quickly.
 pub fn options() -> VmOptions {
     let mut o = VmOptions {
         verify_heap: true,
+        max_stack_words: 1 << 16,
         ..VmOptions::default()
     };
     o.heap.max_bytes = 256 << 20;
@@ -47,12 +49,7 @@ pub fn options() -> VmOptions {
 /// A fresh VM with the class library, output captured; with `stress`, collecting at every
 /// safepoint from now on.
 pub fn new_vm(stress: bool) -> (Vm, Capture) {
-    new_vm_with(options(), stress)
-}
-
-/// [`new_vm`] with other options.
-pub fn new_vm_with(options: VmOptions, stress: bool) -> (Vm, Capture) {
-    let mut vm = Vm::new(options).expect("the VM starts");
+    let mut vm = Vm::new(options()).expect("the VM starts");
     let out = Capture::default();
     vm.out = Box::new(out.clone());
     vm.err = Box::new(out.clone());

@@ -995,10 +995,12 @@ impl Vm {
         Ok(())
     }
 
-    /// Lowers the stack limit back to normal once the stack is well below it.
+    /// Lowers the stack limit back to normal once the stack is well below it: by the headroom,
+    /// or by half the limit for a stack limit smaller than twice the headroom (which would
+    /// otherwise never come back, making every later overflow fatal).
     pub(crate) fn maybe_reset_stack_limit(&mut self, sp: usize) {
         let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
-        if self.stack_limit > normal && sp + STACK_HEADROOM < normal {
+        if self.stack_limit > normal && sp + STACK_HEADROOM.min(normal / 2) < normal {
             self.stack_limit = normal;
         }
     }

@@ -123,4 +123,5 @@ suites!(
     ExceptionTest,
     ContextTest,
     AbstractClassesTest,
+    ReadOnlyTest,
 );

@@ -394,6 +394,18 @@ impl Heap {
         self.set_header(oop, h);
     }
 
+    /// Whether an object is read-only (the VM's primitives refuse to change it).
+    #[inline]
+    pub fn is_read_only(&self, oop: Oop) -> bool {
+        self.header(oop).is_read_only()
+    }
+
+    /// Makes an object read-only or writable.
+    pub fn set_read_only(&mut self, oop: Oop, read_only: bool) {
+        let h = self.header(oop).with_read_only(read_only);
+        self.set_header(oop, h);
+    }
+
     /// The format of an object.
     #[inline]
     #[track_caller]

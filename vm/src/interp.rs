@@ -695,7 +695,8 @@ impl Vm {
     #[inline(always)]
     fn array_at_put_fast(&mut self, a: Word, i: Word, v: Word) -> bool {
         let Some(o) = a.as_oop() else { return false };
-        if !i.is_small_int() || self.heap.header(o).class_index() != ci::ARRAY {
+        let h = self.heap.header(o);
+        if !i.is_small_int() || h.class_index() != ci::ARRAY || h.is_read_only() {
             return false;
         }
         let idx = small(i);

@@ -433,7 +433,9 @@ impl Vm {
         if let Some(s) = self.symbols.get(name) {
             return Ok(s);
         }
-        let s = self.alloc_bytes(ci::SYMBOL, name.as_bytes())?.word();
+        let o = self.alloc_bytes(ci::SYMBOL, name.as_bytes())?;
+        self.heap.set_read_only(o, true);
+        let s = o.word();
         self.symbols.insert(name, s);
         Ok(s)
     }
@@ -445,6 +447,7 @@ impl Vm {
         }
         let o = self.alloc(ci::BOXED_FLOAT, Format::Words, 1)?;
         self.heap.words_mut(o)[0] = x.to_bits();
+        self.heap.set_read_only(o, true);
         Ok(o.word())
     }
 

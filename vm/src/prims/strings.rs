@@ -55,10 +55,7 @@ fn string_at(vm: &mut Vm, n: usize) -> Prim {
 
 fn string_at_put(vm: &mut Vm, n: usize) -> Prim {
     let w = vm.rcv(n);
-    let o = prim_try!(w.as_oop());
-    if vm.heap.header(o).class_index() == ci::SYMBOL {
-        return Prim::Fail; // symbols are immutable
-    }
+    let o = prim_try!(super::objects::writable(vm, w));
     let i = prim_try!(vm.int_arg(n, 1));
     let c = prim_try!(vm.arg(n, 2).as_character().and_then(char::from_u32));
     if i < 1 {

@@ -2,24 +2,10 @@
 //! invalidation, class loading from a class path, deep recursion.
 
 use smalt_vm::{Vm, VmError, VmOptions};
-use std::cell::RefCell;
-use std::io::Write;
 use std::path::PathBuf;
-use std::rc::Rc;
 
-/// Output captured from a VM.
-#[derive(Clone, Default)]
-struct Capture(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Capture;
 
 fn vm_with(options: VmOptions) -> (Vm, Capture) {
     let mut vm = Vm::new(options).expect("the VM starts");

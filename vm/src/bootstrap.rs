@@ -547,21 +547,9 @@ impl Vm {
         // Names and method dictionaries first (all safepoints), then the two class objects.
         let name_sym = self.intern(name)?;
         let hname = self.push_handle(name_sym);
-        let mut syms = Vec::new();
-        for v in all_ivars {
-            let s = self.intern(v)?;
-            syms.push(self.push_handle(s));
-        }
-        let words: Vec<Word> = syms.iter().map(|h| self.handle(*h)).collect();
-        let ivar_array = self.new_array_from(&words)?;
+        let ivar_array = self.new_symbol_array(all_ivars)?;
         let hivars = self.push_handle(ivar_array);
-        let mut msyms = Vec::new();
-        for v in meta_ivars {
-            let s = self.intern(v)?;
-            msyms.push(self.push_handle(s));
-        }
-        let words: Vec<Word> = msyms.iter().map(|h| self.handle(*h)).collect();
-        let meta_ivar_array = self.new_array_from(&words)?;
+        let meta_ivar_array = self.new_symbol_array(meta_ivars)?;
         let hmivars = self.push_handle(meta_ivar_array);
         let md = self.new_dict(ci::METHOD_DICTIONARY, 32)?;
         let hmd = self.push_handle(md);

@@ -428,6 +428,37 @@ impl Vm {
         Ok(arr.word())
     }
 
+    /// A new Array of new Strings. A safepoint.
+    pub fn new_string_array<S: AsRef<str>>(&mut self, items: &[S]) -> Result<Word, VmError> {
+        self.new_array_of(items, Vm::new_string)
+    }
+
+    /// A new Array of Symbols. A safepoint.
+    pub fn new_symbol_array<S: AsRef<str>>(&mut self, items: &[S]) -> Result<Word, VmError> {
+        self.new_array_of(items, Vm::intern)
+    }
+
+    /// A new Array of the objects `make` makes from `items`, each kept in a handle until the
+    /// Array exists. A safepoint.
+    fn new_array_of<S: AsRef<str>>(
+        &mut self,
+        items: &[S],
+        make: fn(&mut Vm, &str) -> Result<Word, VmError>,
+    ) -> Result<Word, VmError> {
+        let mark = self.handle_mark();
+        let r = (|| {
+            let mut handles = Vec::with_capacity(items.len());
+            for item in items {
+                let w = make(self, item.as_ref())?;
+                handles.push(self.push_handle(w));
+            }
+            let words: Vec<Word> = handles.iter().map(|h| self.handle(*h)).collect();
+            self.new_array_from(&words)
+        })();
+        self.release_handles(mark);
+        r
+    }
+
     /// The Symbol for `name`, made if needed. A safepoint.
     pub fn intern(&mut self, name: &str) -> Result<Word, VmError> {
         if let Some(s) = self.symbols.get(name) {

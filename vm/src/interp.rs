@@ -78,12 +78,15 @@ impl Vm {
         }
         at += 1 + args.len();
         self.regs.sp = at;
+        let mark = self.handle_mark();
         let result = self
             .intern(selector)
             .and_then(|sel| self.enter(Entry::Send(sel), args.len()));
         if result.is_err() {
             self.abandon_frames(saved.sp);
         }
+        // Handles a primitive left behind when it stopped with an error are dropped here.
+        self.release_handles(mark);
         self.regs = saved;
         result
     }
@@ -110,10 +113,12 @@ impl Vm {
             self.stack[at + 1 + i] = *a;
         }
         self.regs.sp = at + 1 + args.len();
+        let mark = self.handle_mark();
         let result = self.enter(Entry::Method(mid), args.len());
         if result.is_err() {
             self.abandon_frames(saved.sp);
         }
+        self.release_handles(mark);
         self.regs = saved;
         result
     }

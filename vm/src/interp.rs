@@ -802,6 +802,7 @@ impl Vm {
                 let mid = self.method_id(method);
                 if let Some(index) = self.index_of_class(start) {
                     self.methods.cells[r.cells + k].record(index, mid);
+                    self.methods.anything_cached = true;
                 }
                 self.invoke(r, mid.0, nargs)
             }

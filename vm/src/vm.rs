@@ -1007,14 +1007,26 @@ impl Vm {
 
     /// Clears cache entries for `selector` on `cls` and every class inheriting from it.
     pub fn invalidate_selector(&mut self, cls: Word, selector: Word) -> usize {
-        let classes: Vec<(u32, Word)> = self.heap.classes().iter().map(|(i, c)| (i.0, c)).collect();
-        let affected: std::collections::HashSet<u32> = classes
-            .iter()
-            .filter(|(_, c)| self.inherits_from(*c, cls))
-            .map(|(i, _)| *i)
-            .collect();
-        self.methods
-            .invalidate(selector, &|class| affected.contains(&class))
+        if !self.methods.anything_cached {
+            // Nothing ran since the caches were last empty (loading the class library).
+            return 0;
+        }
+        let classes = self.heap.classes();
+        let heap = &self.heap;
+        let nil = self.nil();
+        let inherits = |index: u32| {
+            let Some(mut c) = classes.get(ClassIndex(index)) else {
+                return false;
+            };
+            while c != nil {
+                if c == cls {
+                    return true;
+                }
+                c = heap.slot(c.oop(), class::SUPERCLASS);
+            }
+            false
+        };
+        self.methods.invalidate(selector, &inherits)
     }
 
     // ---- misc ------------------------------------------------------------------------------------

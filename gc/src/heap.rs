@@ -133,14 +133,13 @@ impl Heap {
     /// An empty heap, or [`AllocError::OutOfMemory`] if the host cannot give the initial space.
     pub fn try_new(config: HeapConfig) -> Result<Heap, AllocError> {
         let words = (config.initial_bytes / WORD).clamp(MIN_SPACE_WORDS, MAX_SPACE_WORDS);
-        let mut space = Vec::new();
-        space
-            .try_reserve_exact(words)
-            .map_err(|_| AllocError::OutOfMemory {
+        // Zeroed memory from the allocator: the pages are mapped when first touched.
+        let space = bytemuck::allocation::try_zeroed_vec::<u64>(words).map_err(|_| {
+            AllocError::OutOfMemory {
                 requested: words * WORD,
                 limit: config.max_bytes,
-            })?;
-        space.resize(words, 0);
+            }
+        })?;
         Ok(Heap {
             space,
             spare: Vec::new(),

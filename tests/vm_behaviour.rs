@@ -175,3 +175,24 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn nil_true_and_false_never_move() {
+    let (mut vm, _) = vm();
+    let before = (vm.nil().raw(), vm.true_obj().raw(), vm.false_obj().raw());
+    assert_eq!(before, (8, 16, 24));
+    for _ in 0..3 {
+        eval(
+            &mut vm,
+            "(1 to: 1000) collect: [ :i | i printString ]. system fullGC",
+        )
+        .unwrap();
+        vm.collect_garbage(0).unwrap();
+        assert_eq!(
+            (vm.nil().raw(), vm.true_obj().raw(), vm.false_obj().raw()),
+            before
+        );
+    }
+    // The special-objects Array is in the heap and still names them.
+    assert_eq!(vm.special(smalt_vm::vm::sp::TRUE), vm.true_obj());
+}

@@ -95,7 +95,7 @@ fn a_send_site_goes_monomorphic_polymorphic_megamorphic() {
         let mut e = Encoder::default();
         for i in 0..count {
             e.emit(Op::PushLiteral, &[0]);
-            e.emit(Op::PushSmallInt, &[i as i32 + 1]);
+            e.emit(Op::PushSmallInt, &[i + 1]);
             e.emit(Op::At, &[]);
             e.emit(Op::Send, &[1]);
             e.emit(Op::Pop, &[]);

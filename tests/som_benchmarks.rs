@@ -13,6 +13,7 @@ const BENCHMARKS: &[&str] = &[
     "Storage",
     "Mandelbrot",
     "NBody",
+    "Richards",
 ];
 
 #[test]

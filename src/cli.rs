@@ -207,15 +207,7 @@ fn run_program(
     argv.extend(rest.iter().cloned());
     vm.arguments = argv.clone();
     let result = (|| {
-        let mut words = Vec::new();
-        let mark = vm.handle_mark();
-        for a in &argv {
-            let s = vm.new_string(a)?;
-            words.push(vm.push_handle(s));
-        }
-        let items: Vec<_> = words.iter().map(|h| vm.handle(*h)).collect();
-        let array = vm.new_array_from(&items)?;
-        vm.release_handles(mark);
+        let array = vm.new_string_array(&argv)?;
         let system = vm.special(smalt_vm::vm::sp::SYSTEM);
         vm.send_message(system, "initialize:", &[array])
     })();

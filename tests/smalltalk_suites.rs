@@ -2,24 +2,10 @@
 //! under GC stress, and fails with the suite's report if any test fails.
 
 use smalt_vm::{Vm, VmOptions};
-use std::cell::RefCell;
-use std::io::Write;
 use std::path::PathBuf;
-use std::rc::Rc;
 
-/// Output captured from the VM.
-#[derive(Clone, Default)]
-struct Capture(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Capture;
 
 fn suite_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smalltalk")
@@ -123,4 +109,5 @@ suites!(
     ExceptionTest,
     ContextTest,
     AbstractClassesTest,
+    ReadOnlyTest,
 );

@@ -2,24 +2,10 @@
 //! invalidation, class loading from a class path, deep recursion.
 
 use smalt_vm::{Vm, VmError, VmOptions};
-use std::cell::RefCell;
-use std::io::Write;
 use std::path::PathBuf;
-use std::rc::Rc;
 
-/// Output captured from a VM.
-#[derive(Clone, Default)]
-struct Capture(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Capture;
 
 fn vm_with(options: VmOptions) -> (Vm, Capture) {
     let mut vm = Vm::new(options).expect("the VM starts");
@@ -188,4 +174,25 @@ fn tempdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+#[test]
+fn nil_true_and_false_never_move() {
+    let (mut vm, _) = vm();
+    let before = (vm.nil().raw(), vm.true_obj().raw(), vm.false_obj().raw());
+    assert_eq!(before, (8, 16, 24));
+    for _ in 0..3 {
+        eval(
+            &mut vm,
+            "(1 to: 1000) collect: [ :i | i printString ]. system fullGC",
+        )
+        .unwrap();
+        vm.collect_garbage(0).unwrap();
+        assert_eq!(
+            (vm.nil().raw(), vm.true_obj().raw(), vm.false_obj().raw()),
+            before
+        );
+    }
+    // The special-objects Array is in the heap and still names them.
+    assert_eq!(vm.special(smalt_vm::vm::sp::TRUE), vm.true_obj());
 }

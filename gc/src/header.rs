@@ -2,13 +2,15 @@
 //!
 //! ```text
 //!  63        56 55  54 53                  32 31 29 28    24 23 22 21                  0
-//! +------------+------+----------------------+-----+--------+-----+---------------------+
-//! | num slots  |  --  |  identity hash (22)  | gc  | format |  -- |  class index (22)   |
-//! +------------+------+----------------------+-----+--------+-----+---------------------+
+//! +------------+------+----------------------+-----+--------+--+--+---------------------+
+//! | num slots  |  --  |  identity hash (22)  | gc  | format |--|ro|  class index (22)   |
+//! +------------+------+----------------------+-----+--------+--+--+---------------------+
 //! ```
 //!
 //! * **class index**: the object's class is `class_table[index]` (see [`crate::ClassTable`]).
 //!   Index 0 is never a class.
+//! * **ro** ([`READ_ONLY`]): the object is read-only (literals); the VM's primitives refuse to
+//!   change it. The collector copies the bit with the header.
 //! * **format** ([`Format`]): how the slots are laid out and whether the collector scans them.
 //! * **gc bits**: [`GC_FORWARDED`] marks a from-space header that the collector replaced by a
 //!   forwarding word (see below); the other two are reserved for the generational collector
@@ -46,6 +48,8 @@ pub const MAX_HASH: u32 = (1 << 22) - 1;
 pub const MAX_CLASS_INDEX: u32 = (1 << 22) - 1;
 /// GC bit: this from-space header is a forwarding word.
 pub const GC_FORWARDED: u64 = 1 << 29;
+/// Header bit: the object is read-only.
+pub const READ_ONLY: u64 = 1 << 22;
 
 const CLASS_SHIFT: u32 = 0;
 const CLASS_MASK: u64 = (1 << 22) - 1;
@@ -202,6 +206,21 @@ impl Header {
         (self.0 >> SLOTS_SHIFT) as usize
     }
 
+    /// Whether the object is read-only.
+    #[inline]
+    pub const fn is_read_only(self) -> bool {
+        self.0 & READ_ONLY != 0
+    }
+
+    /// Same header, read-only or writable.
+    pub const fn with_read_only(self, read_only: bool) -> Header {
+        if read_only {
+            Header(self.0 | READ_ONLY)
+        } else {
+            Header(self.0 & !READ_ONLY)
+        }
+    }
+
     /// Whether this from-space header was replaced by a forwarding word.
     #[inline]
     pub const fn is_forwarded(self) -> bool {
@@ -289,6 +308,30 @@ mod tests {
                 None => assert!(matches!(bits, 5..=7 | 24..=31)),
             }
         }
+    }
+
+    #[test]
+    fn read_only_bit_is_independent() {
+        let h = Header::new(
+            ClassIndex(MAX_CLASS_INDEX),
+            Format::Bytes { unused: 7 },
+            254,
+        )
+        .with_hash(MAX_HASH);
+        assert!(!h.is_read_only());
+        let r = h.with_read_only(true);
+        assert!(r.is_read_only());
+        assert_eq!(r.class_index(), h.class_index());
+        assert_eq!(r.format(), h.format());
+        assert_eq!((r.hash(), r.slot_field()), (h.hash(), h.slot_field()));
+        assert!(!r.is_forwarded());
+        assert_eq!(r.with_read_only(false), h);
+        assert!(
+            Header::new(ClassIndex(0x3F_FFFF), Format::Fixed, 0)
+                .with_class_index(ClassIndex(5))
+                .with_read_only(true)
+                .is_read_only()
+        );
     }
 
     #[test]

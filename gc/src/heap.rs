@@ -133,14 +133,13 @@ impl Heap {
     /// An empty heap, or [`AllocError::OutOfMemory`] if the host cannot give the initial space.
     pub fn try_new(config: HeapConfig) -> Result<Heap, AllocError> {
         let words = (config.initial_bytes / WORD).clamp(MIN_SPACE_WORDS, MAX_SPACE_WORDS);
-        let mut space = Vec::new();
-        space
-            .try_reserve_exact(words)
-            .map_err(|_| AllocError::OutOfMemory {
+        // Zeroed memory from the allocator: the pages are mapped when first touched.
+        let space = bytemuck::allocation::try_zeroed_vec::<u64>(words).map_err(|_| {
+            AllocError::OutOfMemory {
                 requested: words * WORD,
                 limit: config.max_bytes,
-            })?;
-        space.resize(words, 0);
+            }
+        })?;
         Ok(Heap {
             space,
             spare: Vec::new(),
@@ -391,6 +390,18 @@ impl Heap {
     /// Changes the class of an object (same format), e.g. for `changeClassTo:`.
     pub fn set_class_index(&mut self, oop: Oop, class: ClassIndex) {
         let h = self.header(oop).with_class_index(class);
+        self.set_header(oop, h);
+    }
+
+    /// Whether an object is read-only (the VM's primitives refuse to change it).
+    #[inline]
+    pub fn is_read_only(&self, oop: Oop) -> bool {
+        self.header(oop).is_read_only()
+    }
+
+    /// Makes an object read-only or writable.
+    pub fn set_read_only(&mut self, oop: Oop, read_only: bool) {
+        let h = self.header(oop).with_read_only(read_only);
         self.set_header(oop, h);
     }
 

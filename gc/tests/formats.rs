@@ -561,3 +561,20 @@ fn nil_and_the_first_roots_never_move() {
         assert_eq!(roots.strong, vec![t.word(), f.word()]);
     }
 }
+
+#[test]
+fn the_read_only_bit_survives_collections() {
+    let mut heap = heap();
+    let a = heap.alloc(CLS, Format::Indexable, 3).unwrap();
+    let b = heap.alloc_bytes_from(CLS, b"lit").unwrap();
+    heap.set_read_only(a, true);
+    heap.set_read_only(b, true);
+    let c = heap.alloc(CLS, Format::Indexable, 1).unwrap();
+    let mut roots = VecRoots::default();
+    roots.strong.extend([a.word(), b.word(), c.word()]);
+    collect(&mut heap, &mut roots);
+    assert!(heap.is_read_only(roots.oop(0)));
+    assert!(heap.is_read_only(roots.oop(1)));
+    assert!(!heap.is_read_only(roots.oop(2)));
+    assert_eq!(heap.bytes(roots.oop(1)), b"lit");
+}

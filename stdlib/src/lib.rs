@@ -119,6 +119,10 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     ("UnknownGlobal.som", include_str!("../UnknownGlobal.som")),
     (
+        "ModificationForbidden.som",
+        include_str!("../ModificationForbidden.som"),
+    ),
+    (
         "IllegalResumeAttempt.som",
         include_str!("../IllegalResumeAttempt.som"),
     ),

@@ -339,13 +339,15 @@ impl Vm {
         vm.kernel_ready = true;
         vm.heap.set_stress(vm.options.gc_stress);
         for &(index, name) in SPECIAL_SELECTORS {
-            vm.specials[index] = vm.intern(name)?;
+            let sym = vm.intern(name)?;
+            vm.set_special(index, sym);
         }
         for (i, (_, sel, _)) in crate::bytecode::SPECIAL_SELECTORS.iter().enumerate() {
-            vm.specials[sp::FIRST_SPECIAL_SELECTOR + i] = vm.intern(sel)?;
+            let sym = vm.intern(sel)?;
+            vm.set_special(sp::FIRST_SPECIAL_SELECTOR + i, sym);
         }
         let system = vm.alloc(ci::SYSTEM, Format::Fixed, 0)?;
-        vm.specials[sp::SYSTEM] = system.word();
+        vm.set_special(sp::SYSTEM, system.word());
         vm.set_global("system", system.word())?;
         let globals = vm.special(sp::GLOBALS);
         vm.set_global("Smalltalk", globals)?;
@@ -366,10 +368,15 @@ impl Vm {
         let t = self.alloc_reserved_unchecked(ci::TRUE);
         let f = self.alloc_reserved_unchecked(ci::FALSE);
         assert_eq!((nil.raw(), t.raw(), f.raw()), (8, 16, 24));
-        self.specials.fill(nil);
-        self.specials[sp::NIL] = nil;
-        self.specials[sp::TRUE] = t;
-        self.specials[sp::FALSE] = f;
+        self.true_false = [t, f];
+        let specials = self
+            .heap
+            .alloc(ci::ARRAY, Format::Indexable, sp::COUNT)
+            .expect("a fresh heap has room");
+        self.specials = specials.word();
+        self.set_special(sp::NIL, nil);
+        self.set_special(sp::TRUE, t);
+        self.set_special(sp::FALSE, f);
     }
 
     fn alloc_reserved_unchecked(&mut self, class: ClassIndex) -> Word {
@@ -382,9 +389,9 @@ impl Vm {
     fn make_kernel_classes(&mut self) -> Result<(), VmError> {
         // The dictionaries for globals need their classes' indices only, not the class objects.
         let globals = self.new_dict(ci::SYSTEM_DICTIONARY, 256)?;
-        self.specials[sp::GLOBALS] = globals;
+        self.set_special(sp::GLOBALS, globals);
         let undeclared = self.new_dict(ci::METHOD_DICTIONARY, 32)?;
-        self.specials[sp::UNDECLARED] = undeclared;
+        self.set_special(sp::UNDECLARED, undeclared);
         for kc in KERNEL {
             let superclass = kc.superclass.map(|s| {
                 self.global(s)
@@ -559,21 +566,9 @@ impl Vm {
         // Names and method dictionaries first (all safepoints), then the two class objects.
         let name_sym = self.intern(name)?;
         let hname = self.push_handle(name_sym);
-        let mut syms = Vec::new();
-        for v in all_ivars {
-            let s = self.intern(v)?;
-            syms.push(self.push_handle(s));
-        }
-        let words: Vec<Word> = syms.iter().map(|h| self.handle(*h)).collect();
-        let ivar_array = self.new_array_from(&words)?;
+        let ivar_array = self.new_symbol_array(all_ivars)?;
         let hivars = self.push_handle(ivar_array);
-        let mut msyms = Vec::new();
-        for v in meta_ivars {
-            let s = self.intern(v)?;
-            msyms.push(self.push_handle(s));
-        }
-        let words: Vec<Word> = msyms.iter().map(|h| self.handle(*h)).collect();
-        let meta_ivar_array = self.new_array_from(&words)?;
+        let meta_ivar_array = self.new_symbol_array(meta_ivars)?;
         let hmivars = self.push_handle(meta_ivar_array);
         let md = self.new_dict(ci::METHOD_DICTIONARY, 32)?;
         let hmd = self.push_handle(md);

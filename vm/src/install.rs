@@ -165,8 +165,20 @@ impl Vm {
         Ok(c.word())
     }
 
-    /// The object for a constant literal. A safepoint.
+    /// The object for a constant literal, read-only (as are all its elements). A safepoint.
     pub fn literal_object(&mut self, lit: &Literal) -> Result<Word, VmError> {
+        let w = self.literal_value(lit)?;
+        let constant = matches!(
+            lit,
+            Literal::String(_) | Literal::Array(_) | Literal::ByteArray(_) | Literal::Float(_)
+        );
+        if constant && let Some(o) = w.as_oop() {
+            self.heap.set_read_only(o, true);
+        }
+        Ok(w)
+    }
+
+    fn literal_value(&mut self, lit: &Literal) -> Result<Word, VmError> {
         Ok(match lit {
             Literal::Nil => self.nil(),
             Literal::True => self.true_obj(),

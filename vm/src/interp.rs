@@ -78,12 +78,15 @@ impl Vm {
         }
         at += 1 + args.len();
         self.regs.sp = at;
+        let mark = self.handle_mark();
         let result = self
             .intern(selector)
             .and_then(|sel| self.enter(Entry::Send(sel), args.len()));
         if result.is_err() {
             self.abandon_frames(saved.sp);
         }
+        // Handles a primitive left behind when it stopped with an error are dropped here.
+        self.release_handles(mark);
         self.regs = saved;
         result
     }
@@ -110,10 +113,12 @@ impl Vm {
             self.stack[at + 1 + i] = *a;
         }
         self.regs.sp = at + 1 + args.len();
+        let mark = self.handle_mark();
         let result = self.enter(Entry::Method(mid), args.len());
         if result.is_err() {
             self.abandon_frames(saved.sp);
         }
+        self.release_handles(mark);
         self.regs = saved;
         result
     }
@@ -695,7 +700,8 @@ impl Vm {
     #[inline(always)]
     fn array_at_put_fast(&mut self, a: Word, i: Word, v: Word) -> bool {
         let Some(o) = a.as_oop() else { return false };
-        if !i.is_small_int() || self.heap.header(o).class_index() != ci::ARRAY {
+        let h = self.heap.header(o);
+        if !i.is_small_int() || h.class_index() != ci::ARRAY || h.is_read_only() {
             return false;
         }
         let idx = small(i);
@@ -796,6 +802,7 @@ impl Vm {
                 let mid = self.method_id(method);
                 if let Some(index) = self.index_of_class(start) {
                     self.methods.cells[r.cells + k].record(index, mid);
+                    self.methods.anything_cached = true;
                 }
                 self.invoke(r, mid.0, nargs)
             }

@@ -196,6 +196,8 @@ pub struct MethodTable {
     pub cells: Vec<IcCell>,
     /// The global lookup cache.
     pub lookup: Box<[LookupEntry]>,
+    /// Whether any cache entry was filled (invalidation has nothing to do before).
+    pub anything_cached: bool,
 }
 
 impl Default for MethodTable {
@@ -221,6 +223,7 @@ impl Default for MethodTable {
             code: crate::stack::CodeArena::default(),
             cells: Vec::new(),
             lookup: vec![LookupEntry::default(); LOOKUP_CACHE_SIZE].into_boxed_slice(),
+            anything_cached: false,
         }
     }
 }
@@ -286,6 +289,7 @@ impl MethodTable {
 
     /// Fills the global lookup cache.
     pub fn fill_lookup(&mut self, class: ClassIndex, selector: Word, method: MethodId) {
+        self.anything_cached = true;
         self.lookup[Self::lookup_slot(class, selector)] = LookupEntry {
             class: class.0,
             selector: selector.raw(),

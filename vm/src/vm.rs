@@ -142,8 +142,12 @@ pub struct Vm {
     pub methods: MethodTable,
     /// Text → Symbol.
     pub symbols: SymbolTable,
-    /// Objects the VM needs by name (see [`sp`]).
-    pub specials: Vec<Word>,
+    /// The special-objects Array (in the heap, so that an image holds it): the objects and
+    /// selectors the VM needs by name, indexed by the constants of [`sp`].
+    pub specials: Word,
+    /// true and false (nil is the heap's). With nil they are the first three objects of the
+    /// heap and are visited first by the collector, so they never move (see `smalt_gc::Roots`).
+    pub true_false: [Word; 2],
     /// Options.
     pub options: VmOptions,
     /// Current stack limit (the normal one, or raised by the headroom while a stack overflow is
@@ -208,7 +212,8 @@ impl std::fmt::Debug for Vm {
 /// The VM's roots, split off so the heap can be borrowed mutably beside them.
 struct VmRoots<'a> {
     stack: &'a mut [Word],
-    specials: &'a mut [Word],
+    specials: &'a mut Word,
+    true_false: &'a mut [Word; 2],
     methods: &'a mut MethodTable,
     symbols: &'a mut SymbolTable,
 }
@@ -217,7 +222,8 @@ impl Roots for VmRoots<'_> {
     fn visit_strong(&mut self, visit: &mut dyn FnMut(&mut Word)) {
         // Specials first: nil, true and false are the first objects and, visited first, keep
         // their places (see smalt_gc::Roots).
-        self.specials.iter_mut().for_each(&mut *visit);
+        self.true_false.iter_mut().for_each(&mut *visit);
+        visit(self.specials);
         self.stack.iter_mut().for_each(&mut *visit);
         self.methods.visit_strong(visit);
     }
@@ -241,7 +247,8 @@ impl Vm {
             regs: Registers::default(),
             methods: MethodTable::default(),
             symbols: SymbolTable::default(),
-            specials: vec![Word::INVALID; sp::COUNT],
+            specials: Word::INVALID,
+            true_false: [Word::INVALID; 2],
             options,
             stack_limit: limit,
             out: Box::new(std::io::stdout()),
@@ -266,19 +273,19 @@ impl Vm {
     /// nil.
     #[inline]
     pub fn nil(&self) -> Word {
-        self.specials[sp::NIL]
+        self.heap.nil()
     }
 
     /// true.
     #[inline]
     pub fn true_obj(&self) -> Word {
-        self.specials[sp::TRUE]
+        self.true_false[0]
     }
 
     /// false.
     #[inline]
     pub fn false_obj(&self) -> Word {
-        self.specials[sp::FALSE]
+        self.true_false[1]
     }
 
     /// The Smalltalk Boolean for `b`.
@@ -287,10 +294,15 @@ impl Vm {
         if b { self.true_obj() } else { self.false_obj() }
     }
 
+    /// Sets a special object.
+    pub fn set_special(&mut self, i: usize, w: Word) {
+        self.heap.set_slot(self.specials.oop(), i, w);
+    }
+
     /// A special object.
     #[inline]
     pub fn special(&self, i: usize) -> Word {
-        self.specials[i]
+        self.heap.slot(self.specials.oop(), i)
     }
 
     // ---- garbage collection --------------------------------------------------------------------
@@ -301,6 +313,7 @@ impl Vm {
         let mut roots = VmRoots {
             stack: self.stack.used_mut(sp),
             specials: &mut self.specials,
+            true_false: &mut self.true_false,
             methods: &mut self.methods,
             symbols: &mut self.symbols,
         };
@@ -314,6 +327,7 @@ impl Vm {
             let mut roots = VmRoots {
                 stack: self.stack.used_mut(sp),
                 specials: &mut self.specials,
+                true_false: &mut self.true_false,
                 methods: &mut self.methods,
                 symbols: &mut self.symbols,
             };
@@ -442,12 +456,45 @@ impl Vm {
         Ok(arr.word())
     }
 
+    /// A new Array of new Strings. A safepoint.
+    pub fn new_string_array<S: AsRef<str>>(&mut self, items: &[S]) -> Result<Word, VmError> {
+        self.new_array_of(items, Vm::new_string)
+    }
+
+    /// A new Array of Symbols. A safepoint.
+    pub fn new_symbol_array<S: AsRef<str>>(&mut self, items: &[S]) -> Result<Word, VmError> {
+        self.new_array_of(items, Vm::intern)
+    }
+
+    /// A new Array of the objects `make` makes from `items`, each kept in a handle until the
+    /// Array exists. A safepoint.
+    fn new_array_of<S: AsRef<str>>(
+        &mut self,
+        items: &[S],
+        make: fn(&mut Vm, &str) -> Result<Word, VmError>,
+    ) -> Result<Word, VmError> {
+        let mark = self.handle_mark();
+        let r = (|| {
+            let mut handles = Vec::with_capacity(items.len());
+            for item in items {
+                let w = make(self, item.as_ref())?;
+                handles.push(self.push_handle(w));
+            }
+            let words: Vec<Word> = handles.iter().map(|h| self.handle(*h)).collect();
+            self.new_array_from(&words)
+        })();
+        self.release_handles(mark);
+        r
+    }
+
     /// The Symbol for `name`, made if needed. A safepoint.
     pub fn intern(&mut self, name: &str) -> Result<Word, VmError> {
         if let Some(s) = self.symbols.get(name) {
             return Ok(s);
         }
-        let s = self.alloc_bytes(ci::SYMBOL, name.as_bytes())?.word();
+        let o = self.alloc_bytes(ci::SYMBOL, name.as_bytes())?;
+        self.heap.set_read_only(o, true);
+        let s = o.word();
         self.symbols.insert(name, s);
         Ok(s)
     }
@@ -459,6 +506,7 @@ impl Vm {
         }
         let o = self.alloc(ci::BOXED_FLOAT, Format::Words, 1)?;
         self.heap.words_mut(o)[0] = x.to_bits();
+        self.heap.set_read_only(o, true);
         Ok(o.word())
     }
 
@@ -998,14 +1046,26 @@ impl Vm {
 
     /// Clears cache entries for `selector` on `cls` and every class inheriting from it.
     pub fn invalidate_selector(&mut self, cls: Word, selector: Word) -> usize {
-        let classes: Vec<(u32, Word)> = self.heap.classes().iter().map(|(i, c)| (i.0, c)).collect();
-        let affected: std::collections::HashSet<u32> = classes
-            .iter()
-            .filter(|(_, c)| self.inherits_from(*c, cls))
-            .map(|(i, _)| *i)
-            .collect();
-        self.methods
-            .invalidate(selector, &|class| affected.contains(&class))
+        if !self.methods.anything_cached {
+            // Nothing ran since the caches were last empty (loading the class library).
+            return 0;
+        }
+        let classes = self.heap.classes();
+        let heap = &self.heap;
+        let nil = self.nil();
+        let inherits = |index: u32| {
+            let Some(mut c) = classes.get(ClassIndex(index)) else {
+                return false;
+            };
+            while c != nil {
+                if c == cls {
+                    return true;
+                }
+                c = heap.slot(c.oop(), class::SUPERCLASS);
+            }
+            false
+        };
+        self.methods.invalidate(selector, &inherits)
     }
 
     // ---- misc ------------------------------------------------------------------------------------

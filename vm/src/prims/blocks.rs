@@ -189,18 +189,7 @@ fn method_invoke_on(vm: &mut Vm, n: usize) -> Prim {
 }
 
 fn selector_arity(vm: &Vm, sel: Word) -> Option<usize> {
-    let s = vm.string_value(sel)?;
-    Some(if s.ends_with(':') {
-        s.matches(':').count()
-    } else if s
-        .chars()
-        .next()
-        .is_some_and(|c| !c.is_alphanumeric() && c != '_')
-    {
-        1
-    } else {
-        0
-    })
+    Some(crate::compiler::selector_arity(&vm.string_value(sel)?))
 }
 
 fn send(vm: &mut Vm, sel: Word, nargs: usize) -> Prim {

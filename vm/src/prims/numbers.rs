@@ -46,6 +46,7 @@ pub(crate) fn word_from_big(vm: &mut Vm, v: &IBig) -> Result<Word, VmError> {
     let words = words.to_vec();
     let o = vm.alloc(class, Format::Words, words.len())?;
     vm.heap.words_mut(o).copy_from_slice(&words);
+    vm.heap.set_read_only(o, true);
     Ok(o.word())
 }
 

@@ -21,6 +21,45 @@ fn object_identity_hash(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(Word::small_int(identity_hash(vm, w)))
 }
 
+/// The object behind `w` if it may be changed: not an immediate, not read-only.
+pub(crate) fn writable(vm: &Vm, w: Word) -> Option<Oop> {
+    w.as_oop().filter(|o| !vm.heap.is_read_only(*o))
+}
+
+/// `isReadOnlyObject`: whether the primitives refuse to change the receiver. Immediates are
+/// read-only; so are literals, symbols and numbers.
+fn object_is_read_only(vm: &mut Vm, n: usize) -> Prim {
+    let w = vm.rcv(n);
+    let ro = w.as_oop().is_none_or(|o| vm.heap.is_read_only(o));
+    Prim::Done(vm.boolean(ro))
+}
+
+/// `beReadOnlyObject` / `beWritableObject`: answers whether the receiver was read-only.
+/// Symbols, numbers and immediates stay read-only.
+fn object_set_read_only(vm: &mut Vm, n: usize, read_only: bool) -> Prim {
+    let w = vm.rcv(n);
+    let Some(o) = w.as_oop() else {
+        return Prim::Done(vm.true_obj());
+    };
+    let was = vm.heap.is_read_only(o);
+    let value_class = matches!(
+        vm.heap.header(o).class_index(),
+        ci::SYMBOL | ci::LARGE_POSITIVE | ci::LARGE_NEGATIVE | ci::BOXED_FLOAT
+    );
+    if !value_class {
+        vm.heap.set_read_only(o, read_only);
+    }
+    Prim::Done(vm.boolean(was))
+}
+
+fn object_be_read_only(vm: &mut Vm, n: usize) -> Prim {
+    object_set_read_only(vm, n, true)
+}
+
+fn object_be_writable(vm: &mut Vm, n: usize) -> Prim {
+    object_set_read_only(vm, n, false)
+}
+
 /// The identity hash of any value (immediates hash by value).
 pub(crate) fn identity_hash(vm: &mut Vm, w: Word) -> i64 {
     match w.as_oop() {
@@ -84,7 +123,7 @@ fn object_inst_var_at(vm: &mut Vm, n: usize) -> Prim {
 }
 
 fn object_inst_var_at_put(vm: &mut Vm, n: usize) -> Prim {
-    let o = prim_try!(vm.rcv(n).as_oop());
+    let o = prim_try!(writable(vm, vm.rcv(n)));
     let i = prim_try!(inst_var_slot(vm, n, o, Access::Write));
     let v = vm.arg(n, 2);
     vm.heap.set_slot(o, i, v);
@@ -116,7 +155,7 @@ fn object_inst_var_named(vm: &mut Vm, n: usize) -> Prim {
 
 fn object_inst_var_named_put(vm: &mut Vm, n: usize) -> Prim {
     let w = vm.rcv(n);
-    let o = prim_try!(w.as_oop());
+    let o = prim_try!(writable(vm, w));
     let i = prim_try!(inst_var_index(vm, w, vm.arg(n, 1)));
     prim_try!(
         (protected_slots(vm, o, Access::Write)..pointer_slots(vm, o))
@@ -196,7 +235,7 @@ fn object_at(vm: &mut Vm, n: usize) -> Prim {
 }
 
 fn object_at_put(vm: &mut Vm, n: usize) -> Prim {
-    let o = prim_try!(vm.rcv(n).as_oop());
+    let o = prim_try!(writable(vm, vm.rcv(n)));
     let v = vm.arg(n, 2);
     match vm.heap.format(o) {
         // Symbols are unique by their text: they never change.
@@ -447,7 +486,7 @@ fn object_replace_from(vm: &mut Vm, n: usize) -> Prim {
     if n != 4 {
         return Prim::Fail;
     }
-    let dst = prim_try!(vm.arg(4, 0).as_oop());
+    let dst = prim_try!(writable(vm, vm.arg(4, 0)));
     let src = prim_try!(vm.arg(4, 3).as_oop());
     let start = prim_try!(vm.int_arg(4, 1));
     let stop = prim_try!(vm.int_arg(4, 2));
@@ -712,6 +751,18 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["Object>>isKindOf:", "objectIsKindOf"], object_is_kind_of),
     (&["Object>>isClass", "objectIsClass"], object_is_class),
+    (
+        &["Object>>isReadOnlyObject", "objectIsReadOnly"],
+        object_is_read_only,
+    ),
+    (
+        &["Object>>beReadOnlyObject", "objectBeReadOnly"],
+        object_be_read_only,
+    ),
+    (
+        &["Object>>beWritableObject", "objectBeWritable"],
+        object_be_writable,
+    ),
     (&["objectClassIndex"], object_class_index),
     (
         &[

@@ -5,7 +5,7 @@
 //! encoding has another length than the one it replaces would need to resize the string, which
 //! objects cannot do: `at:put:` fails then (documented in docs/som-differences.md).
 
-use super::{Prim, PrimDef, done, prim_try, vm_try};
+use super::{Prim, PrimDef, done, prim_try};
 use crate::objects::class_index as ci;
 use crate::vm::Vm;
 use smalt_gc::Word;
@@ -55,10 +55,7 @@ fn string_at(vm: &mut Vm, n: usize) -> Prim {
 
 fn string_at_put(vm: &mut Vm, n: usize) -> Prim {
     let w = vm.rcv(n);
-    let o = prim_try!(w.as_oop());
-    if vm.heap.header(o).class_index() == ci::SYMBOL {
-        return Prim::Fail; // symbols are immutable
-    }
+    let o = prim_try!(super::objects::writable(vm, w));
     let i = prim_try!(vm.int_arg(n, 1));
     let c = prim_try!(vm.arg(n, 2).as_character().and_then(char::from_u32));
     if i < 1 {
@@ -262,16 +259,7 @@ fn string_replace_all(vm: &mut Vm, n: usize) -> Prim {
 
 /// `substrings` / `substrings: separators` / SOM `split:` (by a separator string).
 fn split_into(vm: &mut Vm, parts: Vec<String>) -> Prim {
-    let mark = vm.handle_mark();
-    let mut hs = Vec::with_capacity(parts.len());
-    for p in &parts {
-        let s = vm_try!(vm.new_string(p));
-        hs.push(vm.push_handle(s));
-    }
-    let words: Vec<Word> = hs.iter().map(|h| vm.handle(*h)).collect();
-    let r = vm.new_array_from(&words);
-    vm.release_handles(mark);
-    done(r)
+    done(vm.new_string_array(&parts))
 }
 
 fn string_substrings(vm: &mut Vm, n: usize) -> Prim {
@@ -341,18 +329,7 @@ pub(crate) fn print_symbol(s: &str) -> String {
 /// `Symbol>>numArgs`.
 fn symbol_num_args(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(text(vm, vm.rcv(n)));
-    let count = if s.ends_with(':') {
-        s.matches(':').count()
-    } else if s
-        .chars()
-        .next()
-        .is_some_and(|c| !c.is_alphanumeric() && c != '_')
-    {
-        1
-    } else {
-        0
-    };
-    Prim::Done(Word::from_usize(count))
+    Prim::Done(Word::from_usize(crate::compiler::selector_arity(&s)))
 }
 
 // ---- Character ---------------------------------------------------------------------------

@@ -167,16 +167,7 @@ fn total_compilation_time(vm: &mut Vm, _: usize) -> Prim {
 /// `arguments`: the program's arguments as an Array of Strings.
 fn arguments(vm: &mut Vm, _: usize) -> Prim {
     let args = vm.arguments.clone();
-    let mark = vm.handle_mark();
-    let mut hs = Vec::new();
-    for a in &args {
-        let s = vm_try!(vm.new_string(a));
-        hs.push(vm.push_handle(s));
-    }
-    let words: Vec<Word> = hs.iter().map(|h| vm.handle(*h)).collect();
-    let r = vm.new_array_from(&words);
-    vm.release_handles(mark);
-    done(r)
+    done(vm.new_string_array(&args))
 }
 
 /// `gcStress: n`: collect at every n-th safepoint (0 turns it off).

@@ -68,13 +68,6 @@ macro_rules! suites {
     };
 }
 
-/// A suite whose primitives allocate a lot (strings, symbols, arrays), collecting at every
-/// safepoint.
-#[test]
-fn string_suite_collecting_at_every_safepoint() {
-    check_with("StringTest", 1, false);
-}
-
 /// A small suite collecting at every safepoint and verifying the whole heap after each
 /// collection.
 #[test]

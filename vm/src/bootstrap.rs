@@ -661,11 +661,6 @@ impl Vm {
     }
 }
 
-/// The instance spec of a kernel class (for tests).
-pub fn kernel_format(name: &str) -> Option<Format> {
-    KERNEL.iter().find(|k| k.name == name).map(|k| k.format)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,11 +124,6 @@ impl CodeArena {
         self.len = end;
         Some(start)
     }
-
-    /// The bytes `start..start+len`.
-    pub fn slice(&self, start: usize, len: usize) -> &[u8] {
-        &self.bytes[start..start + len]
-    }
 }
 
 impl Index<usize> for CodeArena {

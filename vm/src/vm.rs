@@ -672,29 +672,36 @@ impl Vm {
     pub fn dict_at(&self, dict: Word, key: Word) -> Option<Word> {
         let d = dict.oop();
         let keys = self.heap.slot(d, method_dict::KEYS).oop();
-        let cap = self.heap.num_slots(keys);
-        if cap == 0 {
-            return None;
-        }
-        let ko = key.as_oop()?;
-        let hash = self.heap.peek_identity_hash(ko);
+        let hash = self.heap.peek_identity_hash(key.as_oop()?);
         if hash == 0 {
             return None; // never hashed, so never stored
         }
+        let i = self.dict_probe(keys, key, hash as usize).ok()?;
+        let values = self.heap.slot(d, method_dict::VALUES).oop();
+        Some(self.heap.slot(values, i))
+    }
+
+    /// Linear probing in the keys Array of an identity dictionary, from `hash`: `Ok(i)` where
+    /// `key` is, or `Err(i)` of the empty slot that ends its cluster (`Err(usize::MAX)` for an
+    /// empty or full Array; the dictionaries grow at 3/4, so they are never full).
+    fn dict_probe(&self, keys: Oop, key: Word, hash: usize) -> Result<usize, usize> {
+        let cap = self.heap.num_slots(keys);
+        if cap == 0 {
+            return Err(usize::MAX);
+        }
         let nil = self.nil();
-        let mut i = hash as usize % cap;
+        let mut i = hash % cap;
         for _ in 0..cap {
             let k = self.heap.slot(keys, i);
             if k == key {
-                let values = self.heap.slot(d, method_dict::VALUES).oop();
-                return Some(self.heap.slot(values, i));
+                return Ok(i);
             }
             if k == nil {
-                return None;
+                return Err(i);
             }
             i = (i + 1) % cap;
         }
-        None
+        Err(usize::MAX)
     }
 
     /// Stores `key → value` in an identity dictionary, growing it when 3/4 full. A safepoint:
@@ -716,17 +723,10 @@ impl Vm {
         let d = self.handle(dict).oop();
         let keys = self.heap.slot(d, method_dict::KEYS).oop();
         let values = self.heap.slot(d, method_dict::VALUES).oop();
-        let cap = self.heap.num_slots(keys);
-        let nil = self.nil();
-        let key_w = key_oop.word();
-        let mut i = hash % cap;
-        loop {
-            let k = self.heap.slot(keys, i);
-            if k == key_w {
-                break;
-            }
-            if k == nil {
-                self.heap.set_slot(keys, i, key_w);
+        let i = match self.dict_probe(keys, key_oop.word(), hash) {
+            Ok(i) => i,
+            Err(i) => {
+                self.heap.set_slot(keys, i, key_oop.word());
                 let t = self
                     .heap
                     .slot(d, method_dict::TALLY)
@@ -734,10 +734,9 @@ impl Vm {
                     .unwrap_or(0);
                 self.heap
                     .set_slot(d, method_dict::TALLY, Word::small_int(t + 1));
-                break;
+                i
             }
-            i = (i + 1) % cap;
-        }
+        };
         let v = self.handle(value);
         self.heap.set_slot(values, i, v);
         Ok(())
@@ -751,23 +750,10 @@ impl Vm {
         let cap = self.heap.num_slots(keys);
         let nil = self.nil();
         let hash = self.heap.peek_identity_hash(key.as_oop()?) as usize;
-        if cap == 0 || hash == 0 {
+        if hash == 0 {
             return None;
         }
-        let mut i = hash % cap;
-        let mut found = None;
-        for _ in 0..cap {
-            let k = self.heap.slot(keys, i);
-            if k == key {
-                found = Some(i);
-                break;
-            }
-            if k == nil {
-                return None;
-            }
-            i = (i + 1) % cap;
-        }
-        let i = found?;
+        let i = self.dict_probe(keys, key, hash).ok()?;
         let old = self.heap.slot(values, i);
         self.heap.set_slot(keys, i, nil);
         self.heap.set_slot(values, i, nil);
@@ -789,10 +775,9 @@ impl Vm {
             self.heap.set_slot(keys, j, nil);
             self.heap.set_slot(values, j, nil);
             let h = self.heap.peek_identity_hash(k.oop()) as usize;
-            let mut p = h % cap;
-            while self.heap.slot(keys, p) != nil {
-                p = (p + 1) % cap;
-            }
+            let p = self
+                .dict_probe(keys, k, h)
+                .expect_err("the key was just taken out");
             self.heap.set_slot(keys, p, k);
             self.heap.set_slot(values, p, v);
             j = (j + 1) % cap;
@@ -814,10 +799,9 @@ impl Vm {
                 continue;
             }
             let h = self.heap.identity_hash(k.oop()) as usize;
-            let mut p = h % new_cap;
-            while self.heap.slot(new_keys, p) != nil {
-                p = (p + 1) % new_cap;
-            }
+            let p = self
+                .dict_probe(new_keys, k, h)
+                .expect_err("keys are distinct");
             self.heap.set_slot(new_keys, p, k);
             let v = self.heap.slot(values, i);
             self.heap.set_slot(new_values, p, v);

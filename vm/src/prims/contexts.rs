@@ -220,6 +220,21 @@ fn context_find_next_handler(vm: &mut Vm, n: usize) -> Prim {
 /// `primReturn: value`: cuts every frame above the receiver's (widowing their contexts, without
 /// running unwind blocks: Context>>return: runs them first) and returns `value` from it.
 fn context_prim_return(vm: &mut Vm, n: usize) -> Prim {
+    let stub = vm.return_top_stub;
+    cut_and_continue_at(vm, n, stub)
+}
+
+/// `primCutAndEvaluate: aBlock`: cuts every frame above the receiver's, then evaluates aBlock
+/// as if the receiver's activation had sent it #value, and returns the block's value from the
+/// receiver's activation. (The exception machinery's `retryUsing:` and `resignalAs:`.)
+fn context_cut_and_evaluate(vm: &mut Vm, n: usize) -> Prim {
+    let stub = vm.value_return_stub;
+    cut_and_continue_at(vm, n, stub)
+}
+
+/// Cuts every frame above the receiver context's, pushes the argument on its operand stack and
+/// continues it at `stub` (a `ReturnTop` or `Value ReturnTop` stub in the code arena).
+fn cut_and_continue_at(vm: &mut Vm, n: usize, stub: usize) -> Prim {
     let fp = prim_try!(live_fp(vm, vm.rcv(n)));
     if !on_current_chain(vm, fp) {
         return Prim::Fail;
@@ -229,29 +244,9 @@ fn context_prim_return(vm: &mut Vm, n: usize) -> Prim {
     // Pop this primitive's receiver and argument before cutting.
     r.sp -= n + 1;
     vm.cut_to(&mut r, fp);
-    // The target frame now runs a ReturnTop stub with `value` on top of its stack.
     vm.stack[r.sp] = v;
     r.sp += 1;
-    r.pc = vm.return_top_stub;
-    vm.regs = r;
-    Prim::Switched
-}
-
-/// `primCutAndEvaluate: aBlock`: cuts every frame above the receiver's, then evaluates aBlock
-/// as if the receiver's activation had sent it #value, and returns the block's value from the
-/// receiver's activation. (The exception machinery's `retryUsing:` and `resignalAs:`.)
-fn context_cut_and_evaluate(vm: &mut Vm, n: usize) -> Prim {
-    let fp = prim_try!(live_fp(vm, vm.rcv(n)));
-    if !on_current_chain(vm, fp) {
-        return Prim::Fail;
-    }
-    let block = vm.arg(n, 1);
-    let mut r = vm.regs;
-    r.sp -= n + 1;
-    vm.cut_to(&mut r, fp);
-    vm.stack[r.sp] = block;
-    r.sp += 1;
-    r.pc = vm.value_return_stub;
+    r.pc = stub;
     vm.regs = r;
     Prim::Switched
 }

@@ -307,31 +307,31 @@ impl Vm {
 
     // ---- garbage collection --------------------------------------------------------------------
 
-    /// Collects now, making room for an object of `need_slots` slots.
-    pub fn collect_garbage(&mut self, need_slots: usize) -> Result<(), VmError> {
+    /// The heap and, borrowed beside it, the VM's roots (the stack up to `sp` and the tables).
+    fn heap_and_roots(&mut self) -> (&mut Heap, VmRoots<'_>) {
         let sp = self.regs.sp;
-        let mut roots = VmRoots {
+        let roots = VmRoots {
             stack: self.stack.used_mut(sp),
             specials: &mut self.specials,
             true_false: &mut self.true_false,
             methods: &mut self.methods,
             symbols: &mut self.symbols,
         };
-        let result = self.heap.collect(&mut roots, need_slots);
+        (&mut self.heap, roots)
+    }
+
+    /// Collects now, making room for an object of `need_slots` slots.
+    pub fn collect_garbage(&mut self, need_slots: usize) -> Result<(), VmError> {
+        let (heap, mut roots) = self.heap_and_roots();
+        let result = heap.collect(&mut roots, need_slots);
         let nil = self.heap.nil();
         self.symbols.purge(nil);
         self.methods.purge_dead(nil);
         self.methods.flush_lookup();
         if self.options.verify_heap && self.kernel_ready {
             self.heap.poison_spare();
-            let mut roots = VmRoots {
-                stack: self.stack.used_mut(sp),
-                specials: &mut self.specials,
-                true_false: &mut self.true_false,
-                methods: &mut self.methods,
-                symbols: &mut self.symbols,
-            };
-            if let Err(e) = self.heap.verify(&mut roots) {
+            let (heap, mut roots) = self.heap_and_roots();
+            if let Err(e) = heap.verify(&mut roots) {
                 panic!("heap verification failed after a collection: {e}");
             }
         }

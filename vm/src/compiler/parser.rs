@@ -78,6 +78,20 @@ pub struct ClassDef {
 
 type PResult<T> = Result<T, Diag>;
 
+impl Parser<'_> {
+    /// The parse result, or every diagnostic reported on the way (with the fatal one last).
+    fn finish<T>(mut self, result: PResult<T>) -> Result<T, Vec<Diag>> {
+        match result {
+            Ok(v) if self.diags.is_empty() => Ok(v),
+            Ok(_) => Err(self.diags),
+            Err(d) => {
+                self.diags.push(d);
+                Err(self.diags)
+            }
+        }
+    }
+}
+
 struct Parser<'s> {
     src: &'s str,
     toks: Vec<Token>,
@@ -102,28 +116,14 @@ pub(crate) fn parse_class(source: &str) -> Result<ClassDef, Vec<Diag>> {
 pub(crate) fn parse_method(source: &str) -> Result<MethodDef, Vec<Diag>> {
     let mut p = Parser::new(source);
     let result = p.standalone_method();
-    match result {
-        Ok(m) if p.diags.is_empty() => Ok(m),
-        Ok(_) => Err(p.diags),
-        Err(d) => {
-            p.diags.push(d);
-            Err(p.diags)
-        }
-    }
+    p.finish(result)
 }
 
 /// Parses a do-it: `| temps | statements`.
 pub(crate) fn parse_doit(source: &str) -> Result<MethodAst, Vec<Diag>> {
     let mut p = Parser::new(source);
     let result = p.doit();
-    match result {
-        Ok(m) if p.diags.is_empty() => Ok(m),
-        Ok(_) => Err(p.diags),
-        Err(d) => {
-            p.diags.push(d);
-            Err(p.diags)
-        }
-    }
+    p.finish(result)
 }
 
 fn is_binary(t: &Tok, op: &str) -> bool {

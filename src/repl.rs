@@ -127,6 +127,9 @@ fn handle(vm: &mut Vm, input: &str) -> Option<i32> {
         return command_line(vm, command);
     }
     vm.interrupt.store(false, Ordering::Relaxed);
+    // Without its final newline, an input that ends too early is reported at the end of the
+    // line typed, not at the start of an empty line after it.
+    let input = input.trim_end();
     let result = if looks_like_class_definition(trimmed) {
         vm.load_class_source(input, "repl")
             .map(|cls| format!("{} defined", vm.class_name(cls)))

@@ -190,3 +190,64 @@ fn a_missing_class_is_an_error() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NoSuchProgram"), "{}", stderr(&o));
 }
+
+/// Runs `smalt` with no program (the REPL) reading `input` from a pipe.
+fn repl(input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smalt"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the smalt binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write input");
+    child.wait_with_output().expect("smalt ends")
+}
+
+#[test]
+fn the_repl_prints_values_keeps_globals_and_survives_errors() {
+    let o = repl(concat!(
+        "3 + 4\n",
+        "x := 6.\n",
+        "x * 7\n",
+        "1 / 0\n",
+        "(1 to: 3) collect: [ :i |\n",
+        "    i * x ]\n",
+        "Counter = Object ( | n | inc = ( n := (n ifNil: [ 0 ]) + 1. ^n ) )\n",
+        "| c | c := Counter new. c inc; inc\n",
+        "1 +\n",
+        ":help\n",
+        ":quit\n",
+        "'not reached' println\n",
+    ));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        &lines[..5],
+        &["7", "6", "42", "#(6 12 18)", "Counter defined"],
+        "{out}"
+    );
+    assert_eq!(lines[5], "2", "{out}");
+    assert!(out.contains(":load FILE"), "help text: {out}");
+    assert!(!out.contains("not reached"), "{out}");
+    let err = stderr(&o);
+    assert!(err.contains("ZeroDivide: division by zero"), "{err}");
+    assert!(
+        err.contains("repl:1:4: error: expected an argument"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_repl_ends_at_end_of_input_and_system_exit_sets_its_status() {
+    assert_eq!(repl("").status.code(), Some(0));
+    let o = repl("'a' println\nsystem exit: 3\n'b' println\n");
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(stdout(&o), "a\n'a'\n", "println's output, then its value");
+}

@@ -90,6 +90,22 @@ method_error!(unclosed_literal_array, "foo ^#(1 2");
 method_error!(keyword_where_expression_expected, "foo ^at: 3");
 method_error!(unicode_columns_count_characters, "foo ^'héllo' , 'wörld' +");
 method_error!(tab_aligned_caret, "foo\n\t^1 +\t)");
+method_error!(cascade_after_parenthesis, "foo ^(3 + 4); printNl");
+method_error!(
+    cascade_after_parenthesized_variable,
+    "foo | x | ^(x); printNl"
+);
+method_error!(radix_without_digits, "foo ^16r");
+method_error!(radix_without_digits_before_name, "foo ^16r zork");
+method_error!(digit_too_large_for_radix, "foo ^2r102");
+method_error!(letter_digit_too_large_for_radix, "foo ^16rFFG + 1");
+method_error!(float_exponent_without_digits, "foo ^1.5e");
+method_error!(integer_exponent_without_digits, "foo ^1e + 2");
+method_error!(character_at_end_of_input, "foo ^$");
+method_error!(unterminated_comment, "foo ^1 \"no end");
+method_error!(unterminated_symbol, "foo ^#'no end");
+method_error!(unicode_before_error_on_later_line, "foo\n  ^'ä€𝄞' , )");
+method_error!(crlf_line_endings, "foo\r\n  | x |\r\n  x := 1 +\r\n  ^x");
 
 #[test]
 fn deep_nesting_is_an_error() {
@@ -183,4 +199,24 @@ fn error_display_format() {
         err,
         "test.st:1:13: error: expected ')' to close the method body, found ']'\n    1 | foo = ( ^ 1 ]\n      |             ^"
     );
+}
+
+#[test]
+fn semantic_errors_are_reported_beside_syntax_errors() {
+    // `broken` does not parse; the other methods are still checked, against the class's own
+    // fields only: `inherited := 1` may assign an inherited instance variable, so it is not
+    // reported until the file parses and the superclass is known.
+    let src = "\
+Mixed = Base (
+  | own |
+  broken = ( ^1 + )
+  setArg: n = ( n := 1 )
+  shadow = ( | own | ^own )
+  reserved = ( self := 2 )
+  inherited = ( inherited := 1 )
+  ----
+  make: x = ( ^[:x | x] )
+)
+";
+    insta::assert_snapshot!(class_errors(src));
 }

@@ -101,13 +101,14 @@ struct Parser<'s> {
     diags: Vec<Diag>,
 }
 
-/// Parses a class file; on failure, the lexical and syntax errors of the whole file.
-pub(crate) fn parse_class(source: &str) -> Result<ClassDef, Vec<Diag>> {
+/// Parses a class file; on failure, the lexical and syntax errors of the whole file, and the
+/// class with the methods that did parse (if its header could be read).
+pub(crate) fn parse_class(source: &str) -> Result<ClassDef, (Option<ClassDef>, Vec<Diag>)> {
     let mut p = Parser::new(source);
     let class = p.class_def();
     match class {
         Some(c) if p.diags.is_empty() => Ok(c),
-        _ => Err(p.diags),
+        partial => Err((partial, p.diags)),
     }
 }
 
@@ -749,10 +750,19 @@ impl<'s> Parser<'s> {
 
     fn message_expression(&mut self, what: Wanted<'_>) -> PResult<Expr> {
         let e = self.primary(what)?;
+        let after_primary = self.i;
         let e = self.unary_tail(e)?;
         let e = self.binary_tail(e)?;
         let e = self.keyword_tail(e)?;
         if *self.tok() == Tok::Semicolon {
+            // `(a foo); bar` has no message of its own before the `;`: the send inside the
+            // parentheses is not a cascade's first part.
+            if self.i == after_primary {
+                return Err(Diag::new(
+                    self.peek().pos,
+                    "a cascade needs a message before ';'",
+                ));
+            }
             return self.cascade(e);
         }
         Ok(e)

@@ -81,6 +81,12 @@ method_error!(
 method_error!(cascade_without_message, "foo 3; bar");
 method_error!(unknown_pragma, "foo <bar: 1> ^1");
 method_error!(bad_primitive_number, "foo <primitive: 70000> ^1");
+method_error!(pragma_after_statements, "foo ^1. <primitive: 60>");
+method_error!(pragma_without_keyword, "foo <primitive 60> ^1");
+method_error!(pragma_without_value, "foo <primitive: > ^1");
+method_error!(pragma_not_closed, "foo <primitive: 60 ^1");
+method_error!(two_pragmas, "foo <primitive: 1> | t | <primitive: 2> ^1");
+method_error!(pragma_in_block, "foo ^[<primitive: 1> 2]");
 method_error!(unterminated_string, "foo ^'abc");
 method_error!(unknown_escape, "foo ^'a\\qb'");
 method_error!(unexpected_character, "foo ^3 ` 4");
@@ -219,4 +225,21 @@ Mixed = Base (
 )
 ";
     insta::assert_snapshot!(class_errors(src));
+}
+
+#[test]
+fn block_copying_too_many_values() {
+    let names: Vec<String> = (0..70).map(|i| format!("v{i}")).collect();
+    let src = format!("foo | {} | ^[{}]", names.join(" "), names[..64].join(" + "));
+    let err = method_errors(&src);
+    assert!(
+        err.starts_with(
+            "test.st:1:280: error: a block may use at most 63 variables of the scopes around it; this one uses 64"
+        ),
+        "{err}"
+    );
+    // 63 compile.
+    let ok = format!("foo | {} | ^[{}]", names.join(" "), names[..63].join(" + "));
+    let def = parse_method("test.st", &ok).unwrap();
+    compile_method(&def, &scope(), "test.st", &ok).unwrap();
 }

@@ -45,6 +45,9 @@ pub struct MethodDef {
     pub arg_names: Vec<String>,
     /// Where the method pattern starts.
     pub position: SourcePos,
+    /// Where the primitive's number or name is written (`<primitive: 60>`); the method's
+    /// position for SOM `= primitive` methods and methods without a primitive.
+    pub primitive_position: SourcePos,
     /// The method's source text, from its pattern to its end.
     pub source: String,
     pub(crate) ast: MethodAst,
@@ -98,6 +101,8 @@ struct Parser<'s> {
     i: usize,
     depth: usize,
     next_block: u32,
+    /// The position of the current method's `<primitive: …>` value.
+    primitive_pos: Option<SourcePos>,
     diags: Vec<Diag>,
 }
 
@@ -162,6 +167,7 @@ impl<'s> Parser<'s> {
             i: 0,
             depth: 0,
             next_block: 0,
+            primitive_pos: None,
             diags,
         }
     }
@@ -450,6 +456,7 @@ impl<'s> Parser<'s> {
     /// `pattern = ( body )` or `pattern = primitive`.
     fn som_method(&mut self) -> PResult<MethodDef> {
         self.next_block = 0;
+        self.primitive_pos = None;
         let start = self.peek().pos;
         let (selector, params) = self.pattern()?;
         if !is_binary(self.tok(), "=") {
@@ -492,6 +499,7 @@ impl<'s> Parser<'s> {
             selector: selector.clone(),
             arg_names: params.iter().map(|p| p.name.clone()).collect(),
             position: start,
+            primitive_position: self.primitive_pos.unwrap_or(start),
             source,
             ast: MethodAst {
                 selector,
@@ -579,13 +587,17 @@ impl<'s> Parser<'s> {
         Ok((temps, primitive))
     }
 
+    /// At the start of a method body, where no statement can begin with `<`.
     fn at_pragma(&self) -> bool {
-        is_binary(self.tok(), "<") && matches!(self.peek_at(1).tok, Tok::Keyword(_))
+        is_binary(self.tok(), "<")
     }
 
     /// `<primitive: 60>`, `<primitive: #name>`, `<primitive: 'name'>`.
     fn pragma(&mut self) -> PResult<Primitive> {
         self.bump();
+        if !matches!(self.tok(), Tok::Keyword(_)) {
+            return Err(self.expected("'primitive:' after '<'"));
+        }
         let kw = self.bump();
         let Tok::Keyword(k) = &kw.tok else {
             return Err(Diag::new(kw.pos, "expected a pragma keyword"));
@@ -610,6 +622,7 @@ impl<'s> Parser<'s> {
             Tok::Sym(s) | Tok::Str(s) => Primitive::Named(s.clone()),
             _ => return Err(self.expected("a primitive number or name")),
         };
+        self.primitive_pos = Some(value.pos);
         self.bump();
         if !is_binary(self.tok(), ">") {
             return Err(self.expected("'>' to close the pragma"));
@@ -641,6 +654,7 @@ impl<'s> Parser<'s> {
 
     fn standalone_method(&mut self) -> PResult<MethodDef> {
         self.next_block = 0;
+        self.primitive_pos = None;
         let start = self.peek().pos;
         let (selector, params) = self.pattern()?;
         let som_style = is_binary(self.tok(), "=")
@@ -718,6 +732,13 @@ impl<'s> Parser<'s> {
     }
 
     fn statement(&mut self) -> PResult<Stmt> {
+        if is_binary(self.tok(), "<") && matches!(self.peek_at(1).tok, Tok::Keyword(_)) {
+            return Err(Diag::new(
+                self.peek().pos,
+                "a pragma such as <primitive: …> must come at the start of the method body, \
+                 before the statements",
+            ));
+        }
         if *self.tok() == Tok::Caret {
             let pos = self.bump().pos;
             let value = self.expression(Wanted::Text("an expression after '^'"))?;

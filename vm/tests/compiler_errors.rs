@@ -243,3 +243,19 @@ fn block_copying_too_many_values() {
     let def = parse_method("test.st", &ok).unwrap();
     compile_method(&def, &scope(), "test.st", &ok).unwrap();
 }
+
+#[test]
+fn missing_close_paren_is_reported_before_the_next_method() {
+    // Without its `)`, `a` runs on into `b` (`^(1 + 2) b = (…)`); the error names the cause,
+    // and `b` and `c` are still parsed and checked.
+    insta::assert_snapshot!(class_errors(
+        "M = (\n  a = ( ^(1 + 2 )\n  b = ( ^#(1 2 )\n  c: x = ( x := 2 )\n  d = ( ^1 )\n)\n"
+    ));
+}
+
+#[test]
+fn unterminated_comment_in_a_class_is_one_error() {
+    insta::assert_snapshot!(class_errors(
+        "C = (\n  a = ( ^1 \"no end )\n  b = ( ^2 )\n)\n"
+    ));
+}

@@ -132,7 +132,14 @@ pub(crate) fn tokenize(source: &str) -> (Vec<Token>, Vec<Diag>) {
     };
     let mut toks = Vec::new();
     loop {
-        lx.skip_trivia();
+        if let Some(comment) = lx.skip_trivia() {
+            // Already reported; the parser stays quiet about what the comment swallowed.
+            toks.push(Token {
+                tok: Tok::Error,
+                pos: comment,
+                end: lx.pos,
+            });
+        }
         let start = lx.here();
         let Some(c) = lx.peek() else {
             toks.push(Token {
@@ -211,8 +218,8 @@ impl Lexer<'_> {
         Tok::Error
     }
 
-    /// Skips whitespace and `"comments"`.
-    fn skip_trivia(&mut self) {
+    /// Skips whitespace and `"comments"`; answers where an unterminated comment starts.
+    fn skip_trivia(&mut self) -> Option<SourcePos> {
         loop {
             match self.peek() {
                 Some(c) if c.is_whitespace() => {
@@ -227,12 +234,12 @@ impl Lexer<'_> {
                             Some(_) => {}
                             None => {
                                 self.diags.push(Diag::new(start, "unterminated comment"));
-                                return;
+                                return Some(start);
                             }
                         }
                     }
                 }
-                _ => return,
+                _ => return None,
             }
         }
     }

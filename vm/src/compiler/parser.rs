@@ -372,6 +372,15 @@ impl<'s> Parser<'s> {
             match self.som_method() {
                 Ok(m) => out.push(m),
                 Err(d) => {
+                    if let Some(next) = self.next_method_inside(start, self.i, &d) {
+                        // The method lacks its `)`: say so, and go on with the next one.
+                        self.diags.push(Diag::new(
+                            self.toks[next].pos,
+                            "expected ')' to close the method body, found the start of the next method",
+                        ));
+                        self.i = next;
+                        continue;
+                    }
                     self.diags.push(d);
                     self.recover(start);
                     if *self.tok() == Tok::Eof {
@@ -380,6 +389,25 @@ impl<'s> Parser<'s> {
                 }
             }
         }
+    }
+
+    /// After the (not lexical) error `d` at token `failed` in the method starting at token
+    /// `start`: the first token in between that begins a line like a method definition, no
+    /// further indented than this method. The usual cause is a missing `)`, which lets the
+    /// method run on into the next one (`a = ( ^(1 + 2 )` then `b = ( … )` reads as sending
+    /// `b` and `=`), so the error found there says nothing useful.
+    fn next_method_inside(&mut self, start: usize, failed: usize, d: &Diag) -> Option<usize> {
+        if d.silent {
+            return None;
+        }
+        let column = self.toks.get(start)?.pos.column;
+        let saved = self.i;
+        let found = (start + 1..=failed.min(self.toks.len() - 1)).find(|&k| {
+            self.i = k;
+            self.at_method_start(column)
+        });
+        self.i = saved;
+        found
     }
 
     /// After an error in the method starting at token `start`: skips to just after its end

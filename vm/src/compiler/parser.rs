@@ -108,12 +108,12 @@ struct Parser<'s> {
 
 /// Parses a class file; on failure, the lexical and syntax errors of the whole file, and the
 /// class with the methods that did parse (if its header could be read).
-pub(crate) fn parse_class(source: &str) -> Result<ClassDef, (Option<ClassDef>, Vec<Diag>)> {
+pub(crate) fn parse_class(source: &str) -> Result<ClassDef, (Option<Box<ClassDef>>, Vec<Diag>)> {
     let mut p = Parser::new(source);
     let class = p.class_def();
     match class {
         Some(c) if p.diags.is_empty() => Ok(c),
-        partial => Err((partial, p.diags)),
+        partial => Err((partial.map(Box::new), p.diags)),
     }
 }
 

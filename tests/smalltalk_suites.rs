@@ -103,4 +103,5 @@ suites!(
     ContextTest,
     AbstractClassesTest,
     ReadOnlyTest,
+    InliningTest,
 );

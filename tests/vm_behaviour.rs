@@ -121,6 +121,52 @@ fn a_missing_superclass_is_a_load_error_with_a_position() {
 }
 
 #[test]
+fn primitives_the_vm_lacks_are_compile_errors_at_the_pragma() {
+    let (mut vm, _) = vm();
+    let src = "\
+Prims = (
+  ok = ( ^1 )
+  number = ( <primitive: 60000> ^2 )
+  named = ( <primitive: #noSuchPrimitive> ^3 )
+  arity: x = ( <primitive: #integerAdd> ^4 )
+  unary = ( <primitive: #integerAdd> ^5 )
+)
+";
+    match vm.load_class_source(src, "Prims.som") {
+        Err(VmError::Load(msg)) => assert_eq!(
+            msg,
+            "\
+Prims.som:3:26: error: no primitive number 60000
+    3 |   number = ( <primitive: 60000> ^2 )
+      |                          ^
+Prims.som:4:25: error: unknown primitive #noSuchPrimitive
+    4 |   named = ( <primitive: #noSuchPrimitive> ^3 )
+      |                         ^
+Prims.som:6:25: error: primitive #integerAdd cannot take 0 arguments
+    6 |   unary = ( <primitive: #integerAdd> ^5 )
+      |                         ^"
+        ),
+        other => panic!("expected a load error, got {other:?}"),
+    }
+    // The other methods are installed; the refused ones are not.
+    assert_eq!(eval(&mut vm, "Prims new ok").unwrap(), "1");
+    assert_eq!(eval(&mut vm, "Prims new arity: 2").unwrap(), "4");
+    assert_eq!(
+        eval(&mut vm, "Prims new respondsTo: #number").unwrap(),
+        "false"
+    );
+    // Methods compiled at run time are checked the same way.
+    let prims = vm.global("Prims").unwrap();
+    match vm.compile_and_install(prims, "bad <primitive: 'nope'> ^1", "test") {
+        Err(VmError::Load(msg)) => assert_eq!(
+            msg,
+            "test:1:17: error: unknown primitive #nope\n    1 | bad <primitive: 'nope'> ^1\n      |                 ^"
+        ),
+        other => panic!("expected a load error, got {other:?}"),
+    }
+}
+
+#[test]
 fn cyclic_superclasses_do_not_hang() {
     let dir = tempdir("cycle");
     std::fs::write(dir.join("P.som"), "P = Q ( )").unwrap();

@@ -50,6 +50,10 @@ pub const FRAME_HEADER_WORDS: usize = 5;
 /// Largest local index a `PushLocal`/`StoreLocal` operand can hold.
 pub const MAX_LOCALS: usize = 255;
 
+/// Most values one closure can copy (`PushClosure k n`, n ≤ this): a compiled block's header
+/// holds the count in 6 bits (`objects.rs`, `MethodInfoBits`).
+pub const MAX_COPIED: usize = 63;
+
 /// The kind of one operand of an instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operand {

@@ -29,10 +29,13 @@ impl Vm {
                 code.selector
             ))
         })?;
-        if code.num_copied > 63 {
+        // The compiler reports this limit; code from elsewhere is checked here.
+        if code.num_copied > crate::bytecode::MAX_COPIED {
             return Err(VmError::Load(format!(
-                "{file}:{}:{}: error: a block may capture at most 63 variables",
-                code.position.line, code.position.column
+                "{file}:{}:{}: error: a block may capture at most {} variables",
+                code.position.line,
+                code.position.column,
+                crate::bytecode::MAX_COPIED
             )));
         }
         let mark = self.handle_mark();
@@ -273,6 +276,13 @@ fn resolve_primitive(
     prim_class: &str,
     file: &str,
 ) -> Result<(u16, u8, Option<String>), VmError> {
+    // The loader reports these with the source line; code compiled elsewhere is checked here.
+    if let Some(problem) = primitive_problem(&code.primitive, code.num_args) {
+        return Err(VmError::Load(format!(
+            "{file}:{}:{}: error: {problem}",
+            code.position.line, code.position.column
+        )));
+    }
     Ok(match &code.primitive {
         Primitive::None => (0, 0, None),
         Primitive::Som => {
@@ -286,45 +296,45 @@ fn resolve_primitive(
             )
         }
         Primitive::Number(n) => {
-            let table = prims::table();
-            if *n == 0 || usize::from(*n) >= table.entries.len() {
-                return Err(VmError::Load(format!(
-                    "{file}:{}:{}: error: no primitive number {n}",
-                    code.position.line, code.position.column
-                )));
-            }
-            let name = table.entries[usize::from(*n)].0;
-            check_arity(code, *n, name, file)?;
+            let name = prims::table().entries[usize::from(*n)].0;
             (*n, 0, Some(name.to_string()))
         }
         Primitive::Named(name) if name == prims::UNWIND_MARKER => (0, FLAG_UNWIND, None),
         Primitive::Named(name) if name == prims::HANDLER_MARKER => (0, FLAG_HANDLER, None),
-        Primitive::Named(name) => match prims::lookup(name) {
-            Some(i) => {
-                check_arity(code, i, name, file)?;
-                (i, 0, Some(name.clone()))
-            }
-            None => {
-                return Err(VmError::Load(format!(
-                    "{file}:{}:{}: error: unknown primitive #{name}",
-                    code.position.line, code.position.column
-                )));
-            }
-        },
+        Primitive::Named(name) => {
+            let i = prims::lookup(name).unwrap_or(0);
+            (i, 0, Some(name.clone()))
+        }
     })
 }
 
-/// A primitive only runs in methods with an argument count it takes (it reads its arguments
-/// from the stack by position).
-fn check_arity(code: &CompiledCode, index: u16, name: &str, file: &str) -> Result<(), VmError> {
-    if prims::accepts(index, code.num_args) {
-        return Ok(());
+/// Why a method with `num_args` arguments cannot have `primitive`, if it cannot: the VM has
+/// no such primitive, or the primitive takes another number of arguments (it reads them from
+/// the stack by position). SOM `= primitive` methods are never refused: a primitive the VM
+/// does not provide fails at run time.
+pub(crate) fn primitive_problem(primitive: &Primitive, num_args: usize) -> Option<String> {
+    let (index, name) = match primitive {
+        Primitive::None | Primitive::Som => return None,
+        Primitive::Named(name) if name == prims::UNWIND_MARKER || name == prims::HANDLER_MARKER => {
+            return None;
+        }
+        Primitive::Number(n) => {
+            let table = prims::table();
+            if *n == 0 || usize::from(*n) >= table.entries.len() {
+                return Some(format!("no primitive number {n}"));
+            }
+            (*n, table.entries[usize::from(*n)].0.to_string())
+        }
+        Primitive::Named(name) => match prims::lookup(name) {
+            Some(i) => (i, name.clone()),
+            None => return Some(format!("unknown primitive #{name}")),
+        },
+    };
+    if prims::accepts(index, num_args) {
+        return None;
     }
-    Err(VmError::Load(format!(
-        "{file}:{}:{}: error: primitive #{name} cannot take {} argument{}",
-        code.position.line,
-        code.position.column,
-        code.num_args,
-        if code.num_args == 1 { "" } else { "s" }
-    )))
+    Some(format!(
+        "primitive #{name} cannot take {num_args} argument{}",
+        if num_args == 1 { "" } else { "s" }
+    ))
 }

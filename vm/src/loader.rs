@@ -7,6 +7,7 @@
 //! (SOM convention), superclasses first.
 
 use crate::compiler::{self, ClassScope, SuperclassRef};
+use crate::install::primitive_problem;
 use crate::vm::{Vm, VmError};
 use smalt_gc::Word;
 use std::path::Path;
@@ -93,6 +94,11 @@ impl Vm {
             (&def.class_methods, &class_scope, true),
         ] {
             for m in methods.iter() {
+                if let Some(problem) = primitive_problem(m.primitive(), m.arg_names.len()) {
+                    let pos = m.primitive_position;
+                    errors.push(compiler::CompileError::at(file, source, pos, problem));
+                    continue;
+                }
                 match compiler::compile_method(m, scope, file, source) {
                     Ok(code) => compiled.push((code, side)),
                     Err(e) => errors.extend(e.0),
@@ -187,6 +193,10 @@ impl Vm {
             let t = Instant::now();
             let def =
                 compiler::parse_method(file, source).map_err(|e| VmError::Load(e.to_string()))?;
+            if let Some(problem) = primitive_problem(def.primitive(), def.arg_names.len()) {
+                let e = compiler::CompileError::at(file, source, def.primitive_position, problem);
+                return Err(VmError::Load(e.to_string()));
+            }
             let cls = self.handle(hcls);
             let scope = ClassScope {
                 class_name: self.class_name(cls),

@@ -81,6 +81,12 @@ method_error!(
 method_error!(cascade_without_message, "foo 3; bar");
 method_error!(unknown_pragma, "foo <bar: 1> ^1");
 method_error!(bad_primitive_number, "foo <primitive: 70000> ^1");
+method_error!(pragma_after_statements, "foo ^1. <primitive: 60>");
+method_error!(pragma_without_keyword, "foo <primitive 60> ^1");
+method_error!(pragma_without_value, "foo <primitive: > ^1");
+method_error!(pragma_not_closed, "foo <primitive: 60 ^1");
+method_error!(two_pragmas, "foo <primitive: 1> | t | <primitive: 2> ^1");
+method_error!(pragma_in_block, "foo ^[<primitive: 1> 2]");
 method_error!(unterminated_string, "foo ^'abc");
 method_error!(unknown_escape, "foo ^'a\\qb'");
 method_error!(unexpected_character, "foo ^3 ` 4");
@@ -90,6 +96,22 @@ method_error!(unclosed_literal_array, "foo ^#(1 2");
 method_error!(keyword_where_expression_expected, "foo ^at: 3");
 method_error!(unicode_columns_count_characters, "foo ^'héllo' , 'wörld' +");
 method_error!(tab_aligned_caret, "foo\n\t^1 +\t)");
+method_error!(cascade_after_parenthesis, "foo ^(3 + 4); printNl");
+method_error!(
+    cascade_after_parenthesized_variable,
+    "foo | x | ^(x); printNl"
+);
+method_error!(radix_without_digits, "foo ^16r");
+method_error!(radix_without_digits_before_name, "foo ^16r zork");
+method_error!(digit_too_large_for_radix, "foo ^2r102");
+method_error!(letter_digit_too_large_for_radix, "foo ^16rFFG + 1");
+method_error!(float_exponent_without_digits, "foo ^1.5e");
+method_error!(integer_exponent_without_digits, "foo ^1e + 2");
+method_error!(character_at_end_of_input, "foo ^$");
+method_error!(unterminated_comment, "foo ^1 \"no end");
+method_error!(unterminated_symbol, "foo ^#'no end");
+method_error!(unicode_before_error_on_later_line, "foo\n  ^'ä€𝄞' , )");
+method_error!(crlf_line_endings, "foo\r\n  | x |\r\n  x := 1 +\r\n  ^x");
 
 #[test]
 fn deep_nesting_is_an_error() {
@@ -183,4 +205,57 @@ fn error_display_format() {
         err,
         "test.st:1:13: error: expected ')' to close the method body, found ']'\n    1 | foo = ( ^ 1 ]\n      |             ^"
     );
+}
+
+#[test]
+fn semantic_errors_are_reported_beside_syntax_errors() {
+    // `broken` does not parse; the other methods are still checked, against the class's own
+    // fields only: `inherited := 1` may assign an inherited instance variable, so it is not
+    // reported until the file parses and the superclass is known.
+    let src = "\
+Mixed = Base (
+  | own |
+  broken = ( ^1 + )
+  setArg: n = ( n := 1 )
+  shadow = ( | own | ^own )
+  reserved = ( self := 2 )
+  inherited = ( inherited := 1 )
+  ----
+  make: x = ( ^[:x | x] )
+)
+";
+    insta::assert_snapshot!(class_errors(src));
+}
+
+#[test]
+fn block_copying_too_many_values() {
+    let names: Vec<String> = (0..70).map(|i| format!("v{i}")).collect();
+    let src = format!("foo | {} | ^[{}]", names.join(" "), names[..64].join(" + "));
+    let err = method_errors(&src);
+    assert!(
+        err.starts_with(
+            "test.st:1:280: error: a block may use at most 63 variables of the scopes around it; this one uses 64"
+        ),
+        "{err}"
+    );
+    // 63 compile.
+    let ok = format!("foo | {} | ^[{}]", names.join(" "), names[..63].join(" + "));
+    let def = parse_method("test.st", &ok).unwrap();
+    compile_method(&def, &scope(), "test.st", &ok).unwrap();
+}
+
+#[test]
+fn missing_close_paren_is_reported_before_the_next_method() {
+    // Without its `)`, `a` runs on into `b` (`^(1 + 2) b = (…)`); the error names the cause,
+    // and `b` and `c` are still parsed and checked.
+    insta::assert_snapshot!(class_errors(
+        "M = (\n  a = ( ^(1 + 2 )\n  b = ( ^#(1 2 )\n  c: x = ( x := 2 )\n  d = ( ^1 )\n)\n"
+    ));
+}
+
+#[test]
+fn unterminated_comment_in_a_class_is_one_error() {
+    insta::assert_snapshot!(class_errors(
+        "C = (\n  a = ( ^1 \"no end )\n  b = ( ^2 )\n)\n"
+    ));
 }

@@ -56,6 +56,22 @@ golden!(
     "foo: c c ifTrue: [^1] ifFalse: [^2]"
 );
 golden!(if_empty_blocks, "foo: c ^c ifTrue: [] ifFalse: [2]");
+golden!(
+    cascade_with_inlined_parts,
+    "foo: c ^c ifTrue: [1]; ifFalse: [2]; yourself"
+);
+golden!(
+    cascade_with_inlined_loop_part,
+    "foo: n ^n timesRepeat: [self bar]; to: 3 do: [:i | self baz: i]"
+);
+golden!(
+    to_by_do_zero_step_not_inlined,
+    "foo 1 to: 3 by: 0 do: [:i | self bar: i]"
+);
+golden!(
+    while_true_block_with_argument_not_inlined,
+    "foo [:x | x] whileTrue: [self bar]"
+);
 golden!(and_value, "foo: x ^x > 0 and: [x < 10]");
 golden!(and_effect, "foo: x x > 0 and: [self bar]");
 golden!(or_value, "foo: x ^x < 0 or: [x > 10]");

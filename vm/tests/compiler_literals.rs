@@ -78,6 +78,20 @@ fn radix_and_exponent_integers() {
 }
 
 #[test]
+fn radix_fractions_and_negative_exponents() {
+    // Smalltalk-80 radix syntax with a fraction; without Fractions, a negative exponent makes
+    // a float in any radix, as it does in decimal (`1e-3`).
+    assert_eq!(literal("16r1.8"), Literal::Float(1.5));
+    assert_eq!(literal("-2r1.01"), Literal::Float(-1.25));
+    assert_eq!(literal("2r1e-3"), Literal::Float(0.125));
+    assert_eq!(literal("1e-3"), Literal::Float(0.001));
+    assert_eq!(
+        literal("#(2r0.1 16r-0.8)"),
+        Literal::Array(vec![Literal::Float(0.5), Literal::Float(-0.5)])
+    );
+}
+
+#[test]
 fn floats() {
     assert_eq!(literal("1.5"), Literal::Float(1.5));
     assert_eq!(literal("-1.5"), Literal::Float(-1.5));

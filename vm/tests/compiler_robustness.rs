@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use smalt_vm::compiler::{
-    ClassScope, MAX_DEPTH, compile_class, compile_doit, compile_method, parse_class, parse_method,
-    verify,
+    ClassScope, CompileErrors, MAX_DEPTH, compile_class, compile_doit, compile_method, parse_class,
+    parse_method, verify,
 };
 
 fn scope() -> ClassScope {
@@ -44,9 +44,39 @@ fn exercise(src: &str) {
             verify(&code).unwrap_or_else(|e| panic!("{e} in {src:?}"));
         }
     }
-    // Errors must format without panicking too.
-    if let Err(e) = parse_class("fuzz.som", src) {
-        let _ = e.to_string();
+    // Errors must be at real places of the source and format without panicking.
+    for errors in [
+        parse_class("fuzz.som", src).err(),
+        parse_method("fuzz.st", src).err(),
+        compile_doit("fuzz", src, &scope(), false).err(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        check_positions(&errors, src);
+        let _ = errors.to_string();
+    }
+}
+
+/// Every error names a line of `src` (or the line just after its end), a column at most one
+/// past that line's end, and carries that line's text.
+fn check_positions(errors: &CompileErrors, src: &str) {
+    let lines: Vec<&str> = src.split('\n').collect();
+    for e in errors.errors() {
+        assert!(
+            e.line >= 1 && (e.line as usize) <= lines.len(),
+            "line {} of {} in {src:?}: {e}",
+            e.line,
+            lines.len()
+        );
+        let text = lines[e.line as usize - 1];
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        assert_eq!(e.source_line, text, "{e}");
+        assert!(
+            e.column >= 1 && (e.column as usize) <= text.chars().count() + 2,
+            "column {} on {text:?}: {e}",
+            e.column
+        );
     }
 }
 
@@ -256,8 +286,17 @@ fn mutate(base: &str, edits: &[(usize, usize, usize)]) -> String {
     chars.into_iter().collect()
 }
 
+/// Cases per property: `SMALT_FUZZ_CASES` (default 2048, about a second each in a debug
+/// build); set it much higher for a longer search.
+fn cases() -> u32 {
+    std::env::var("SMALT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2048)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
@@ -283,6 +322,15 @@ proptest! {
     #[test]
     fn mutated_classes_never_panic(edits in proptest::collection::vec((any::<usize>(), any::<usize>(), any::<usize>()), 1..6)) {
         exercise(&mutate(SAMPLE_CLASS, &edits));
+    }
+
+    /// The class library's own files: real code using every construct, mutated.
+    #[test]
+    fn mutated_library_files_never_panic(
+        file in 0..smalt_stdlib::FILES.len(),
+        edits in proptest::collection::vec((any::<usize>(), any::<usize>(), any::<usize>()), 1..5),
+    ) {
+        exercise(&mutate(smalt_stdlib::FILES[file].1, &edits));
     }
 
     #[test]

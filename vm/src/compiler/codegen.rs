@@ -21,7 +21,7 @@ use super::error::Diag;
 use super::inline::{Inline, block_of, classify, literal_step, step_is_negative};
 use super::scope::{Analysis, Capture, Resolved, ScopeId, VarId, VarKind};
 use super::verify;
-use crate::bytecode::{Encoder, FRAME_HEADER_WORDS, MAX_LOCALS, Op, special_op_for};
+use crate::bytecode::{Encoder, FRAME_HEADER_WORDS, MAX_COPIED, MAX_LOCALS, Op, special_op_for};
 
 /// Largest value of a first `U8` operand with an `ExtA` prefix.
 const MAX_EXTENDED: usize = 0xFFFF;
@@ -632,7 +632,18 @@ impl Gen<'_> {
         for &cap in &captures {
             self.push_capture(f, cap, b.pos);
         }
-        let n = self.byte_operand(captures.len(), b.pos, "number of copied values");
+        if captures.len() > MAX_COPIED {
+            self.limit_error(
+                b.pos,
+                format!(
+                    "a block may use at most {MAX_COPIED} variables of the scopes around it; \
+                     this one uses {}",
+                    captures.len()
+                ),
+            );
+            return;
+        }
+        let n = captures.len() as i32;
         let k = self.add_literal(f, Literal::Block(Box::new(code)), b.pos);
         f.enc.emit(Op::PushClosure, &[k, n]);
     }

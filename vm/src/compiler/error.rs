@@ -123,6 +123,25 @@ mod tests {
 
 impl std::error::Error for CompileError {}
 
+impl CompileError {
+    /// An error at `pos` in `source` (named `file`), for problems found after compilation
+    /// (the VM's checks of primitives).
+    pub fn at(
+        file: &str,
+        source: &str,
+        pos: SourcePos,
+        message: impl Into<String>,
+    ) -> CompileError {
+        CompileError {
+            file: file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+            source_line: line_text(source, pos.line),
+        }
+    }
+}
+
 /// All the errors found in one compilation, in source order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileErrors(pub Vec<CompileError>);

@@ -10,7 +10,8 @@
 //! stand (`3 - -2`, `#(-1)`, `x := -5`). A binary operator stops in front of a `-` that is
 //! followed by a digit, so `3--2` reads as `3 - -2`.
 
-use dashu_int::IBig;
+use dashu_int::ops::{BitTest, UnsignedAbs};
+use dashu_int::{IBig, UBig};
 
 use super::code::SourcePos;
 use super::error::Diag;
@@ -131,7 +132,14 @@ pub(crate) fn tokenize(source: &str) -> (Vec<Token>, Vec<Diag>) {
     };
     let mut toks = Vec::new();
     loop {
-        lx.skip_trivia();
+        if let Some(comment) = lx.skip_trivia() {
+            // Already reported; the parser stays quiet about what the comment swallowed.
+            toks.push(Token {
+                tok: Tok::Error,
+                pos: comment,
+                end: lx.pos,
+            });
+        }
         let start = lx.here();
         let Some(c) = lx.peek() else {
             toks.push(Token {
@@ -210,8 +218,8 @@ impl Lexer<'_> {
         Tok::Error
     }
 
-    /// Skips whitespace and `"comments"`.
-    fn skip_trivia(&mut self) {
+    /// Skips whitespace and `"comments"`; answers where an unterminated comment starts.
+    fn skip_trivia(&mut self) -> Option<SourcePos> {
         loop {
             match self.peek() {
                 Some(c) if c.is_whitespace() => {
@@ -226,12 +234,12 @@ impl Lexer<'_> {
                             Some(_) => {}
                             None => {
                                 self.diags.push(Diag::new(start, "unterminated comment"));
-                                return;
+                                return Some(start);
                             }
                         }
                     }
                 }
-                _ => return,
+                _ => return None,
             }
         }
     }
@@ -251,7 +259,7 @@ impl Lexer<'_> {
             '0'..='9' => self.number(start),
             '\'' => {
                 self.bump();
-                match self.string_body(start) {
+                match self.string_body(start, "unterminated string literal") {
                     Some(s) => Tok::Str(s),
                     None => Tok::Error,
                 }
@@ -315,15 +323,14 @@ impl Lexer<'_> {
         op
     }
 
-    /// The body of a string literal, after its opening quote.
-    fn string_body(&mut self, start: SourcePos) -> Option<String> {
+    /// The body of a string literal (or a quoted symbol), after its opening quote.
+    fn string_body(&mut self, start: SourcePos, unterminated: &str) -> Option<String> {
         let mut s = String::new();
         loop {
             let here = self.here();
             match self.bump() {
                 None => {
-                    self.diags
-                        .push(Diag::new(start, "unterminated string literal"));
+                    self.diags.push(Diag::new(start, unterminated));
                     return None;
                 }
                 Some('\'') => {
@@ -353,8 +360,7 @@ impl Lexer<'_> {
                         s.push(other);
                     }
                     None => {
-                        self.diags
-                            .push(Diag::new(start, "unterminated string literal"));
+                        self.diags.push(Diag::new(start, unterminated));
                         return None;
                     }
                 },
@@ -377,7 +383,7 @@ impl Lexer<'_> {
             }
             Some('\'') => {
                 self.bump();
-                match self.string_body(start) {
+                match self.string_body(start, "unterminated symbol literal") {
                     Some(s) => Tok::Sym(s),
                     None => Tok::Error,
                 }
@@ -392,23 +398,25 @@ impl Lexer<'_> {
         }
     }
 
-    /// A number: `42`, `16r1F`, `16r-1F`, `2r1e4`, `1.5`, `1e10`, `2.5e-3`, `1.5e+2`.
+    /// A number: `42`, `16r1F`, `16r-1F`, `2r1e4`, `1.5`, `1e10`, `2.5e-3`, `1.5e+2`, `2r1.1`.
     ///
     /// An integer mantissa with a non-negative exponent is an integer (`1e3` = 1000, as in
-    /// Smalltalk-80); a fraction or a negative exponent makes a float.
+    /// Smalltalk-80); a fraction or a negative exponent makes a float (smalt has no Fractions,
+    /// so `1e-3` and `2r1e-2` are the floats 0.001 and 0.25).
     fn number(&mut self, start: SourcePos) -> Tok {
         let int_part = self.take_while(|c| c.is_ascii_digit());
-        if self.peek() == Some('r')
-            && let Some(tok) = self.radix_number(&int_part, start)
-        {
-            return tok;
+        if self.peek() == Some('r') {
+            return self.radix_number(&int_part, start);
         }
         let mut frac = None;
         if self.peek() == Some('.') && self.peek_nth(1).is_some_and(|c| c.is_ascii_digit()) {
             self.bump();
             frac = Some(self.take_while(|c| c.is_ascii_digit()));
         }
-        let exp = self.exponent();
+        let exp = match self.exponent() {
+            Ok(e) => e,
+            Err(tok) => return tok,
+        };
         let negative_exp = exp.as_deref().is_some_and(|e| e.starts_with('-'));
         if frac.is_some() || negative_exp {
             let text = format!(
@@ -431,75 +439,149 @@ impl Lexer<'_> {
         Tok::Int(value)
     }
 
-    /// After the digits of a number, at an `r`: a radix integer, or `None` when the `r` does not
-    /// start one (then it is the start of an identifier, as in `3r` … no digits).
-    fn radix_number(&mut self, radix_text: &str, start: SourcePos) -> Option<Tok> {
-        let (negative, first) = match self.peek_nth(1) {
-            Some('-') => (true, self.peek_nth(2)),
-            other => (false, other),
-        };
+    /// After the digits of a number, at an `r`: a radix number `16r1F`, `16r-1F`, `2r1e4`,
+    /// `2r1.1`, `36rZZ`. Digits may be upper or lower case; an `e` is an exponent only where it
+    /// is not a digit (radix 14 and below).
+    fn radix_number(&mut self, radix_text: &str, start: SourcePos) -> Tok {
+        self.bump();
         let radix = radix_text
             .parse::<u32>()
             .ok()
             .filter(|r| (2..=36).contains(r));
         let Some(radix) = radix else {
-            if first.is_some_and(|c| c.is_ascii_alphanumeric()) {
-                self.bump();
-                if negative {
-                    self.bump();
-                }
-                self.take_while(|c| c.is_ascii_alphanumeric());
-                return Some(self.error(start, "radix must be between 2 and 36"));
-            }
-            return None;
+            self.take_while(|c| c.is_ascii_alphanumeric() || c == '-');
+            return self.error(start, "radix must be between 2 and 36");
         };
-        if first.is_none_or(|c| !c.is_digit(radix)) {
-            return None;
-        }
-        self.bump();
+        let negative = self.peek() == Some('-');
         if negative {
             self.bump();
         }
-        let digits = self.take_while(|c| c.is_digit(radix));
-        let mut value = IBig::from_str_radix(&digits, radix).unwrap_or_default();
-        if let Some(e) = self.exponent() {
-            match e.parse::<usize>() {
-                Ok(e) if e <= MAX_INT_EXPONENT => value *= IBig::from(radix).pow(e),
-                _ => {
-                    return Some(
-                        self.error(start, "integer literal too large (exponent above 10000)"),
-                    );
-                }
+        if self.peek().is_none_or(|c| !c.is_digit(radix)) {
+            let here = self.here();
+            return self.error(
+                here,
+                format!("expected a digit of radix {radix} after '{radix_text}r'"),
+            );
+        }
+        let int_digits = self.take_while(|c| c.is_digit(radix));
+        let mut frac_digits = String::new();
+        if self.peek() == Some('.') && self.peek_nth(1).is_some_and(|c| c.is_digit(radix)) {
+            self.bump();
+            frac_digits = self.take_while(|c| c.is_digit(radix));
+        }
+        let exp = match self.exponent() {
+            Ok(e) => e,
+            Err(tok) => return tok,
+        };
+        if let Some(c) = self.peek().filter(|c| c.is_ascii_alphanumeric()) {
+            let here = self.here();
+            self.take_while(|c| c.is_ascii_alphanumeric());
+            return self.error(here, format!("'{c}' is not a digit of radix {radix}"));
+        }
+        let digits = format!("{int_digits}{frac_digits}");
+        let mantissa = IBig::from_str_radix(&digits, radix).unwrap_or_default();
+        let mantissa = if negative { -mantissa } else { mantissa };
+        // The value is mantissa * radix^scale.
+        // An exponent too long for an i64 is far out of range either way.
+        let exp_value = match exp.as_deref().map(str::parse::<i64>) {
+            None => 0,
+            Some(Ok(e)) => e,
+            Some(Err(_)) if exp.as_deref().is_some_and(|e| e.starts_with('-')) => i64::MIN / 2,
+            Some(Err(_)) => i64::MAX / 2,
+        };
+        let scale = exp_value.saturating_sub(frac_digits.len() as i64);
+        if frac_digits.is_empty() && scale >= 0 {
+            if scale as usize > MAX_INT_EXPONENT {
+                return self.error(start, "integer literal too large (exponent above 10000)");
             }
+            return Tok::Int(mantissa * IBig::from(radix).pow(scale as usize));
         }
-        if negative {
-            value = -value;
+        match radix_float(&mantissa, radix, scale, digits.len()) {
+            Some(v) => Tok::Float(v),
+            None => self.error(start, "float literal out of range"),
         }
-        Some(Tok::Int(value))
     }
 
-    /// An exponent `e12`, `e-3`, `e+2`, returned as its signed digits (`"12"`, `"-3"`, `"2"`).
-    fn exponent(&mut self) -> Option<String> {
+    /// An exponent `e12`, `e-3`, `e+2`, returned as its signed digits (`"12"`, `"-3"`, `"2"`);
+    /// `None` when there is no `e`, or the `e` starts a name (`2even`). An `e` followed by
+    /// neither digits nor a name (`1.5e`, `2e-x`) is an error.
+    fn exponent(&mut self) -> Result<Option<String>, Tok> {
         if self.peek() != Some('e') {
-            return None;
+            return Ok(None);
         }
         let sign = match self.peek_nth(1) {
             Some(c @ ('-' | '+')) if self.peek_nth(2).is_some_and(|d| d.is_ascii_digit()) => {
                 Some(c)
             }
             Some(d) if d.is_ascii_digit() => None,
-            _ => return None,
+            Some(c) if is_ident_char(c) => return Ok(None),
+            _ => {
+                self.bump();
+                let here = self.here();
+                return Err(self.error(here, "expected the digits of the exponent after 'e'"));
+            }
         };
         self.bump();
         if sign.is_some() {
             self.bump();
         }
         let digits = self.take_while(|c| c.is_ascii_digit());
-        Some(match sign {
+        Ok(Some(match sign {
             Some('-') => format!("-{digits}"),
             _ => digits,
-        })
+        }))
     }
+}
+
+/// `mantissa * radix^scale` as the nearest float (`digits`: how many digits the mantissa was
+/// written with), or `None` if it is too large. The division for a negative scale is done on
+/// integers, so the result is rounded once (twice at most for subnormal results).
+fn radix_float(mantissa: &IBig, radix: u32, scale: i64, digits: usize) -> Option<f64> {
+    // 2^1100 is above the largest float and 2^-1100 below the smallest, for every radix.
+    const RANGE: i64 = 1100;
+    if *mantissa == IBig::ZERO {
+        return Some(0.0);
+    }
+    let magnitude = if scale >= 0 {
+        if scale > RANGE {
+            return None;
+        }
+        let v = mantissa.clone().unsigned_abs() * UBig::from(radix).pow(scale as usize);
+        v.to_f64().value()
+    } else {
+        // |mantissa| < radix^digits, so the value is below radix^(digits + scale).
+        if (digits as i64).saturating_add(scale) < -RANGE {
+            return Some(if *mantissa < IBig::ZERO { -0.0 } else { 0.0 });
+        }
+        let den = UBig::from(radix).pow(scale.unsigned_abs() as usize);
+        let num = mantissa.clone().unsigned_abs();
+        // Shift so that the quotient has at least 64 significant bits, and keep a sticky bit
+        // for a non-zero remainder: converting the quotient then rounds correctly.
+        let shift = (den.bit_len() + 64).saturating_sub(num.bit_len());
+        let shifted = num << shift;
+        let (q, r) = (&shifted / &den, &shifted % &den);
+        let q = if r == UBig::ZERO { q } else { q | UBig::ONE };
+        scale_by_power_of_two(q.to_f64().value(), -(shift as i64))
+    };
+    let v = if *mantissa < IBig::ZERO {
+        -magnitude
+    } else {
+        magnitude
+    };
+    v.is_finite().then_some(v)
+}
+
+/// `x * 2^e`, without overflowing or underflowing in between.
+fn scale_by_power_of_two(mut x: f64, mut e: i64) -> f64 {
+    while e < -1000 {
+        x *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    while e > 1000 {
+        x *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    x * 2f64.powi(e as i32)
 }
 
 #[cfg(test)]
@@ -550,10 +632,53 @@ mod tests {
             one("16rFFFFFFFFFFFFFFFFFFFF"),
             Tok::Int(IBig::from_str_radix("FFFFFFFFFFFFFFFFFFFF", 16).unwrap())
         );
-        // `r` not followed by a digit of the radix: the number ends before it
-        assert_eq!(toks("2rG"), vec![int(2), Tok::Ident("rG".into()), Tok::Eof]);
-        assert!(err("40r12").contains("radix"));
-        assert!(err("1r0").contains("radix"));
+        assert_eq!(one("10r99"), int(99));
+        assert_eq!(one("2r-101"), int(-5));
+        assert!(err("40r12").contains("radix must be between 2 and 36"));
+        assert!(err("1r0").contains("radix must be between 2 and 36"));
+        assert!(err("0r").contains("radix must be between 2 and 36"));
+    }
+
+    #[test]
+    fn radix_numbers_without_digits_or_with_wrong_digits() {
+        assert_eq!(err("16r"), "expected a digit of radix 16 after '16r'");
+        assert_eq!(err("16r x"), "expected a digit of radix 16 after '16r'");
+        assert_eq!(err("16r-"), "expected a digit of radix 16 after '16r'");
+        assert_eq!(err("2rG"), "expected a digit of radix 2 after '2r'");
+        assert_eq!(err("2r102"), "'2' is not a digit of radix 2");
+        assert_eq!(err("8r78"), "'8' is not a digit of radix 8");
+        assert_eq!(err("16rFG"), "'G' is not a digit of radix 16");
+        assert_eq!(err("2r1e"), "expected the digits of the exponent after 'e'");
+        assert_eq!(err("2r1ex"), "'e' is not a digit of radix 2");
+        // The error is at the offending character, and the rest of the number is skipped.
+        let (t, d) = tokenize("2r102 + 1");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].pos.column, 5);
+        assert_eq!(t[1].tok, Tok::Binary("+".into()));
+    }
+
+    #[test]
+    fn radix_fractions_and_negative_exponents_are_floats() {
+        assert_eq!(one("2r1.1"), Tok::Float(1.5));
+        assert_eq!(one("16r1.8"), Tok::Float(1.5));
+        assert_eq!(one("16r-A.8"), Tok::Float(-10.5));
+        assert_eq!(one("2r1e-2"), Tok::Float(0.25));
+        assert_eq!(one("2r1.1e1"), Tok::Float(3.0));
+        assert_eq!(one("10r1e-1"), Tok::Float(0.1));
+        assert_eq!(one("3r0.1"), Tok::Float(1.0 / 3.0));
+        assert_eq!(one("10r0.1"), Tok::Float(0.1));
+        assert_eq!(
+            one("10r0.000000000000000000000000000000001"),
+            Tok::Float(1e-33)
+        );
+        assert_eq!(one("2r1e-1074"), Tok::Float(f64::from_bits(1)));
+        assert_eq!(one("2r1e-2000"), Tok::Float(0.0));
+        assert_eq!(one("2r1e-99999999999999999999999"), Tok::Float(0.0));
+        assert_eq!(one("2r0.0"), Tok::Float(0.0));
+        assert!(err("2r1.1e2000").contains("out of range"));
+        assert!(err("2r1e99999999999999999999999").contains("too large"));
+        // a period not followed by a digit of the radix ends the statement
+        assert_eq!(toks("2r1.2"), vec![int(1), Tok::Period, int(2), Tok::Eof]);
     }
 
     #[test]
@@ -571,18 +696,22 @@ mod tests {
         );
         // a period not followed by a digit ends the statement
         assert_eq!(toks("3."), vec![int(3), Tok::Period, Tok::Eof]);
-        // `e` not followed by digits starts an identifier
-        assert_eq!(toks("2e"), vec![int(2), Tok::Ident("e".into()), Tok::Eof]);
+        // `e` starting a name is a unary message; with neither digits nor a name it is an error
         assert_eq!(
-            toks("2e-x"),
-            vec![
-                int(2),
-                Tok::Ident("e".into()),
-                Tok::Binary("-".into()),
-                Tok::Ident("x".into()),
-                Tok::Eof
-            ]
+            toks("2even"),
+            vec![int(2), Tok::Ident("even".into()), Tok::Eof]
         );
+        assert_eq!(
+            toks("2e3e"),
+            vec![int(2000), Tok::Ident("e".into()), Tok::Eof]
+        );
+        for bad in ["2e", "1.5e", "2e-x", "1e+", "1e ", "1e."] {
+            assert_eq!(
+                err(bad),
+                "expected the digits of the exponent after 'e'",
+                "{bad}"
+            );
+        }
         assert!(err("1.0e999").contains("out of range"));
         assert!(err("1e100000").contains("too large"));
     }

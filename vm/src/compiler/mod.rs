@@ -103,8 +103,47 @@ pub struct CompiledClass {
 }
 
 /// Parses a SOM class file.
+///
+/// When the file has syntax errors, the methods that did parse are also checked for the
+/// semantic errors that do not depend on inherited instance variables (assigning to an
+/// argument or a reserved word, duplicate or shadowing names), so one run reports both.
 pub fn parse_class(file: &str, source: &str) -> Result<ClassDef, CompileErrors> {
-    parser::parse_class(source).map_err(|d| error::into_errors(file, source, d))
+    parser::parse_class(source).map_err(|(partial, mut diags)| {
+        if let Some(class) = partial {
+            diags.extend(semantic_errors_without_superclass(&class));
+        }
+        error::into_errors(file, source, diags)
+    })
+}
+
+/// The semantic errors of a class's methods, judged without its superclass: the scope holds
+/// only the class's own fields, and assigning an unknown name is not reported (it may be an
+/// inherited instance variable).
+fn semantic_errors_without_superclass(class: &ClassDef) -> Vec<error::Diag> {
+    let own = |name: String, fields: &[String], class_side: bool| ClassScope {
+        class_name: name,
+        instance_vars: fields.to_vec(),
+        class_side,
+    };
+    let sides = [
+        (
+            &class.instance_methods,
+            own(class.name.clone(), &class.instance_vars, false),
+        ),
+        (
+            &class.class_methods,
+            own(format!("{} class", class.name), &class.class_vars, true),
+        ),
+    ];
+    let mut diags = Vec::new();
+    for (methods, scope) in &sides {
+        for m in methods.iter() {
+            if let Err(d) = scope::analyze(&m.ast, scope, true) {
+                diags.extend(d);
+            }
+        }
+    }
+    diags
 }
 
 /// Parses a single method: `pattern statements`, or `pattern = ( statements )`.

@@ -45,6 +45,9 @@ pub struct MethodDef {
     pub arg_names: Vec<String>,
     /// Where the method pattern starts.
     pub position: SourcePos,
+    /// Where the primitive's number or name is written (`<primitive: 60>`); the method's
+    /// position for SOM `= primitive` methods and methods without a primitive.
+    pub primitive_position: SourcePos,
     /// The method's source text, from its pattern to its end.
     pub source: String,
     pub(crate) ast: MethodAst,
@@ -98,16 +101,19 @@ struct Parser<'s> {
     i: usize,
     depth: usize,
     next_block: u32,
+    /// The position of the current method's `<primitive: …>` value.
+    primitive_pos: Option<SourcePos>,
     diags: Vec<Diag>,
 }
 
-/// Parses a class file; on failure, the lexical and syntax errors of the whole file.
-pub(crate) fn parse_class(source: &str) -> Result<ClassDef, Vec<Diag>> {
+/// Parses a class file; on failure, the lexical and syntax errors of the whole file, and the
+/// class with the methods that did parse (if its header could be read).
+pub(crate) fn parse_class(source: &str) -> Result<ClassDef, (Option<Box<ClassDef>>, Vec<Diag>)> {
     let mut p = Parser::new(source);
     let class = p.class_def();
     match class {
         Some(c) if p.diags.is_empty() => Ok(c),
-        _ => Err(p.diags),
+        partial => Err((partial.map(Box::new), p.diags)),
     }
 }
 
@@ -161,6 +167,7 @@ impl<'s> Parser<'s> {
             i: 0,
             depth: 0,
             next_block: 0,
+            primitive_pos: None,
             diags,
         }
     }
@@ -365,6 +372,15 @@ impl<'s> Parser<'s> {
             match self.som_method() {
                 Ok(m) => out.push(m),
                 Err(d) => {
+                    if let Some(next) = self.next_method_inside(start, self.i, &d) {
+                        // The method lacks its `)`: say so, and go on with the next one.
+                        self.diags.push(Diag::new(
+                            self.toks[next].pos,
+                            "expected ')' to close the method body, found the start of the next method",
+                        ));
+                        self.i = next;
+                        continue;
+                    }
                     self.diags.push(d);
                     self.recover(start);
                     if *self.tok() == Tok::Eof {
@@ -373,6 +389,25 @@ impl<'s> Parser<'s> {
                 }
             }
         }
+    }
+
+    /// After the (not lexical) error `d` at token `failed` in the method starting at token
+    /// `start`: the first token in between that begins a line like a method definition, no
+    /// further indented than this method. The usual cause is a missing `)`, which lets the
+    /// method run on into the next one (`a = ( ^(1 + 2 )` then `b = ( … )` reads as sending
+    /// `b` and `=`), so the error found there says nothing useful.
+    fn next_method_inside(&mut self, start: usize, failed: usize, d: &Diag) -> Option<usize> {
+        if d.silent {
+            return None;
+        }
+        let column = self.toks.get(start)?.pos.column;
+        let saved = self.i;
+        let found = (start + 1..=failed.min(self.toks.len() - 1)).find(|&k| {
+            self.i = k;
+            self.at_method_start(column)
+        });
+        self.i = saved;
+        found
     }
 
     /// After an error in the method starting at token `start`: skips to just after its end
@@ -449,6 +484,7 @@ impl<'s> Parser<'s> {
     /// `pattern = ( body )` or `pattern = primitive`.
     fn som_method(&mut self) -> PResult<MethodDef> {
         self.next_block = 0;
+        self.primitive_pos = None;
         let start = self.peek().pos;
         let (selector, params) = self.pattern()?;
         if !is_binary(self.tok(), "=") {
@@ -491,6 +527,7 @@ impl<'s> Parser<'s> {
             selector: selector.clone(),
             arg_names: params.iter().map(|p| p.name.clone()).collect(),
             position: start,
+            primitive_position: self.primitive_pos.unwrap_or(start),
             source,
             ast: MethodAst {
                 selector,
@@ -578,13 +615,17 @@ impl<'s> Parser<'s> {
         Ok((temps, primitive))
     }
 
+    /// At the start of a method body, where no statement can begin with `<`.
     fn at_pragma(&self) -> bool {
-        is_binary(self.tok(), "<") && matches!(self.peek_at(1).tok, Tok::Keyword(_))
+        is_binary(self.tok(), "<")
     }
 
     /// `<primitive: 60>`, `<primitive: #name>`, `<primitive: 'name'>`.
     fn pragma(&mut self) -> PResult<Primitive> {
         self.bump();
+        if !matches!(self.tok(), Tok::Keyword(_)) {
+            return Err(self.expected("'primitive:' after '<'"));
+        }
         let kw = self.bump();
         let Tok::Keyword(k) = &kw.tok else {
             return Err(Diag::new(kw.pos, "expected a pragma keyword"));
@@ -609,6 +650,7 @@ impl<'s> Parser<'s> {
             Tok::Sym(s) | Tok::Str(s) => Primitive::Named(s.clone()),
             _ => return Err(self.expected("a primitive number or name")),
         };
+        self.primitive_pos = Some(value.pos);
         self.bump();
         if !is_binary(self.tok(), ">") {
             return Err(self.expected("'>' to close the pragma"));
@@ -640,6 +682,7 @@ impl<'s> Parser<'s> {
 
     fn standalone_method(&mut self) -> PResult<MethodDef> {
         self.next_block = 0;
+        self.primitive_pos = None;
         let start = self.peek().pos;
         let (selector, params) = self.pattern()?;
         let som_style = is_binary(self.tok(), "=")
@@ -717,6 +760,13 @@ impl<'s> Parser<'s> {
     }
 
     fn statement(&mut self) -> PResult<Stmt> {
+        if is_binary(self.tok(), "<") && matches!(self.peek_at(1).tok, Tok::Keyword(_)) {
+            return Err(Diag::new(
+                self.peek().pos,
+                "a pragma such as <primitive: …> must come at the start of the method body, \
+                 before the statements",
+            ));
+        }
         if *self.tok() == Tok::Caret {
             let pos = self.bump().pos;
             let value = self.expression(Wanted::Text("an expression after '^'"))?;
@@ -749,10 +799,19 @@ impl<'s> Parser<'s> {
 
     fn message_expression(&mut self, what: Wanted<'_>) -> PResult<Expr> {
         let e = self.primary(what)?;
+        let after_primary = self.i;
         let e = self.unary_tail(e)?;
         let e = self.binary_tail(e)?;
         let e = self.keyword_tail(e)?;
         if *self.tok() == Tok::Semicolon {
+            // `(a foo); bar` has no message of its own before the `;`: the send inside the
+            // parentheses is not a cascade's first part.
+            if self.i == after_primary {
+                return Err(Diag::new(
+                    self.peek().pos,
+                    "a cascade needs a message before ';'",
+                ));
+            }
             return self.cascade(e);
         }
         Ok(e)

@@ -870,7 +870,10 @@ fn enormous_allocations_fail_cleanly() {
         &[
             ("Array basicNew: -1", "error"),
             ("Array new: (2 raisedTo: 100)", "error: OutOfMemory"),
-            ("Array new: (2 raisedTo: 100) negated", "error: Error: Array new: needs"),
+            (
+                "Array new: (2 raisedTo: 100) negated",
+                "error: Error: Array new: needs",
+            ),
             ("Array new: 1 << 62", "error: OutOfMemory"),
             ("Array basicNew: 1 << 62", "error: OutOfMemory"),
             ("String new: 1 << 70 withAll: $a", "error: OutOfMemory"),

@@ -869,7 +869,14 @@ fn enormous_allocations_fail_cleanly() {
     expect_all(
         &[
             ("Array basicNew: -1", "error"),
-            ("Array new: (2 raisedTo: 100)", "error"),
+            ("Array new: (2 raisedTo: 100)", "error: OutOfMemory"),
+            (
+                "Array new: (2 raisedTo: 100) negated",
+                "error: Error: Array new: needs",
+            ),
+            ("Array new: 1 << 62", "error: OutOfMemory"),
+            ("Array basicNew: 1 << 62", "error: OutOfMemory"),
+            ("String new: 1 << 70 withAll: $a", "error: OutOfMemory"),
             ("Array new: 1 << 40", "error: OutOfMemory"),
             ("String new: 1 << 40", "error: OutOfMemory"),
             ("String new: 1 << 34", "error: OutOfMemory"),
@@ -1335,6 +1342,47 @@ fn broken_handlers_end() {
         ],
         false,
     );
+}
+
+/// Any method may carry the handler marker: the exception search skips marked activations
+/// that are neither an `on:do:` nor a running handler (it read their temporaries as if they
+/// were, failing inside the search).
+#[test]
+fn handler_markers_on_other_methods_are_skipped() {
+    let wd = Watchdog::new();
+    for stress in [false, true] {
+        let (mut vm, _out) = new_vm(stress);
+        vm.load_class_source(
+            "Marked = (
+                one: x = ( <primitive: #handlerMarker> ^x value )
+                two: x with: y = ( <primitive: #handlerMarker> ^x value )
+                none = ( <primitive: #handlerMarker> ^1/0 )
+            )",
+            "Marked.som",
+        )
+        .unwrap();
+        let cases = [
+            (
+                "[Marked new one: [1/0]] on: ZeroDivide do: [:e | 5]",
+                "ok: 5",
+            ),
+            (
+                "[Marked new two: [1/0] with: 3] on: ZeroDivide do: [:e | 6]",
+                "ok: 6",
+            ),
+            ("[Marked new none] on: ZeroDivide do: [:e | 7]", "ok: 7"),
+            ("Marked new one: [1/0]", "error: ZeroDivide"),
+            ("Marked new one: [Warning signal: 'x'. 8]", "ok: 8"),
+        ];
+        let mut wrong = Vec::new();
+        for (src, expected) in cases {
+            let got = outcome(&mut vm, &wd, src);
+            if !got.contains(expected) {
+                wrong.push(format!("{src}\n  expected: {expected}\n  got:      {got}"));
+            }
+        }
+        assert!(wrong.is_empty(), "(stress {stress})\n{}", wrong.join("\n"));
+    }
 }
 
 /// `^` in a block whose home method has returned, and through unwind blocks.

@@ -215,6 +215,35 @@ fn unbounded_recursion_raises_a_catchable_error() {
     assert_eq!(eval(&mut vm, "3 + 4").unwrap(), "7");
 }
 
+/// An overflow in the handler of an overflow is a StackOverflow error too (regression: it
+/// stopped the evaluation, outer handlers or not), a few levels deep; deeper, the evaluation
+/// stops with an error and the VM goes on working.
+#[test]
+fn overflows_inside_overflow_handlers_are_catchable() {
+    let (mut vm, _) = vm_with(VmOptions {
+        max_stack_words: 1 << 20,
+        ..VmOptions::default()
+    });
+    vm.load_class_source("Forever = ( go: n = ( ^self go: n + 1 ) )", "Forever.som")
+        .unwrap();
+    let nested = "[ [ Forever new go: 0 ] on: StackOverflow do: [ :e | Forever new go: 0 ] ]
+        on: StackOverflow do: [ :e | #outer ]";
+    assert_eq!(eval(&mut vm, nested).unwrap(), "#outer");
+    let three = "[ Forever new go: 0 ] on: StackOverflow do: [ :e |
+        [ Forever new go: 0 ] on: StackOverflow do: [ :e2 |
+            [ Forever new go: 0 ] on: StackOverflow do: [ :e3 | #third ] ] ]";
+    assert_eq!(eval(&mut vm, three).unwrap(), "#third");
+    // Each handled inner overflow gives its room back: many in one handler are fine.
+    let many = "[ Forever new go: 0 ] on: StackOverflow do: [ :e |
+        (1 to: 50) inject: 0 into: [ :a :i |
+            a + ([ Forever new go: 0 ] on: StackOverflow do: [ :e2 | 1 ]) ] ]";
+    assert_eq!(eval(&mut vm, many).unwrap(), "50");
+    let endless = "| f | f := nil. f := [ [ Forever new go: 0 ] on: StackOverflow do: [ :e | f value ] ]. f value";
+    assert!(vm.evaluate(endless, "test", false).is_err());
+    assert_eq!(eval(&mut vm, nested).unwrap(), "#outer");
+    assert_eq!(eval(&mut vm, "3 + 4").unwrap(), "7");
+}
+
 fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("smalt-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

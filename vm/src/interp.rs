@@ -978,17 +978,22 @@ impl Vm {
     }
 
     /// The stack limit was reached: instead of the message, send #stackOverflow to the
-    /// receiver (with the headroom above the limit available to handle it).
+    /// receiver, with part of the headroom above the limit available to handle it. An overflow
+    /// while handling one raises the limit again, into three quarters of what is left of the
+    /// headroom, so that it is catchable too, a few levels deep.
     #[cold]
     fn raise_stack_overflow(&mut self, r: &mut Registers, nargs: usize) -> Result<(), VmError> {
         let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
-        if self.stack_limit > normal {
-            // Overflow while handling an overflow: give up on this computation.
+        let top = normal + STACK_HEADROOM;
+        let room = top.saturating_sub(self.stack_limit);
+        if room < crate::vm::MIN_OVERFLOW_ROOM {
+            // Overflows nested in the handlers of overflows: give up on this computation.
             return Err(VmError::Load(
                 "stack overflow while handling a stack overflow".into(),
             ));
         }
-        self.stack_limit = normal + STACK_HEADROOM;
+        self.overflow_limits.push(self.stack_limit);
+        self.stack_limit += room / 4 * 3;
         r.sp -= nargs;
         let sel = self.special(sp::SEL_STACK_OVERFLOW);
         self.send_selector(r, sel, 0)
@@ -1002,13 +1007,22 @@ impl Vm {
         Ok(())
     }
 
-    /// Lowers the stack limit back to normal once the stack is well below it: by the headroom,
-    /// or by half the limit for a stack limit smaller than twice the headroom (which would
-    /// otherwise never come back, making every later overflow fatal).
+    /// Lowers the stack limit back once the stack is well below the limit it was raised from:
+    /// by the room it was raised by, or, for the normal limit, by the headroom or half the
+    /// limit for a stack limit smaller than twice the headroom (which would otherwise never
+    /// come back, making every later overflow fatal).
     pub(crate) fn maybe_reset_stack_limit(&mut self, sp: usize) {
-        let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
-        if self.stack_limit > normal && sp + STACK_HEADROOM.min(normal / 2) < normal {
-            self.stack_limit = normal;
+        while let Some(&previous) = self.overflow_limits.last() {
+            let margin = if self.overflow_limits.len() == 1 {
+                STACK_HEADROOM.min(previous / 2)
+            } else {
+                self.stack_limit - previous
+            };
+            if sp + margin >= previous {
+                break;
+            }
+            self.stack_limit = previous;
+            self.overflow_limits.pop();
         }
     }
 

@@ -124,6 +124,10 @@ impl Default for VmOptions {
 /// Words kept free above the normal stack limit so that the stack-overflow error can run.
 pub const STACK_HEADROOM: usize = 64 * 1024;
 
+/// The least headroom left for which an overflow is still raised as a StackOverflow error;
+/// below it (an overflow nested in the handlers of several overflows), the evaluation stops.
+pub const MIN_OVERFLOW_ROOM: usize = 2 * 1024;
+
 /// The largest stack limit: the stack's capacity less the headroom.
 pub const MAX_STACK_LIMIT: usize = STACK_WORDS - STACK_HEADROOM;
 
@@ -150,9 +154,13 @@ pub struct Vm {
     pub true_false: [Word; 2],
     /// Options.
     pub options: VmOptions,
-    /// Current stack limit (the normal one, or raised by the headroom while a stack overflow is
-    /// being handled).
+    /// Current stack limit (the normal one, or raised into the headroom while a stack overflow
+    /// is being handled).
     pub stack_limit: usize,
+    /// The limits in force before each raise of `stack_limit` that is still in effect, oldest
+    /// first: an overflow inside the handler of an overflow raises the limit again, into what
+    /// is left of the headroom.
+    pub(crate) overflow_limits: Vec<usize>,
     /// Program output.
     pub out: Output,
     /// Error output.
@@ -251,6 +259,7 @@ impl Vm {
             true_false: [Word::INVALID; 2],
             options,
             stack_limit: limit,
+            overflow_limits: Vec::new(),
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
             interrupt: Arc::new(AtomicBool::new(false)),

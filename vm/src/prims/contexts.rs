@@ -294,7 +294,10 @@ pub(crate) fn trace_line(vm: &Vm, method: Word, receiver: Word, pc: usize) -> St
     let holder = vm.method_holder(home);
     let holder_name = vm.class_name(holder);
     let rcv_class = vm.class_name(vm.class_of(receiver));
-    let who = if rcv_class == holder_name || !vm.is_class(holder) {
+    // A clean block (one that uses neither self nor the method's variables) is made once,
+    // with nil for its receiver: name its method's class alone, not `Nil(Holder)`.
+    let clean_block = info.is_block() && receiver == vm.nil();
+    let who = if rcv_class == holder_name || !vm.is_class(holder) || clean_block {
         holder_name
     } else {
         format!("{rcv_class}({holder_name})")

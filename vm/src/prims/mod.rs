@@ -28,6 +28,7 @@
 //! Primitives may collect garbage (any allocation is a safepoint), so they read their arguments
 //! from the stack again after allocating.
 
+use crate::objects::class_index as ci;
 use crate::vm::{Vm, VmError};
 use smalt_gc::Word;
 use std::collections::HashMap;
@@ -202,6 +203,23 @@ impl Vm {
     #[inline]
     pub(crate) fn int_arg(&self, nargs: usize, i: usize) -> Option<i64> {
         self.arg(nargs, i).as_small_int()
+    }
+
+    /// A size argument (a count of elements to allocate): `Ok` for a non-negative
+    /// SmallInteger; `Err(Prim::OutOfMemory)` for a positive large integer, a valid size
+    /// that no heap can hold; `Err(Prim::Fail)` for anything else.
+    pub(crate) fn size_arg(&self, nargs: usize, i: usize) -> Result<usize, Prim> {
+        let a = self.arg(nargs, i);
+        match a.as_small_int() {
+            Some(v) if v >= 0 => Ok(v as usize),
+            Some(_) => Err(Prim::Fail),
+            None => match a.as_oop() {
+                Some(o) if self.heap.header(o).class_index() == ci::LARGE_POSITIVE => {
+                    Err(Prim::OutOfMemory)
+                }
+                _ => Err(Prim::Fail),
+            },
+        }
     }
 
     /// A 1-based index argument checked against `len`, as a 0-based index.

@@ -285,15 +285,15 @@ fn class_new(vm: &mut Vm, n: usize) -> Prim {
 
 /// `Class>>new:` / `basicNew:`: a new instance with `size` indexed elements.
 fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
-    let size = prim_try!(vm.int_arg(n, 1));
-    if size < 0 {
-        return Prim::Fail;
-    }
-    if size > smalt_gc::MAX_OBJECT_SLOTS as i64 {
+    let size = match vm.size_arg(n, 1) {
+        Ok(size) => size,
+        Err(p) => return p,
+    };
+    if size > smalt_gc::MAX_OBJECT_SLOTS {
         // A valid size that no heap can hold.
         return Prim::OutOfMemory;
     }
-    instantiate(vm, n, size as usize)
+    instantiate(vm, n, size)
 }
 
 fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {

@@ -385,15 +385,15 @@ fn char_as_string(vm: &mut Vm, n: usize) -> Prim {
 
 /// `String new: n withAll: aCharacter` (class side).
 fn string_new_with_all(vm: &mut Vm, n: usize) -> Prim {
-    let count = prim_try!(vm.int_arg(n, 1));
     let c = prim_try!(vm.arg(n, 2).as_character().and_then(char::from_u32));
-    if count < 0 {
-        return Prim::Fail;
-    }
-    if (count as usize).saturating_mul(c.len_utf8()) > vm.heap_limit_bytes() {
+    let count = match vm.size_arg(n, 1) {
+        Ok(count) => count,
+        Err(p) => return p,
+    };
+    if count.saturating_mul(c.len_utf8()) > vm.heap_limit_bytes() {
         return Prim::OutOfMemory;
     }
-    let s: String = std::iter::repeat_n(c, count as usize).collect();
+    let s: String = std::iter::repeat_n(c, count).collect();
     done(vm.new_string(&s))
 }
 

@@ -251,3 +251,38 @@ fn the_repl_ends_at_end_of_input_and_system_exit_sets_its_status() {
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(stdout(&o), "a\n'a'\n", "println's output, then its value");
 }
+
+#[test]
+fn an_unhandled_error_runs_the_unwind_blocks_before_the_program_stops() {
+    let dir = scratch_dir("unwind");
+    let file = write_class(
+        &dir,
+        "Unwinding",
+        "Unwinding = (
+            inner = ( [ 1 / 0 ] ensure: [ 'inner ensure' println ] )
+            run = (
+                [ [ self inner ] ifCurtailed: [ 'curtailed' println ] ]
+                    ensure: [ 'outer ensure' println ].
+                'not reached' println ) )",
+    );
+    let o = smalt(&[&file]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "inner ensure\ncurtailed\nouter ensure\n");
+    let err = stderr(&o);
+    assert!(err.starts_with("ZeroDivide: division by zero\n"), "{err}");
+    assert!(
+        err.contains("Unwinding>>inner"),
+        "the trace is taken before unwinding: {err}"
+    );
+
+    // An error inside an unwind block stops at once, and both errors are reported.
+    let o = smalt(&["-e", "[ 1 / 0 ] ensure: [ nil foo ]. 'not reached' println"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "");
+    let err = stderr(&o);
+    assert!(err.starts_with("ZeroDivide: division by zero\n"), "{err}");
+    assert!(
+        err.contains("another error: MessageNotUnderstood: Nil does not understand #foo"),
+        "{err}"
+    );
+}

@@ -157,6 +157,18 @@ impl Vm {
             self.regs = r;
             self.run()
         })();
+        // An unhandled error stops its run once the unwind blocks have run, whatever they
+        // did (one may have returned from a method below, and the run ended normally).
+        let result = match self.pending_unhandled.take() {
+            Some((depth, error)) if depth == self.run_depth => match result {
+                Err(VmError::Exit(code)) => Err(VmError::Exit(code)),
+                _ => Err(error),
+            },
+            other => {
+                self.pending_unhandled = other;
+                result
+            }
+        };
         self.run_depth -= 1;
         result
     }

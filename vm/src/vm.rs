@@ -173,6 +173,9 @@ pub struct Vm {
     pub compile_micros: u64,
     /// Number of nested interpreter runs (Rust → Smalltalk calls).
     pub run_depth: usize,
+    /// An unhandled error whose run (at this `run_depth`) is running its unwind blocks before
+    /// it stops with the error (see `prims::contexts::unhandled_error`).
+    pub pending_unhandled: Option<(usize, VmError)>,
     /// Arguments given to the program (for `system arguments`).
     pub arguments: Vec<String>,
     /// Code-arena offset of a lone `ReturnTop`: a frame resumed there returns its top value.
@@ -266,6 +269,7 @@ impl Vm {
             started: Instant::now(),
             compile_micros: 0,
             run_depth: 0,
+            pending_unhandled: None,
             arguments: Vec::new(),
             return_top_stub: 0,
             value_return_stub: 0,

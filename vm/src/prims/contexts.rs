@@ -414,8 +414,12 @@ fn context_stack_trace(vm: &mut Vm, n: usize) -> Prim {
 }
 
 /// `system unhandledError: description context: aContext`: called by the exception machinery
-/// when nothing handles an error. Stops the program with the description and the stack trace
-/// from aContext (where the error was signalled) down; without a live context, from here.
+/// when nothing handles an error. Records the error with the stack trace from aContext (where
+/// the error was signalled) down, or from here without a live context, and answers the
+/// receiver: `Exception>>defaultAction` then runs the unwind blocks of the run (as terminating
+/// a process does) and sends `stopUnhandled`. The run stops with the error when its base frame
+/// is left, even if an unwind block returned from a method below. A second unhandled error while
+/// the unwind blocks run stops the run at once, with both reported.
 fn unhandled_error(vm: &mut Vm, n: usize) -> Prim {
     let description = vm
         .string_value(vm.arg(n, 1))
@@ -427,7 +431,44 @@ fn unhandled_error(vm: &mut Vm, n: usize) -> Prim {
         0
     };
     let trace = format_trace(&all[skip.min(all.len())..]);
-    Prim::Error(VmError::Unhandled { description, trace })
+    match vm.pending_unhandled.take() {
+        Some((
+            depth,
+            VmError::Unhandled {
+                description: first,
+                trace: first_trace,
+            },
+        )) if depth == vm.run_depth => {
+            let trace = format!(
+                "{first_trace}while its unwind blocks ran, another error: {description}\n{trace}"
+            );
+            Prim::Error(VmError::Unhandled {
+                description: first,
+                trace,
+            })
+        }
+        other => {
+            vm.pending_unhandled = other;
+            if vm.pending_unhandled.is_some() {
+                // An unhandled error of an outer run is unwinding: this one stops its own run.
+                return Prim::Error(VmError::Unhandled { description, trace });
+            }
+            vm.pending_unhandled = Some((vm.run_depth, VmError::Unhandled { description, trace }));
+            Prim::Done(vm.rcv(n))
+        }
+    }
+}
+
+/// `system stopUnhandled`: stops the run with the unhandled error recorded by
+/// `unhandledError:context:` once its unwind blocks have run; fails without one.
+fn stop_unhandled(vm: &mut Vm, _n: usize) -> Prim {
+    match vm.pending_unhandled.take() {
+        Some((depth, error)) if depth == vm.run_depth => Prim::Error(error),
+        other => {
+            vm.pending_unhandled = other;
+            Prim::Fail
+        }
+    }
 }
 
 /// The number of frames above a live context's frame (0 if it is not live).
@@ -510,6 +551,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
             "systemUnhandledError",
         ],
         unhandled_error,
+    ),
+    (
+        &["System>>stopUnhandled", "systemStopUnhandled"],
+        stop_unhandled,
     ),
     (
         &["System>>printStackTrace", "systemPrintStackTrace"],

@@ -742,9 +742,17 @@ fn float_hash(vm: &mut Vm, n: usize) -> Prim {
     if x.is_finite() && x.fract() == 0.0 {
         return Prim::Done(Word::small_int(integer_hash(&exact_integer(x))));
     }
-    Prim::Done(Word::small_int(
-        (x.to_bits() >> 2) as i64 & 0x3FFF_FFFF_FFFF,
-    ))
+    Prim::Done(Word::small_int(fraction_hash(x)))
+}
+
+/// The hash of a Double that is not an integral value: every bit of it counts (the fraction's
+/// low bits as much as the exponent), so Doubles such as `i + 0.5` spread over a hash table.
+fn fraction_hash(x: f64) -> i64 {
+    let mut z = x.to_bits();
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 3) as i64
 }
 
 fn float_is_nan(vm: &mut Vm, n: usize) -> Prim {

@@ -13,7 +13,7 @@ use super::{Prim, PrimDef, done, prim_try};
 use crate::objects::class_index as ci;
 use crate::vm::{Vm, VmError};
 use dashu_int::ops::{Abs, Gcd};
-use dashu_int::{IBig, Sign};
+use dashu_int::{IBig, Sign, UBig};
 use smalt_gc::{Format, Word};
 
 /// The value of an Integer (small or large), else `None`.
@@ -348,7 +348,9 @@ fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
     }
     let x = prim_try!(big_from_word(vm, value));
     let bits = bit_len(&x);
-    let r = if by >= 0 {
+    let r = if x.is_zero() {
+        x
+    } else if by >= 0 {
         if too_big(vm, bits.saturating_add(by as usize)) {
             return Prim::OutOfMemory;
         }
@@ -363,25 +365,36 @@ fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
     };
     done(word_from_big(vm, &r))
 }
+/// The shift amount of `<<`, `>>` and `bitShift:`, of any size: beyond ±2^40 bits every
+/// bit of any storable receiver is shifted out (right) or the result could not be stored
+/// (left), so such amounts are clamped there and [`shift`] answers 0, -1 or out of memory.
+fn shift_amount(vm: &Vm, nargs: usize) -> Option<i64> {
+    const LIMIT: i64 = 1 << 40;
+    let by = big_from_word(vm, vm.arg(nargs, 1))?;
+    Some(i64::try_from(&by).unwrap_or(if by.sign() == Sign::Negative { -LIMIT } else { LIMIT })
+        .clamp(-LIMIT, LIMIT))
+}
 fn int_shift_left(vm: &mut Vm, n: usize) -> Prim {
-    let by = prim_try!(vm.int_arg(n, 1));
+    let by = prim_try!(shift_amount(vm, n));
     shift(vm, vm.arg(n, 0), by)
 }
 fn int_shift_right(vm: &mut Vm, n: usize) -> Prim {
-    let by = prim_try!(vm.int_arg(n, 1));
+    let by = prim_try!(shift_amount(vm, n));
     shift(vm, vm.arg(n, 0), -by)
 }
 fn int_bit_shift(vm: &mut Vm, n: usize) -> Prim {
     int_shift_left(vm, n)
 }
-/// SOM `>>>`: logical shift right of the 64-bit two's-complement value.
+/// SOM `>>>`: logical shift right of the 64-bit two's-complement value. The receiver must
+/// have a 64-bit pattern (-2^63 to 2^64 - 1); shifting by 64 or more answers 0.
 fn int_unsigned_shift_right(vm: &mut Vm, n: usize) -> Prim {
-    let x = prim_try!(vm.int_arg(n, 0));
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let by = prim_try!(vm.int_arg(n, 1));
-    if !(0..64).contains(&by) {
+    let bits = prim_try!(u64::try_from(&x).ok().or_else(|| i64::try_from(&x).ok().map(|i| i as u64)));
+    if by < 0 {
         return Prim::Fail;
     }
-    let r = ((x as u64) >> by) as i64;
+    let r = if by >= 64 { 0 } else { bits >> by };
     done(word_from_big(vm, &IBig::from(r)))
 }
 
@@ -444,7 +457,14 @@ fn int_sqrt(vm: &mut Vm, n: usize) -> Prim {
     if &r * &r == x {
         return done(word_from_big(vm, &r));
     }
-    done(vm.new_float(x.to_f64().value().sqrt()))
+    // Beyond 2^106 the integer square root has more bits than a Double keeps, so converting
+    // it loses nothing, and it stays finite where the receiver itself exceeds the Double range.
+    let root = if bit_len(&x) > 106 {
+        r.to_f64().value()
+    } else {
+        x.to_f64().value().sqrt()
+    };
+    done(vm.new_float(root))
 }
 
 fn int_as_character(vm: &mut Vm, n: usize) -> Prim {
@@ -510,15 +530,93 @@ fn int_negated(vm: &mut Vm, n: usize) -> Prim {
 
 fn int_raised_to(vm: &mut Vm, n: usize) -> Prim {
     let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
-    let e = prim_try!(vm.int_arg(n, 1));
-    if e < 0 {
+    let big_e = prim_try!(big_from_word(vm, vm.arg(n, 1)));
+    if big_e.sign() == Sign::Negative {
         return Prim::Fail;
     }
+    // 0, 1 and -1 have powers of any size.
+    if a.is_zero() {
+        return Prim::Done(Word::small_int(i64::from(big_e.is_zero())));
+    }
+    if a.is_one() {
+        return Prim::Done(Word::small_int(1));
+    }
+    if a == IBig::NEG_ONE {
+        let odd = (&big_e & IBig::ONE).is_one();
+        return Prim::Done(Word::small_int(if odd { -1 } else { 1 }));
+    }
+    let Ok(e) = i64::try_from(&big_e) else {
+        return Prim::OutOfMemory;
+    };
     // |a| < 2^bits, so |a^e| < 2^(bits * e).
     if bit_len(&a) > 1 && too_big(vm, bit_len(&a).saturating_mul(e as usize)) {
         return Prim::OutOfMemory;
     }
     done(word_from_big(vm, &a.pow(e as usize)))
+}
+
+/// `isPrime`: false below 2. Receivers below 3.3 * 10^24 get an exact answer (the
+/// Miller-Rabin test with the first 13 prime bases is deterministic there); larger ones are
+/// strong probable primes to the first 20 prime bases. Receivers over [`PRIME_TEST_BITS`]
+/// bits make the primitive fail: the test would run for minutes.
+fn int_is_prime(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if x.sign() == Sign::Negative {
+        return Prim::Done(vm.false_obj());
+    }
+    if bit_len(&x) > PRIME_TEST_BITS {
+        return Prim::Fail;
+    }
+    let r = is_probable_prime(&UBig::try_from(x).unwrap_or_default());
+    Prim::Done(vm.boolean(r))
+}
+
+/// The largest receiver of `isPrime`, in bits.
+const PRIME_TEST_BITS: usize = 8_192;
+
+/// The first 20 primes: trial divisors and Miller-Rabin bases.
+const SMALL_PRIMES: [u8; 20] = [
+    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+];
+
+/// Miller-Rabin with the bases of [`SMALL_PRIMES`] (exact below 3.3 * 10^24).
+fn is_probable_prime(n: &UBig) -> bool {
+    use dashu_int::fast_div::ConstDivisor;
+    if *n < UBig::from(2u8) {
+        return false;
+    }
+    for p in SMALL_PRIMES {
+        let p = UBig::from(p);
+        if *n == p {
+            return true;
+        }
+        if (n % &p).is_zero() {
+            return false;
+        }
+    }
+    if *n < UBig::from(71u32 * 71) {
+        return true;
+    }
+    let n_minus_1 = n - UBig::ONE;
+    let s = n_minus_1.trailing_zeros().unwrap_or(0);
+    let d = &n_minus_1 >> s;
+    let ring = ConstDivisor::new(n.clone());
+    let one = ring.reduce(UBig::ONE);
+    let minus_one = ring.reduce(n_minus_1.clone());
+    'bases: for a in SMALL_PRIMES {
+        let mut x = ring.reduce(UBig::from(a)).pow(&d);
+        if x == one || x == minus_one {
+            continue;
+        }
+        for _ in 1..s {
+            x = x.sqr();
+            if x == minus_one {
+                continue 'bases;
+            }
+        }
+        return false;
+    }
+    true
 }
 
 /// `Integer fromString: aString` (class side): parses optional sign and digits, or
@@ -870,6 +968,7 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Integer>>abs", "integerAbs"], int_abs),
     (&["Integer>>negated", "integerNegated"], int_negated),
     (&["integerRaisedTo"], int_raised_to),
+    (&["Integer>>isPrime", "integerIsPrime"], int_is_prime),
     (
         &["Integer class>>fromString:", "integerFromString"],
         int_from_string,
@@ -979,6 +1078,19 @@ mod tests {
             integer_hash(&exact_integer(1.0e19)),
             integer_hash(&(IBig::from(10u64).pow(19)))
         );
+    }
+
+    #[test]
+    fn miller_rabin_agrees_with_trial_division() {
+        let trial = |n: u64| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0);
+        for n in 0..20_000u64 {
+            assert_eq!(is_probable_prime(&UBig::from(n)), trial(n), "{n}");
+        }
+        // Carmichael numbers and strong pseudoprimes to several small bases.
+        for n in [561u64, 41041, 825265, 3215031751, 2152302898747, 3474749660383] {
+            assert!(!is_probable_prime(&UBig::from(n)), "{n}");
+        }
+        assert!(is_probable_prime(&((UBig::ONE << 89) - UBig::ONE)));
     }
 
     #[test]

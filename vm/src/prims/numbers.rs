@@ -794,10 +794,16 @@ fn float_ceiling(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(vm.float_value(vm.arg(n, 0)));
     integer_from_f64(vm, x.ceil())
 }
-/// `round`/`rounded`: to the nearest integer, halves away from zero.
+/// Smalltalk-80 `rounded`: to the nearest integer, halves away from zero (`-2.5` → `-3`).
 fn float_rounded(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(vm.float_value(vm.arg(n, 0)));
     integer_from_f64(vm, x.round())
+}
+/// SOM `round` (Java's `Math.round`): to the nearest integer, halves up (`-2.5` → `-2`).
+fn float_round_half_up(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    let r = if x - x.floor() == 0.5 { x.ceil() } else { x.round() };
+    integer_from_f64(vm, r)
 }
 
 /// The shortest text that reads back as the same double; integral values keep `.0`.
@@ -868,9 +874,17 @@ fn float_from_string(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(vm.string_value(vm.arg(n, 1)));
     let t = s.trim();
     let x = match t {
-        "Infinity" => f64::INFINITY,
+        "Infinity" | "+Infinity" => f64::INFINITY,
         "-Infinity" => f64::NEG_INFINITY,
         "NaN" => f64::NAN,
+        // Decimal notation only: Rust's parser also takes "inf", "nan" and "infinity" in
+        // any case, which are not numbers in Smalltalk.
+        _ if !t
+            .trim_start_matches(['+', '-'])
+            .starts_with(|c: char| c.is_ascii_digit() || c == '.') =>
+        {
+            return Prim::Fail;
+        }
         _ => prim_try!(t.parse::<f64>().ok()),
     };
     done(vm.new_float(x))
@@ -1004,10 +1018,8 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["Double>>floor", "doubleFloor"], float_floor),
     (&["Double>>ceiling", "doubleCeiling"], float_ceiling),
-    (
-        &["Double>>round", "Double>>rounded", "doubleRounded"],
-        float_rounded,
-    ),
+    (&["Double>>rounded", "doubleRounded"], float_rounded),
+    (&["Double>>round", "doubleRoundHalfUp"], float_round_half_up),
     (&["Double>>asString", "doubleAsString"], float_as_string),
     (
         &["Double>>printString:", "doublePrintDecimals"],

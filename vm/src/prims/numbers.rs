@@ -371,8 +371,15 @@ fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
 fn shift_amount(vm: &Vm, nargs: usize) -> Option<i64> {
     const LIMIT: i64 = 1 << 40;
     let by = big_from_word(vm, vm.arg(nargs, 1))?;
-    Some(i64::try_from(&by).unwrap_or(if by.sign() == Sign::Negative { -LIMIT } else { LIMIT })
-        .clamp(-LIMIT, LIMIT))
+    Some(
+        i64::try_from(&by)
+            .unwrap_or(if by.sign() == Sign::Negative {
+                -LIMIT
+            } else {
+                LIMIT
+            })
+            .clamp(-LIMIT, LIMIT),
+    )
 }
 fn int_shift_left(vm: &mut Vm, n: usize) -> Prim {
     let by = prim_try!(shift_amount(vm, n));
@@ -390,7 +397,11 @@ fn int_bit_shift(vm: &mut Vm, n: usize) -> Prim {
 fn int_unsigned_shift_right(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let by = prim_try!(vm.int_arg(n, 1));
-    let bits = prim_try!(u64::try_from(&x).ok().or_else(|| i64::try_from(&x).ok().map(|i| i as u64)));
+    let bits = prim_try!(
+        u64::try_from(&x)
+            .ok()
+            .or_else(|| i64::try_from(&x).ok().map(|i| i as u64))
+    );
     if by < 0 {
         return Prim::Fail;
     }
@@ -802,7 +813,11 @@ fn float_rounded(vm: &mut Vm, n: usize) -> Prim {
 /// SOM `round` (Java's `Math.round`): to the nearest integer, halves up (`-2.5` → `-2`).
 fn float_round_half_up(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(vm.float_value(vm.arg(n, 0)));
-    let r = if x - x.floor() == 0.5 { x.ceil() } else { x.round() };
+    let r = if x - x.floor() == 0.5 {
+        x.ceil()
+    } else {
+        x.round()
+    };
     integer_from_f64(vm, r)
 }
 
@@ -906,22 +921,94 @@ fn float_e(vm: &mut Vm, _: usize) -> Prim {
     done(vm.new_float(std::f64::consts::E))
 }
 
-/// Parses a Smalltalk number literal at run time (`'3.5' asNumber`, `'16r1F' asNumber`).
+/// Parses a Smalltalk number literal at run time (`'3.5' asNumber`, `'16r1F' asNumber`);
+/// nil for other text.
 fn string_as_number(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(vm.string_value(vm.arg(n, 0)));
-    let t = s.trim();
-    if let Some(v) = parse_integer(t) {
-        return done(word_from_big(vm, &v));
+    match parse_number_literal(s.trim()) {
+        Some(NumberLiteral::Integer(v)) => done(word_from_big(vm, &v)),
+        Some(NumberLiteral::Double(x)) => done(vm.new_float(x)),
+        None => Prim::Done(vm.nil()),
     }
-    let looks_numeric = t
-        .trim_start_matches('-')
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit());
-    match t.parse::<f64>() {
-        Ok(x) if looks_numeric => done(vm.new_float(x)),
-        _ => Prim::Done(vm.nil()),
+}
+
+/// The value of a number literal.
+#[derive(Debug, PartialEq)]
+enum NumberLiteral {
+    Integer(IBig),
+    Double(f64),
+}
+
+/// The largest exponent of an integer literal (`1e10000`), as the compiler allows.
+const MAX_LITERAL_EXPONENT: usize = 10_000;
+
+/// A number in the syntax of Smalltalk literals, with an optional leading `-`: `42`, `-7`,
+/// `16r1F`, `16r-1F`, `2r1e4`, `1.5`, `2.5e-3`, `1e3`. As in the compiler, an integer mantissa
+/// with a non-negative exponent is an Integer (`1e3` = 1000); a fraction or a negative
+/// exponent makes a Double.
+fn parse_number_literal(t: &str) -> Option<NumberLiteral> {
+    let (negative, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let digits_end = |s: &str, radix: u32| s.find(|c: char| !c.is_digit(radix)).unwrap_or(s.len());
+    let int_end = digits_end(body, 10);
+    if int_end == 0 {
+        return None;
     }
+    let (int_part, rest) = body.split_at(int_end);
+    // An exponent: e, an optional sign, digits; the whole remaining text.
+    let exponent = |s: &str| -> Option<i64> {
+        let e = s.strip_prefix('e')?;
+        let (sign, digits) = match e.strip_prefix(['+', '-']) {
+            Some(d) => (if e.starts_with('-') { -1 } else { 1 }, d),
+            None => (1, e),
+        };
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse::<i64>().ok().map(|v| sign * v))?
+    };
+    let scaled = |mantissa: IBig, base: u32, e: i64| -> Option<IBig> {
+        let e = usize::try_from(e)
+            .ok()
+            .filter(|e| *e <= MAX_LITERAL_EXPONENT)?;
+        Some(mantissa * IBig::from(base).pow(e))
+    };
+    let sign = |v: IBig| if negative { -v } else { v };
+    if let Some(radix_rest) = rest.strip_prefix('r') {
+        let radix: u32 = int_part.parse().ok().filter(|r| (2..=36).contains(r))?;
+        let (digit_negative, digits_rest) = match radix_rest.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, radix_rest),
+        };
+        let end = digits_end(digits_rest, radix);
+        if end == 0 || (negative && digit_negative) {
+            return None;
+        }
+        let (digits, tail) = digits_rest.split_at(end);
+        let mut v = IBig::from_str_radix(digits, radix).ok()?;
+        if !tail.is_empty() {
+            v = scaled(v, radix, exponent(tail)?)?;
+        }
+        let v = if digit_negative { -v } else { v };
+        return Some(NumberLiteral::Integer(sign(v)));
+    }
+    let (frac, tail) = match rest.strip_prefix('.') {
+        Some(f) if f.starts_with(|c: char| c.is_ascii_digit()) => f.split_at(digits_end(f, 10)),
+        Some(_) => return None,
+        None => ("", rest),
+    };
+    let e = if tail.is_empty() { 0 } else { exponent(tail)? };
+    if frac.is_empty() && e >= 0 {
+        let v = scaled(IBig::from_str_radix(int_part, 10).ok()?, 10, e)?;
+        return Some(NumberLiteral::Integer(sign(v)));
+    }
+    let x: f64 = format!(
+        "{int_part}.{}e{e}",
+        if frac.is_empty() { "0" } else { frac }
+    )
+    .parse()
+    .ok()?;
+    Some(NumberLiteral::Double(if negative { -x } else { x }))
 }
 
 /// Primitive names, SOM style (`Class>>selector`) and canonical.
@@ -1099,10 +1186,42 @@ mod tests {
             assert_eq!(is_probable_prime(&UBig::from(n)), trial(n), "{n}");
         }
         // Carmichael numbers and strong pseudoprimes to several small bases.
-        for n in [561u64, 41041, 825265, 3215031751, 2152302898747, 3474749660383] {
+        for n in [
+            561u64,
+            41041,
+            825265,
+            3215031751,
+            2152302898747,
+            3474749660383,
+        ] {
             assert!(!is_probable_prime(&UBig::from(n)), "{n}");
         }
         assert!(is_probable_prime(&((UBig::ONE << 89) - UBig::ONE)));
+    }
+
+    #[test]
+    fn number_literals_parse_as_the_compiler_reads_them() {
+        use NumberLiteral::{Double, Integer};
+        let int = |v: i64| Some(Integer(IBig::from(v)));
+        assert_eq!(parse_number_literal("42"), int(42));
+        assert_eq!(parse_number_literal("-7"), int(-7));
+        assert_eq!(parse_number_literal("1e3"), int(1000));
+        assert_eq!(parse_number_literal("1e+3"), int(1000));
+        assert_eq!(parse_number_literal("16r1F"), int(31));
+        assert_eq!(parse_number_literal("16r-1F"), int(-31));
+        assert_eq!(parse_number_literal("-16r1F"), int(-31));
+        assert_eq!(parse_number_literal("16r1e3"), int(0x1e3));
+        assert_eq!(parse_number_literal("2r1e3"), int(8));
+        assert_eq!(parse_number_literal("1.5"), Some(Double(1.5)));
+        assert_eq!(parse_number_literal("-2.5e-3"), Some(Double(-0.0025)));
+        assert_eq!(parse_number_literal("1e-3"), Some(Double(0.001)));
+        assert_eq!(parse_number_literal("3.e2"), None);
+        for bad in [
+            "", "-", "e3", ".5", "1.", "1e", "1e-", "12abc", "1/2", "37r1", "2r2", "1E3", "inf",
+            "--1", "-16r-1", "1e99999", " 1",
+        ] {
+            assert_eq!(parse_number_literal(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

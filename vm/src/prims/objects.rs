@@ -301,10 +301,18 @@ fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {
     let spec = prim_try!(vm.instance_spec(cls));
     let index = prim_try!(vm.index_of_class(cls));
     // Immediates have no instances to make; symbols are unique by their text (`asSymbol`
-    // makes them); closures and contexts are made by the VM, which trusts their contents.
+    // makes them); closures and contexts are made by the VM, which trusts their contents;
+    // nil, true and false are unique (a second true would fail every ifTrue:); classes and
+    // metaclasses are made by class definitions, which register them with the VM.
     if matches!(
         index,
-        ci::SMALL_INTEGER
+        ci::NIL
+            | ci::TRUE
+            | ci::FALSE
+            | ci::BOOLEAN
+            | ci::CLASS
+            | ci::METACLASS
+            | ci::SMALL_INTEGER
             | ci::CHARACTER
             | ci::SMALL_FLOAT
             | ci::SYMBOL

@@ -555,6 +555,17 @@ fn method_num_args(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(Word::from_usize(vm.methods.info(id).num_args))
 }
 
+/// `Method>>primitiveName`: the name of the method's primitive (a Symbol), or nil.
+fn method_primitive_name(vm: &mut Vm, n: usize) -> Prim {
+    let m = vm.rcv(n);
+    prim_try!(is_method(vm, m).then_some(()));
+    let debug = vm.method_trailer(m, 0);
+    match debug.as_oop() {
+        Some(d) => Prim::Done(vm.heap.slot(d, crate::objects::debug::PRIMITIVE)),
+        None => Prim::Done(vm.nil()),
+    }
+}
+
 /// `Method>>sourceCode`: the method's source text, or nil.
 fn method_source(vm: &mut Vm, n: usize) -> Prim {
     let m = vm.rcv(n);
@@ -836,6 +847,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Method>>holder", "methodHolder"], method_holder),
     (&["Method>>numArgs", "methodNumArgs"], method_num_args),
     (&["Method>>sourceCode", "methodSource"], method_source),
+    (
+        &["Method>>primitiveName", "methodPrimitiveName"],
+        method_primitive_name,
+    ),
     (
         &["Method>>literalAt:", "methodLiteralAt"],
         method_literal_at,

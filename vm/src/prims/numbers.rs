@@ -245,8 +245,17 @@ fn int_div(vm: &mut Vm, n: usize) -> Prim {
         |x, y| (y != 0.0).then_some(x / y),
     )
 }
-/// `quo:`: truncated quotient.
+/// `quo:`: the truncated quotient, an Integer also for a Double argument (`7 quo: 2.5` = 2).
 fn int_quo(vm: &mut Vm, n: usize) -> Prim {
+    if n == 1
+        && let Some(y) = vm.float_value(vm.arg(1, 1))
+    {
+        let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
+        if y == 0.0 {
+            return Prim::Fail;
+        }
+        return integer_from_f64(vm, (x / y).trunc());
+    }
     int_div(vm, n)
 }
 /// `\\` and SOM `%`: modulo with the sign of the divisor.
@@ -276,9 +285,23 @@ fn int_rem(vm: &mut Vm, n: usize) -> Prim {
         |x, y| (y != 0.0).then_some(x % y),
     )
 }
-/// Smalltalk-80 `//`: quotient rounded toward negative infinity. (SOM's `//` on integers
-/// divides to a Double; the class library maps SOM `//` to [`int_fdiv`].)
+/// Smalltalk-80 `//` (smalt's `floorDiv:`): the quotient rounded toward negative infinity,
+/// an Integer also for a Double argument (`-7 floorDiv: 2.5` = -3).
 fn int_floor_div(vm: &mut Vm, n: usize) -> Prim {
+    if n == 1
+        && let Some(y) = vm.float_value(vm.arg(1, 1))
+    {
+        let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
+        if y == 0.0 {
+            return Prim::Fail;
+        }
+        return integer_from_f64(vm, (x / y).floor());
+    }
+    int_floor_div_integers(vm, n)
+}
+/// Smalltalk-80 `//` on Integers: quotient rounded toward negative infinity. (SOM's `//` on
+/// integers divides to a Double; the class library maps SOM `//` to [`int_fdiv`].)
+fn int_floor_div_integers(vm: &mut Vm, n: usize) -> Prim {
     int_arith(
         vm,
         n,
@@ -294,7 +317,8 @@ fn int_floor_div(vm: &mut Vm, n: usize) -> Prim {
             })
         },
         floor_div,
-        |x, y| (y != 0.0).then(|| (x / y).floor()),
+        // A Double argument goes to the Integer answer below.
+        |_, _| None,
     )
 }
 /// SOM `//`: division answering a Double.

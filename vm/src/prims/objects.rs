@@ -244,7 +244,16 @@ fn object_at_put(vm: &mut Vm, n: usize) -> Prim {
             let len = vm.heap.byte_len(o);
             let i = prim_try!(vm.index_arg(n, 1, len));
             let b = prim_try!(v.as_small_int().and_then(|b| u8::try_from(b).ok()));
+            let old = vm.heap.bytes(o)[i];
             vm.heap.bytes_mut(o)[i] = b;
+            // A String stays UTF-8: a byte that breaks the encoding is not stored.
+            if (old >= 0x80 || b >= 0x80)
+                && vm.is_string_like(vm.heap.header(o).class_index())
+                && std::str::from_utf8(vm.heap.bytes(o)).is_err()
+            {
+                vm.heap.bytes_mut(o)[i] = old;
+                return Prim::Fail;
+            }
             Prim::Done(v)
         }
         Format::Words => {

@@ -533,13 +533,32 @@ fn int_hash(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(Word::small_int(integer_hash(&x)))
 }
 
+/// `atRandom`: an Integer from 1 to the receiver, each equally likely (random bits of the
+/// receiver's width, drawn again while they are not below it: no modulo bias), for
+/// receivers of any size.
 fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
-    let x = prim_try!(vm.int_arg(n, 0));
-    if x < 1 {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if x < IBig::ONE {
         return Prim::Fail;
     }
-    let r = vm.next_random();
-    Prim::Done(Word::small_int(1 + (r % x as u64) as i64))
+    let bits = bit_len(&x);
+    let words = bits.div_ceil(64);
+    let top_mask = if bits % 64 == 0 {
+        u64::MAX
+    } else {
+        (1u64 << (bits % 64)) - 1
+    };
+    let r = loop {
+        let mut limbs: Vec<u64> = (0..words).map(|_| vm.next_random()).collect();
+        if let Some(top) = limbs.last_mut() {
+            *top &= top_mask;
+        }
+        let r = IBig::from(UBig::from_words(&limbs));
+        if r < x {
+            break r;
+        }
+    };
+    done(word_from_big(vm, &(r + IBig::ONE)))
 }
 
 fn int_gcd(vm: &mut Vm, n: usize) -> Prim {

@@ -543,7 +543,7 @@ fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
     }
     let bits = bit_len(&x);
     let words = bits.div_ceil(64);
-    let top_mask = if bits % 64 == 0 {
+    let top_mask = if bits.is_multiple_of(64) {
         u64::MAX
     } else {
         (1u64 << (bits % 64)) - 1

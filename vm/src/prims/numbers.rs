@@ -13,7 +13,7 @@ use super::{Prim, PrimDef, done, prim_try};
 use crate::objects::class_index as ci;
 use crate::vm::{Vm, VmError};
 use dashu_int::ops::{Abs, Gcd};
-use dashu_int::{IBig, Sign};
+use dashu_int::{IBig, Sign, UBig};
 use smalt_gc::{Format, Word};
 
 /// The value of an Integer (small or large), else `None`.
@@ -245,8 +245,17 @@ fn int_div(vm: &mut Vm, n: usize) -> Prim {
         |x, y| (y != 0.0).then_some(x / y),
     )
 }
-/// `quo:`: truncated quotient.
+/// `quo:`: the truncated quotient, an Integer also for a Double argument (`7 quo: 2.5` = 2).
 fn int_quo(vm: &mut Vm, n: usize) -> Prim {
+    if n == 1
+        && let Some(y) = vm.float_value(vm.arg(1, 1))
+    {
+        let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
+        if y == 0.0 {
+            return Prim::Fail;
+        }
+        return integer_from_f64(vm, (x / y).trunc());
+    }
     int_div(vm, n)
 }
 /// `\\` and SOM `%`: modulo with the sign of the divisor.
@@ -276,9 +285,23 @@ fn int_rem(vm: &mut Vm, n: usize) -> Prim {
         |x, y| (y != 0.0).then_some(x % y),
     )
 }
-/// Smalltalk-80 `//`: quotient rounded toward negative infinity. (SOM's `//` on integers
-/// divides to a Double; the class library maps SOM `//` to [`int_fdiv`].)
+/// Smalltalk-80 `//` (smalt's `floorDiv:`): the quotient rounded toward negative infinity,
+/// an Integer also for a Double argument (`-7 floorDiv: 2.5` = -3).
 fn int_floor_div(vm: &mut Vm, n: usize) -> Prim {
+    if n == 1
+        && let Some(y) = vm.float_value(vm.arg(1, 1))
+    {
+        let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
+        if y == 0.0 {
+            return Prim::Fail;
+        }
+        return integer_from_f64(vm, (x / y).floor());
+    }
+    int_floor_div_integers(vm, n)
+}
+/// Smalltalk-80 `//` on Integers: quotient rounded toward negative infinity. (SOM's `//` on
+/// integers divides to a Double; the class library maps SOM `//` to [`int_fdiv`].)
+fn int_floor_div_integers(vm: &mut Vm, n: usize) -> Prim {
     int_arith(
         vm,
         n,
@@ -294,7 +317,8 @@ fn int_floor_div(vm: &mut Vm, n: usize) -> Prim {
             })
         },
         floor_div,
-        |x, y| (y != 0.0).then(|| (x / y).floor()),
+        // A Double argument goes to the Integer answer below.
+        |_, _| None,
     )
 }
 /// SOM `//`: division answering a Double.
@@ -348,7 +372,9 @@ fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
     }
     let x = prim_try!(big_from_word(vm, value));
     let bits = bit_len(&x);
-    let r = if by >= 0 {
+    let r = if x.is_zero() {
+        x
+    } else if by >= 0 {
         if too_big(vm, bits.saturating_add(by as usize)) {
             return Prim::OutOfMemory;
         }
@@ -363,25 +389,47 @@ fn shift(vm: &mut Vm, value: Word, by: i64) -> Prim {
     };
     done(word_from_big(vm, &r))
 }
+/// The shift amount of `<<`, `>>` and `bitShift:`, of any size: beyond ±2^40 bits every
+/// bit of any storable receiver is shifted out (right) or the result could not be stored
+/// (left), so such amounts are clamped there and [`shift`] answers 0, -1 or out of memory.
+fn shift_amount(vm: &Vm, nargs: usize) -> Option<i64> {
+    const LIMIT: i64 = 1 << 40;
+    let by = big_from_word(vm, vm.arg(nargs, 1))?;
+    Some(
+        i64::try_from(&by)
+            .unwrap_or(if by.sign() == Sign::Negative {
+                -LIMIT
+            } else {
+                LIMIT
+            })
+            .clamp(-LIMIT, LIMIT),
+    )
+}
 fn int_shift_left(vm: &mut Vm, n: usize) -> Prim {
-    let by = prim_try!(vm.int_arg(n, 1));
+    let by = prim_try!(shift_amount(vm, n));
     shift(vm, vm.arg(n, 0), by)
 }
 fn int_shift_right(vm: &mut Vm, n: usize) -> Prim {
-    let by = prim_try!(vm.int_arg(n, 1));
+    let by = prim_try!(shift_amount(vm, n));
     shift(vm, vm.arg(n, 0), -by)
 }
 fn int_bit_shift(vm: &mut Vm, n: usize) -> Prim {
     int_shift_left(vm, n)
 }
-/// SOM `>>>`: logical shift right of the 64-bit two's-complement value.
+/// SOM `>>>`: logical shift right of the 64-bit two's-complement value. The receiver must
+/// have a 64-bit pattern (-2^63 to 2^64 - 1); shifting by 64 or more answers 0.
 fn int_unsigned_shift_right(vm: &mut Vm, n: usize) -> Prim {
-    let x = prim_try!(vm.int_arg(n, 0));
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let by = prim_try!(vm.int_arg(n, 1));
-    if !(0..64).contains(&by) {
+    let bits = prim_try!(
+        u64::try_from(&x)
+            .ok()
+            .or_else(|| i64::try_from(&x).ok().map(|i| i as u64))
+    );
+    if by < 0 {
         return Prim::Fail;
     }
-    let r = ((x as u64) >> by) as i64;
+    let r = if by >= 64 { 0 } else { bits >> by };
     done(word_from_big(vm, &IBig::from(r)))
 }
 
@@ -444,7 +492,14 @@ fn int_sqrt(vm: &mut Vm, n: usize) -> Prim {
     if &r * &r == x {
         return done(word_from_big(vm, &r));
     }
-    done(vm.new_float(x.to_f64().value().sqrt()))
+    // Beyond 2^106 the integer square root has more bits than a Double keeps, so converting
+    // it loses nothing, and it stays finite where the receiver itself exceeds the Double range.
+    let root = if bit_len(&x) > 106 {
+        r.to_f64().value()
+    } else {
+        x.to_f64().value().sqrt()
+    };
+    done(vm.new_float(root))
 }
 
 fn int_as_character(vm: &mut Vm, n: usize) -> Prim {
@@ -478,13 +533,32 @@ fn int_hash(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(Word::small_int(integer_hash(&x)))
 }
 
+/// `atRandom`: an Integer from 1 to the receiver, each equally likely (random bits of the
+/// receiver's width, drawn again while they are not below it: no modulo bias), for
+/// receivers of any size.
 fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
-    let x = prim_try!(vm.int_arg(n, 0));
-    if x < 1 {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if x < IBig::ONE {
         return Prim::Fail;
     }
-    let r = vm.next_random();
-    Prim::Done(Word::small_int(1 + (r % x as u64) as i64))
+    let bits = bit_len(&x);
+    let words = bits.div_ceil(64);
+    let top_mask = if bits.is_multiple_of(64) {
+        u64::MAX
+    } else {
+        (1u64 << (bits % 64)) - 1
+    };
+    let r = loop {
+        let mut limbs: Vec<u64> = (0..words).map(|_| vm.next_random()).collect();
+        if let Some(top) = limbs.last_mut() {
+            *top &= top_mask;
+        }
+        let r = IBig::from(UBig::from_words(&limbs));
+        if r < x {
+            break r;
+        }
+    };
+    done(word_from_big(vm, &(r + IBig::ONE)))
 }
 
 fn int_gcd(vm: &mut Vm, n: usize) -> Prim {
@@ -510,15 +584,93 @@ fn int_negated(vm: &mut Vm, n: usize) -> Prim {
 
 fn int_raised_to(vm: &mut Vm, n: usize) -> Prim {
     let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
-    let e = prim_try!(vm.int_arg(n, 1));
-    if e < 0 {
+    let big_e = prim_try!(big_from_word(vm, vm.arg(n, 1)));
+    if big_e.sign() == Sign::Negative {
         return Prim::Fail;
     }
+    // 0, 1 and -1 have powers of any size.
+    if a.is_zero() {
+        return Prim::Done(Word::small_int(i64::from(big_e.is_zero())));
+    }
+    if a.is_one() {
+        return Prim::Done(Word::small_int(1));
+    }
+    if a == IBig::NEG_ONE {
+        let odd = (&big_e & IBig::ONE).is_one();
+        return Prim::Done(Word::small_int(if odd { -1 } else { 1 }));
+    }
+    let Ok(e) = i64::try_from(&big_e) else {
+        return Prim::OutOfMemory;
+    };
     // |a| < 2^bits, so |a^e| < 2^(bits * e).
     if bit_len(&a) > 1 && too_big(vm, bit_len(&a).saturating_mul(e as usize)) {
         return Prim::OutOfMemory;
     }
     done(word_from_big(vm, &a.pow(e as usize)))
+}
+
+/// `isPrime`: false below 2. Receivers below 3.3 * 10^24 get an exact answer (the
+/// Miller-Rabin test with the first 13 prime bases is deterministic there); larger ones are
+/// strong probable primes to the first 20 prime bases. Receivers over [`PRIME_TEST_BITS`]
+/// bits make the primitive fail: the test would run for minutes.
+fn int_is_prime(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if x.sign() == Sign::Negative {
+        return Prim::Done(vm.false_obj());
+    }
+    if bit_len(&x) > PRIME_TEST_BITS {
+        return Prim::Fail;
+    }
+    let r = is_probable_prime(&UBig::try_from(x).unwrap_or_default());
+    Prim::Done(vm.boolean(r))
+}
+
+/// The largest receiver of `isPrime`, in bits.
+const PRIME_TEST_BITS: usize = 8_192;
+
+/// The first 20 primes: trial divisors and Miller-Rabin bases.
+const SMALL_PRIMES: [u8; 20] = [
+    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+];
+
+/// Miller-Rabin with the bases of [`SMALL_PRIMES`] (exact below 3.3 * 10^24).
+fn is_probable_prime(n: &UBig) -> bool {
+    use dashu_int::fast_div::ConstDivisor;
+    if *n < UBig::from(2u8) {
+        return false;
+    }
+    for p in SMALL_PRIMES {
+        let p = UBig::from(p);
+        if *n == p {
+            return true;
+        }
+        if (n % &p).is_zero() {
+            return false;
+        }
+    }
+    if *n < UBig::from(71u32 * 71) {
+        return true;
+    }
+    let n_minus_1 = n - UBig::ONE;
+    let s = n_minus_1.trailing_zeros().unwrap_or(0);
+    let d = &n_minus_1 >> s;
+    let ring = ConstDivisor::new(n.clone());
+    let one = ring.reduce(UBig::ONE);
+    let minus_one = ring.reduce(n_minus_1.clone());
+    'bases: for a in SMALL_PRIMES {
+        let mut x = ring.reduce(UBig::from(a)).pow(&d);
+        if x == one || x == minus_one {
+            continue;
+        }
+        for _ in 1..s {
+            x = x.sqr();
+            if x == minus_one {
+                continue 'bases;
+            }
+        }
+        return false;
+    }
+    true
 }
 
 /// `Integer fromString: aString` (class side): parses optional sign and digits, or
@@ -696,10 +848,20 @@ fn float_ceiling(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(vm.float_value(vm.arg(n, 0)));
     integer_from_f64(vm, x.ceil())
 }
-/// `round`/`rounded`: to the nearest integer, halves away from zero.
+/// Smalltalk-80 `rounded`: to the nearest integer, halves away from zero (`-2.5` → `-3`).
 fn float_rounded(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(vm.float_value(vm.arg(n, 0)));
     integer_from_f64(vm, x.round())
+}
+/// SOM `round` (Java's `Math.round`): to the nearest integer, halves up (`-2.5` → `-2`).
+fn float_round_half_up(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(vm.float_value(vm.arg(n, 0)));
+    let r = if x - x.floor() == 0.5 {
+        x.ceil()
+    } else {
+        x.round()
+    };
+    integer_from_f64(vm, r)
 }
 
 /// The shortest text that reads back as the same double; integral values keep `.0`.
@@ -742,9 +904,17 @@ fn float_hash(vm: &mut Vm, n: usize) -> Prim {
     if x.is_finite() && x.fract() == 0.0 {
         return Prim::Done(Word::small_int(integer_hash(&exact_integer(x))));
     }
-    Prim::Done(Word::small_int(
-        (x.to_bits() >> 2) as i64 & 0x3FFF_FFFF_FFFF,
-    ))
+    Prim::Done(Word::small_int(fraction_hash(x)))
+}
+
+/// The hash of a Double that is not an integral value: every bit of it counts (the fraction's
+/// low bits as much as the exponent), so Doubles such as `i + 0.5` spread over a hash table.
+fn fraction_hash(x: f64) -> i64 {
+    let mut z = x.to_bits();
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 3) as i64
 }
 
 fn float_is_nan(vm: &mut Vm, n: usize) -> Prim {
@@ -762,9 +932,17 @@ fn float_from_string(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(vm.string_value(vm.arg(n, 1)));
     let t = s.trim();
     let x = match t {
-        "Infinity" => f64::INFINITY,
+        "Infinity" | "+Infinity" => f64::INFINITY,
         "-Infinity" => f64::NEG_INFINITY,
         "NaN" => f64::NAN,
+        // Decimal notation only: Rust's parser also takes "inf", "nan" and "infinity" in
+        // any case, which are not numbers in Smalltalk.
+        _ if !t
+            .trim_start_matches(['+', '-'])
+            .starts_with(|c: char| c.is_ascii_digit() || c == '.') =>
+        {
+            return Prim::Fail;
+        }
         _ => prim_try!(t.parse::<f64>().ok()),
     };
     done(vm.new_float(x))
@@ -786,22 +964,94 @@ fn float_e(vm: &mut Vm, _: usize) -> Prim {
     done(vm.new_float(std::f64::consts::E))
 }
 
-/// Parses a Smalltalk number literal at run time (`'3.5' asNumber`, `'16r1F' asNumber`).
+/// Parses a Smalltalk number literal at run time (`'3.5' asNumber`, `'16r1F' asNumber`);
+/// nil for other text.
 fn string_as_number(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(vm.string_value(vm.arg(n, 0)));
-    let t = s.trim();
-    if let Some(v) = parse_integer(t) {
-        return done(word_from_big(vm, &v));
+    match parse_number_literal(s.trim()) {
+        Some(NumberLiteral::Integer(v)) => done(word_from_big(vm, &v)),
+        Some(NumberLiteral::Double(x)) => done(vm.new_float(x)),
+        None => Prim::Done(vm.nil()),
     }
-    let looks_numeric = t
-        .trim_start_matches('-')
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit());
-    match t.parse::<f64>() {
-        Ok(x) if looks_numeric => done(vm.new_float(x)),
-        _ => Prim::Done(vm.nil()),
+}
+
+/// The value of a number literal.
+#[derive(Debug, PartialEq)]
+enum NumberLiteral {
+    Integer(IBig),
+    Double(f64),
+}
+
+/// The largest exponent of an integer literal (`1e10000`), as the compiler allows.
+const MAX_LITERAL_EXPONENT: usize = 10_000;
+
+/// A number in the syntax of Smalltalk literals, with an optional leading `-`: `42`, `-7`,
+/// `16r1F`, `16r-1F`, `2r1e4`, `1.5`, `2.5e-3`, `1e3`. As in the compiler, an integer mantissa
+/// with a non-negative exponent is an Integer (`1e3` = 1000); a fraction or a negative
+/// exponent makes a Double.
+fn parse_number_literal(t: &str) -> Option<NumberLiteral> {
+    let (negative, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let digits_end = |s: &str, radix: u32| s.find(|c: char| !c.is_digit(radix)).unwrap_or(s.len());
+    let int_end = digits_end(body, 10);
+    if int_end == 0 {
+        return None;
     }
+    let (int_part, rest) = body.split_at(int_end);
+    // An exponent: e, an optional sign, digits; the whole remaining text.
+    let exponent = |s: &str| -> Option<i64> {
+        let e = s.strip_prefix('e')?;
+        let (sign, digits) = match e.strip_prefix(['+', '-']) {
+            Some(d) => (if e.starts_with('-') { -1 } else { 1 }, d),
+            None => (1, e),
+        };
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse::<i64>().ok().map(|v| sign * v))?
+    };
+    let scaled = |mantissa: IBig, base: u32, e: i64| -> Option<IBig> {
+        let e = usize::try_from(e)
+            .ok()
+            .filter(|e| *e <= MAX_LITERAL_EXPONENT)?;
+        Some(mantissa * IBig::from(base).pow(e))
+    };
+    let sign = |v: IBig| if negative { -v } else { v };
+    if let Some(radix_rest) = rest.strip_prefix('r') {
+        let radix: u32 = int_part.parse().ok().filter(|r| (2..=36).contains(r))?;
+        let (digit_negative, digits_rest) = match radix_rest.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, radix_rest),
+        };
+        let end = digits_end(digits_rest, radix);
+        if end == 0 || (negative && digit_negative) {
+            return None;
+        }
+        let (digits, tail) = digits_rest.split_at(end);
+        let mut v = IBig::from_str_radix(digits, radix).ok()?;
+        if !tail.is_empty() {
+            v = scaled(v, radix, exponent(tail)?)?;
+        }
+        let v = if digit_negative { -v } else { v };
+        return Some(NumberLiteral::Integer(sign(v)));
+    }
+    let (frac, tail) = match rest.strip_prefix('.') {
+        Some(f) if f.starts_with(|c: char| c.is_ascii_digit()) => f.split_at(digits_end(f, 10)),
+        Some(_) => return None,
+        None => ("", rest),
+    };
+    let e = if tail.is_empty() { 0 } else { exponent(tail)? };
+    if frac.is_empty() && e >= 0 {
+        let v = scaled(IBig::from_str_radix(int_part, 10).ok()?, 10, e)?;
+        return Some(NumberLiteral::Integer(sign(v)));
+    }
+    let x: f64 = format!(
+        "{int_part}.{}e{e}",
+        if frac.is_empty() { "0" } else { frac }
+    )
+    .parse()
+    .ok()?;
+    Some(NumberLiteral::Double(if negative { -x } else { x }))
 }
 
 /// Primitive names, SOM style (`Class>>selector`) and canonical.
@@ -862,6 +1112,7 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Integer>>abs", "integerAbs"], int_abs),
     (&["Integer>>negated", "integerNegated"], int_negated),
     (&["integerRaisedTo"], int_raised_to),
+    (&["Integer>>isPrime", "integerIsPrime"], int_is_prime),
     (
         &["Integer class>>fromString:", "integerFromString"],
         int_from_string,
@@ -897,10 +1148,8 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["Double>>floor", "doubleFloor"], float_floor),
     (&["Double>>ceiling", "doubleCeiling"], float_ceiling),
-    (
-        &["Double>>round", "Double>>rounded", "doubleRounded"],
-        float_rounded,
-    ),
+    (&["Double>>rounded", "doubleRounded"], float_rounded),
+    (&["Double>>round", "doubleRoundHalfUp"], float_round_half_up),
     (&["Double>>asString", "doubleAsString"], float_as_string),
     (
         &["Double>>printString:", "doublePrintDecimals"],
@@ -971,6 +1220,51 @@ mod tests {
             integer_hash(&exact_integer(1.0e19)),
             integer_hash(&(IBig::from(10u64).pow(19)))
         );
+    }
+
+    #[test]
+    fn miller_rabin_agrees_with_trial_division() {
+        let trial = |n: u64| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0);
+        for n in 0..20_000u64 {
+            assert_eq!(is_probable_prime(&UBig::from(n)), trial(n), "{n}");
+        }
+        // Carmichael numbers and strong pseudoprimes to several small bases.
+        for n in [
+            561u64,
+            41041,
+            825265,
+            3215031751,
+            2152302898747,
+            3474749660383,
+        ] {
+            assert!(!is_probable_prime(&UBig::from(n)), "{n}");
+        }
+        assert!(is_probable_prime(&((UBig::ONE << 89) - UBig::ONE)));
+    }
+
+    #[test]
+    fn number_literals_parse_as_the_compiler_reads_them() {
+        use NumberLiteral::{Double, Integer};
+        let int = |v: i64| Some(Integer(IBig::from(v)));
+        assert_eq!(parse_number_literal("42"), int(42));
+        assert_eq!(parse_number_literal("-7"), int(-7));
+        assert_eq!(parse_number_literal("1e3"), int(1000));
+        assert_eq!(parse_number_literal("1e+3"), int(1000));
+        assert_eq!(parse_number_literal("16r1F"), int(31));
+        assert_eq!(parse_number_literal("16r-1F"), int(-31));
+        assert_eq!(parse_number_literal("-16r1F"), int(-31));
+        assert_eq!(parse_number_literal("16r1e3"), int(0x1e3));
+        assert_eq!(parse_number_literal("2r1e3"), int(8));
+        assert_eq!(parse_number_literal("1.5"), Some(Double(1.5)));
+        assert_eq!(parse_number_literal("-2.5e-3"), Some(Double(-0.0025)));
+        assert_eq!(parse_number_literal("1e-3"), Some(Double(0.001)));
+        assert_eq!(parse_number_literal("3.e2"), None);
+        for bad in [
+            "", "-", "e3", ".5", "1.", "1e", "1e-", "12abc", "1/2", "37r1", "2r2", "1E3", "inf",
+            "--1", "-16r-1", "1e99999", " 1",
+        ] {
+            assert_eq!(parse_number_literal(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

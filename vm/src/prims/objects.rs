@@ -244,7 +244,16 @@ fn object_at_put(vm: &mut Vm, n: usize) -> Prim {
             let len = vm.heap.byte_len(o);
             let i = prim_try!(vm.index_arg(n, 1, len));
             let b = prim_try!(v.as_small_int().and_then(|b| u8::try_from(b).ok()));
+            let old = vm.heap.bytes(o)[i];
             vm.heap.bytes_mut(o)[i] = b;
+            // A String stays UTF-8: a byte that breaks the encoding is not stored.
+            if (old >= 0x80 || b >= 0x80)
+                && vm.is_string_like(vm.heap.header(o).class_index())
+                && std::str::from_utf8(vm.heap.bytes(o)).is_err()
+            {
+                vm.heap.bytes_mut(o)[i] = old;
+                return Prim::Fail;
+            }
             Prim::Done(v)
         }
         Format::Words => {
@@ -301,10 +310,18 @@ fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {
     let spec = prim_try!(vm.instance_spec(cls));
     let index = prim_try!(vm.index_of_class(cls));
     // Immediates have no instances to make; symbols are unique by their text (`asSymbol`
-    // makes them); closures and contexts are made by the VM, which trusts their contents.
+    // makes them); closures and contexts are made by the VM, which trusts their contents;
+    // nil, true and false are unique (a second true would fail every ifTrue:); classes and
+    // metaclasses are made by class definitions, which register them with the VM.
     if matches!(
         index,
-        ci::SMALL_INTEGER
+        ci::NIL
+            | ci::TRUE
+            | ci::FALSE
+            | ci::BOOLEAN
+            | ci::CLASS
+            | ci::METACLASS
+            | ci::SMALL_INTEGER
             | ci::CHARACTER
             | ci::SMALL_FLOAT
             | ci::SYMBOL
@@ -545,6 +562,17 @@ fn method_num_args(vm: &mut Vm, n: usize) -> Prim {
     prim_try!(is_method(vm, m).then_some(()));
     let id = vm.method_id(m);
     Prim::Done(Word::from_usize(vm.methods.info(id).num_args))
+}
+
+/// `Method>>primitiveName`: the name of the method's primitive (a Symbol), or nil.
+fn method_primitive_name(vm: &mut Vm, n: usize) -> Prim {
+    let m = vm.rcv(n);
+    prim_try!(is_method(vm, m).then_some(()));
+    let debug = vm.method_trailer(m, 0);
+    match debug.as_oop() {
+        Some(d) => Prim::Done(vm.heap.slot(d, crate::objects::debug::PRIMITIVE)),
+        None => Prim::Done(vm.nil()),
+    }
 }
 
 /// `Method>>sourceCode`: the method's source text, or nil.
@@ -828,6 +856,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Method>>holder", "methodHolder"], method_holder),
     (&["Method>>numArgs", "methodNumArgs"], method_num_args),
     (&["Method>>sourceCode", "methodSource"], method_source),
+    (
+        &["Method>>primitiveName", "methodPrimitiveName"],
+        method_primitive_name,
+    ),
     (
         &["Method>>literalAt:", "methodLiteralAt"],
         method_literal_at,

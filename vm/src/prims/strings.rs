@@ -372,11 +372,19 @@ fn char_map(vm: &mut Vm, n: usize, f: fn(char) -> char) -> Prim {
     let c = prim_try!(vm.rcv(n).as_character().and_then(char::from_u32));
     Prim::Done(Word::character(f(c) as u32))
 }
+/// The case mapping of one character when it is one character; a character whose mapping is
+/// longer (`ß` → `SS`, `İ` → `i̇`) stays as it is, as in Pharo: a Character cannot become two.
+fn single_char(mut mapped: impl Iterator<Item = char>, c: char) -> char {
+    match (mapped.next(), mapped.next()) {
+        (Some(m), None) => m,
+        _ => c,
+    }
+}
 fn char_as_uppercase(vm: &mut Vm, n: usize) -> Prim {
-    char_map(vm, n, |c| c.to_uppercase().next().unwrap_or(c))
+    char_map(vm, n, |c| single_char(c.to_uppercase(), c))
 }
 fn char_as_lowercase(vm: &mut Vm, n: usize) -> Prim {
-    char_map(vm, n, |c| c.to_lowercase().next().unwrap_or(c))
+    char_map(vm, n, |c| single_char(c.to_lowercase(), c))
 }
 fn char_as_string(vm: &mut Vm, n: usize) -> Prim {
     let c = prim_try!(vm.rcv(n).as_character().and_then(char::from_u32));

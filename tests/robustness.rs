@@ -689,23 +689,29 @@ fn expect_all(cases: &[(&str, &str)], stress: bool) {
             continue;
         }
         let (mut vm, _out) = new_vm(stressed);
-        let mut wrong = Vec::new();
-        for (src, expected) in cases {
-            let t = std::time::Instant::now();
-            let got = outcome(&mut vm, &wd, src);
-            if std::env::var_os("SMALT_TIMES").is_some() {
-                eprintln!("{:8.1?} {src}", t.elapsed());
-            }
-            if !got.contains(expected) {
-                wrong.push(format!("{src}\n  expected: {expected}\n  got:      {got}"));
-            }
-        }
-        assert!(
-            wrong.is_empty(),
-            "(gc stress: {stressed})\n{}",
-            wrong.join("\n")
-        );
+        expect_outcomes(&mut vm, &wd, stressed, cases);
     }
+}
+
+/// Evaluates each source in `vm` and checks that its outcome contains the expected text;
+/// fails with every case that did not. `SMALT_TIMES=1` prints the time of each case.
+fn expect_outcomes(vm: &mut Vm, wd: &Watchdog, stressed: bool, cases: &[(&str, &str)]) {
+    let mut wrong = Vec::new();
+    for (src, expected) in cases {
+        let t = std::time::Instant::now();
+        let got = outcome(vm, wd, src);
+        if std::env::var_os("SMALT_TIMES").is_some() {
+            eprintln!("{:8.1?} {src}", t.elapsed());
+        }
+        if !got.contains(expected) {
+            wrong.push(format!("{src}\n  expected: {expected}\n  got:      {got}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "(gc stress: {stressed})\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -1391,14 +1397,7 @@ fn handler_markers_on_other_methods_are_skipped() {
             ("Marked new one: [1/0]", "error: ZeroDivide"),
             ("Marked new one: [Warning signal: 'x'. 8]", "ok: 8"),
         ];
-        let mut wrong = Vec::new();
-        for (src, expected) in cases {
-            let got = outcome(&mut vm, &wd, src);
-            if !got.contains(expected) {
-                wrong.push(format!("{src}\n  expected: {expected}\n  got:      {got}"));
-            }
-        }
-        assert!(wrong.is_empty(), "(stress {stress})\n{}", wrong.join("\n"));
+        expect_outcomes(&mut vm, &wd, stress, &cases);
     }
 }
 
@@ -1441,14 +1440,7 @@ fn returns_from_dead_homes() {
             ("[ [ ^12 ] ifCurtailed: [ R := 13 ] ] value", "ok: 12"),
             ("R", "ok: 13"),
         ];
-        let mut wrong = Vec::new();
-        for (src, expected) in cases {
-            let got = outcome(&mut vm, &wd, src);
-            if !got.contains(expected) {
-                wrong.push(format!("{src}\n  expected: {expected}\n  got:      {got}"));
-            }
-        }
-        assert!(wrong.is_empty(), "(stress {stress})\n{}", wrong.join("\n"));
+        expect_outcomes(&mut vm, &wd, stress, &cases);
     }
 }
 

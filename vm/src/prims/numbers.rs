@@ -247,16 +247,24 @@ fn int_div(vm: &mut Vm, n: usize) -> Prim {
 }
 /// `quo:`: the truncated quotient, an Integer also for a Double argument (`7 quo: 2.5` = 2).
 fn int_quo(vm: &mut Vm, n: usize) -> Prim {
-    if n == 1
-        && let Some(y) = vm.float_value(vm.arg(1, 1))
-    {
-        let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
-        if y == 0.0 {
-            return Prim::Fail;
-        }
-        return integer_from_f64(vm, (x / y).trunc());
+    quotient_by_double(vm, n, f64::trunc).unwrap_or_else(|| int_div(vm, n))
+}
+
+/// For a Double argument, the Integer quotient `round(receiver / argument)` (a failure for a
+/// zero divisor); `None` for any other argument.
+fn quotient_by_double(vm: &mut Vm, n: usize, round: fn(f64) -> f64) -> Option<Prim> {
+    let y = if n == 1 {
+        vm.float_value(vm.arg(1, 1))?
+    } else {
+        return None;
+    };
+    let Some(x) = as_f64(vm, vm.arg(1, 0)) else {
+        return Some(Prim::Fail);
+    };
+    if y == 0.0 {
+        return Some(Prim::Fail);
     }
-    int_div(vm, n)
+    Some(integer_from_f64(vm, round(x / y)))
 }
 /// `\\` and SOM `%`: modulo with the sign of the divisor.
 fn int_mod(vm: &mut Vm, n: usize) -> Prim {
@@ -288,16 +296,7 @@ fn int_rem(vm: &mut Vm, n: usize) -> Prim {
 /// Smalltalk-80 `//` (smalt's `floorDiv:`): the quotient rounded toward negative infinity,
 /// an Integer also for a Double argument (`-7 floorDiv: 2.5` = -3).
 fn int_floor_div(vm: &mut Vm, n: usize) -> Prim {
-    if n == 1
-        && let Some(y) = vm.float_value(vm.arg(1, 1))
-    {
-        let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
-        if y == 0.0 {
-            return Prim::Fail;
-        }
-        return integer_from_f64(vm, (x / y).floor());
-    }
-    int_floor_div_integers(vm, n)
+    quotient_by_double(vm, n, f64::floor).unwrap_or_else(|| int_floor_div_integers(vm, n))
 }
 /// Smalltalk-80 `//` on Integers: quotient rounded toward negative infinity. (SOM's `//` on
 /// integers divides to a Double; the class library maps SOM `//` to [`int_fdiv`].)

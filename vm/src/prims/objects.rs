@@ -566,22 +566,20 @@ fn method_num_args(vm: &mut Vm, n: usize) -> Prim {
 
 /// `Method>>primitiveName`: the name of the method's primitive (a Symbol), or nil.
 fn method_primitive_name(vm: &mut Vm, n: usize) -> Prim {
-    let m = vm.rcv(n);
-    prim_try!(is_method(vm, m).then_some(()));
-    let debug = vm.method_trailer(m, 0);
-    match debug.as_oop() {
-        Some(d) => Prim::Done(vm.heap.slot(d, crate::objects::debug::PRIMITIVE)),
-        None => Prim::Done(vm.nil()),
-    }
+    method_debug_slot(vm, n, crate::objects::debug::PRIMITIVE)
 }
 
 /// `Method>>sourceCode`: the method's source text, or nil.
 fn method_source(vm: &mut Vm, n: usize) -> Prim {
+    method_debug_slot(vm, n, crate::objects::debug::SOURCE)
+}
+
+/// Slot `slot` of the receiver method's debug info, or nil without debug info.
+fn method_debug_slot(vm: &mut Vm, n: usize, slot: usize) -> Prim {
     let m = vm.rcv(n);
     prim_try!(is_method(vm, m).then_some(()));
-    let debug = vm.method_trailer(m, 0);
-    match debug.as_oop() {
-        Some(d) => Prim::Done(vm.heap.slot(d, crate::objects::debug::SOURCE)),
+    match vm.method_trailer(m, 0).as_oop() {
+        Some(d) => Prim::Done(vm.heap.slot(d, slot)),
         None => Prim::Done(vm.nil()),
     }
 }

@@ -496,6 +496,13 @@ impl Vm {
             },
         };
         let mut all_ivars = super_ivars;
+        let limit = crate::compiler::MAX_INSTANCE_VARIABLES;
+        if all_ivars.len() + ivars.len() > limit {
+            return Err(VmError::Load(format!(
+                "{name}: too many instance variables ({} with the inherited ones); a class has at most {limit}",
+                all_ivars.len() + ivars.len()
+            )));
+        }
         for v in ivars {
             if all_ivars.contains(v) {
                 return Err(VmError::Load(format!(
@@ -518,6 +525,13 @@ impl Vm {
         };
         if meta_ivars.len() < class::SIZE {
             meta_ivars = CLASS_SLOT_NAMES.iter().map(|s| s.to_string()).collect();
+        }
+        if meta_ivars.len() + class_ivars.len() > limit {
+            return Err(VmError::Load(format!(
+                "{name}: too many class-side variables ({}); there is room for {} besides a class's own slots and the inherited ones",
+                class_ivars.len(),
+                limit.saturating_sub(meta_ivars.len())
+            )));
         }
         for v in class_ivars {
             if meta_ivars.contains(v) {

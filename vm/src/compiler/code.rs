@@ -7,6 +7,17 @@ use std::fmt;
 
 use dashu_int::IBig;
 
+/// The most arguments and temporaries one method or block may declare: what a frame holds
+/// besides its receiver and header (`bytecode::MAX_LOCALS`). The parser reports a longer list
+/// before any later pass looks at it, so no pass works on more names than this.
+pub const MAX_FRAME_NAMES: usize =
+    crate::bytecode::MAX_LOCALS - crate::bytecode::FRAME_HEADER_WORDS;
+
+/// The most instance variables a class may have, inherited ones included: instance variables
+/// are addressed by one-byte operands (`PushInstVar`). Reported when the class is defined, not
+/// at the first access that does not fit.
+pub const MAX_INSTANCE_VARIABLES: usize = 256;
+
 /// A position in a source text. Lines and columns start at 1; columns count characters (not
 /// bytes); `offset` is the byte offset from the start of the text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -59,7 +59,10 @@ mod parser;
 mod scope;
 mod verify;
 
-pub use code::{CompiledCode, Literal, Primitive, SourcePos, TempVector, selector_arity};
+pub use code::{
+    CompiledCode, Literal, MAX_FRAME_NAMES, MAX_INSTANCE_VARIABLES, Primitive, SourcePos,
+    TempVector, selector_arity,
+};
 pub use codegen::MAX_STACK;
 pub use disasm::{disassemble, disassemble_bytes};
 pub use error::{CompileError, CompileErrors};

@@ -10,7 +10,7 @@
 //! one, so one run reports the errors of several methods.
 
 use super::ast::{Block, Expr, MethodAst, Name, Send, Stmt};
-use super::code::{Literal, Primitive, SourcePos};
+use super::code::{Literal, MAX_FRAME_NAMES, MAX_INSTANCE_VARIABLES, Primitive, SourcePos};
 use super::error::Diag;
 use super::lexer::{Tok, Token, tokenize};
 
@@ -343,7 +343,7 @@ impl<'s> Parser<'s> {
         if *self.tok() != Tok::Bar || self.at_bar_method() {
             return Ok(Vec::new());
         }
-        self.temporaries("a field name or '|'")
+        self.temporaries("a field name or '|'", MAX_INSTANCE_VARIABLES, "fields")
     }
 
     /// Whether a `|` here starts a method named `|` or `||` (`| other = ( … )`) rather than a
@@ -583,7 +583,10 @@ impl<'s> Parser<'s> {
                 let mut selector = String::new();
                 let mut params = Vec::new();
                 while let Tok::Keyword(k) = self.tok().clone() {
-                    self.bump();
+                    let pos = self.bump().pos;
+                    if params.len() == MAX_FRAME_NAMES {
+                        return Err(too_many_names(pos, "arguments", MAX_FRAME_NAMES));
+                    }
                     params.push(self.name(&format!("an argument name after '{k}'"))?);
                     selector.push_str(&k);
                 }
@@ -601,7 +604,7 @@ impl<'s> Parser<'s> {
         }
         let mut temps = Vec::new();
         if *self.tok() == Tok::Bar {
-            temps = self.temporaries("a temporary name or '|'")?;
+            temps = self.temporaries("a temporary name or '|'", MAX_FRAME_NAMES, "temporaries")?;
         }
         if self.at_pragma() {
             if primitive != Primitive::None {
@@ -659,14 +662,18 @@ impl<'s> Parser<'s> {
         Ok(primitive)
     }
 
-    /// `| a b |`: at a `|`.
-    fn temporaries(&mut self, what: &str) -> PResult<Vec<Name>> {
+    /// `| a b |`: at a `|`. More than `limit` names is an error at the first one too many,
+    /// reported before any pass that compares names does work quadratic in their number.
+    fn temporaries(&mut self, what: &str, limit: usize, kind: &str) -> PResult<Vec<Name>> {
         self.bump();
         let mut names = Vec::new();
         loop {
             match self.tok().clone() {
                 Tok::Ident(name) => {
                     let pos = self.bump().pos;
+                    if names.len() == limit {
+                        return Err(too_many_names(pos, kind, limit));
+                    }
                     names.push(Name { name, pos });
                 }
                 Tok::Bar => {
@@ -706,7 +713,7 @@ impl<'s> Parser<'s> {
         let start = self.peek().pos;
         let mut temps = Vec::new();
         if *self.tok() == Tok::Bar {
-            temps = self.temporaries("a temporary name or '|'")?;
+            temps = self.temporaries("a temporary name or '|'", MAX_FRAME_NAMES, "temporaries")?;
         }
         let body = self.statements(&Tok::Eof, "end of input")?;
         Ok(MethodAst {
@@ -1146,7 +1153,10 @@ impl<'s> Parser<'s> {
     fn block_header(&mut self) -> PResult<(Vec<Name>, Vec<Name>)> {
         let mut params = Vec::new();
         while *self.tok() == Tok::Colon {
-            self.bump();
+            let pos = self.bump().pos;
+            if params.len() == MAX_FRAME_NAMES {
+                return Err(too_many_names(pos, "parameters", MAX_FRAME_NAMES));
+            }
             params.push(self.name("a parameter name after ':'")?);
         }
         if !params.is_empty() {
@@ -1160,7 +1170,7 @@ impl<'s> Parser<'s> {
         }
         let mut temps = Vec::new();
         if *self.tok() == Tok::Bar {
-            temps = self.temporaries("a temporary name or '|'")?;
+            temps = self.temporaries("a temporary name or '|'", MAX_FRAME_NAMES, "temporaries")?;
         }
         Ok((params, temps))
     }
@@ -1207,15 +1217,27 @@ impl Wanted<'_> {
 }
 
 /// Reports reserved or repeated field names; returns the names.
+/// The error for a list of names longer than the compiler's limit for it.
+#[cold]
+fn too_many_names(pos: SourcePos, kind: &str, limit: usize) -> Diag {
+    let message = if kind == "fields" {
+        format!("too many fields; a class has at most {limit} instance variables")
+    } else {
+        format!("too many {kind}; a frame holds at most {limit} arguments and temporaries")
+    };
+    Diag::new(pos, message)
+}
+
 fn check_fields(fields: Vec<Name>, diags: &mut Vec<Diag>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for f in fields {
         if RESERVED.contains(&f.name.as_str()) {
             diags.push(Diag::new(
                 f.pos,
                 format!("'{}' is a reserved word and cannot name a field", f.name),
             ));
-        } else if names.contains(&f.name) {
+        } else if !seen.insert(f.name.clone()) {
             diags.push(Diag::new(
                 f.pos,
                 format!("duplicate field name '{}'", f.name),

@@ -198,12 +198,16 @@ pub fn verify(code: &CompiledCode) -> Result<(), VerifyError> {
             format!("max_stack is {} but the code needs {depth}", code.max_stack),
         );
     }
+    // Both lists are sorted by pc, so one merge walk checks every entry (a search per entry
+    // made methods of many statements quadratic to install).
     let mut last = None;
+    let mut starts = instrs.iter().map(|i| i.pc).peekable();
     for &(pc, _) in &code.source_map {
         if last.is_some_and(|l| l >= pc) {
             return err(pc as usize, "source map not sorted by pc");
         }
-        if !instrs.iter().any(|i| i.pc == pc as usize) {
+        while starts.next_if(|&start| start < pc as usize).is_some() {}
+        if starts.peek() != Some(&(pc as usize)) {
             return err(pc as usize, "source map entry not at an instruction");
         }
         last = Some(pc);

@@ -1,5 +1,6 @@
 //! Command-line parsing and the top-level drivers (program, expression, REPL).
 
+use crate::output::{ProgramOutput, error_output, finish_output};
 use anyhow::bail;
 use clap::Parser;
 use smalt_vm::{Vm, VmError, VmOptions};
@@ -76,7 +77,7 @@ pub fn main(argv: Vec<String>) -> i32 {
     match run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("smalt: {e:#}");
+            error_output(format_args!("smalt: {e:#}\n"));
             1
         }
     }
@@ -121,15 +122,17 @@ fn run(args: Args) -> anyhow::Result<i32> {
         Ok(vm) => vm,
         Err(e) => bail!("cannot start: {e}"),
     };
-    vm.out = Box::new(std::io::BufWriter::new(std::io::stdout()));
+    vm.out = Box::new(ProgramOutput::new());
     vm.interrupt = install_interrupt_handler();
-    if let Some(expr) = &args.eval {
-        return Ok(eval_and_print(&mut vm, expr));
-    }
-    match program {
-        Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode),
-        None => crate::repl::run(&mut vm),
-    }
+    let status = if let Some(expr) = &args.eval {
+        eval_and_print(&mut vm, expr)
+    } else {
+        match program {
+            Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode)?,
+            None => crate::repl::run(&mut vm)?,
+        }
+    };
+    Ok(finish_output(&mut vm.out, status))
 }
 
 fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
@@ -140,27 +143,32 @@ fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> 
 
 /// Prints an error that stopped Smalltalk code; answers the exit status.
 pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
+    crate::output::before_report();
     let _ = vm.out.flush();
     match e {
         VmError::Exit(code) => *code,
         VmError::Unhandled { description, trace } => {
-            eprintln!("{description}");
-            if !trace.is_empty() {
-                eprintln!("Smalltalk stack (most recent call last):");
-                eprint!("{trace}");
+            if trace.is_empty() {
+                error_output(format_args!("{description}\n"));
+            } else {
+                error_output(format_args!(
+                    "{description}\nSmalltalk stack (most recent call last):\n{trace}"
+                ));
             }
             1
         }
         VmError::Load(msg) => {
-            eprintln!("{msg}");
+            error_output(format_args!("{msg}\n"));
             1
         }
         VmError::OutOfMemory => {
-            eprintln!("smalt: out of memory (raise the limit with --max-heap)");
+            error_output(format_args!(
+                "smalt: out of memory (raise the limit with --max-heap)\n"
+            ));
             1
         }
         VmError::Interrupted => {
-            eprintln!("interrupted");
+            error_output(format_args!("interrupted\n"));
             130
         }
     }
@@ -173,8 +181,8 @@ fn eval_and_print(vm: &mut Vm, expr: &str) -> i32 {
         .map(|s| vm.string_value(s).unwrap_or_default());
     match result {
         Ok(text) => {
+            // A failed write shows when the output is flushed at the end.
             let _ = writeln!(vm.out, "{text}");
-            let _ = vm.out.flush();
             0
         }
         Err(e) => report(vm, &e),
@@ -199,8 +207,10 @@ fn run_program(
     };
     for spec in listings {
         match vm.method_listing(spec) {
-            Ok(text) => print!("{text}"),
-            Err(e) => eprintln!("smalt: --print-bytecode {spec}: {e}"),
+            Ok(text) => {
+                let _ = vm.out.write_all(text.as_bytes());
+            }
+            Err(e) => error_output(format_args!("smalt: --print-bytecode {spec}: {e}\n")),
         }
     }
     let mut argv = vec![class_name];
@@ -211,7 +221,6 @@ fn run_program(
         let system = vm.special(smalt_vm::vm::sp::SYSTEM);
         vm.send_message(system, "initialize:", &[array])
     })();
-    let _ = vm.out.flush();
     Ok(match result {
         Ok(_) => 0,
         Err(e) => report(vm, &e),

@@ -14,6 +14,7 @@ use mimalloc::MiMalloc;
 static GLOBAL: MiMalloc = MiMalloc;
 
 mod cli;
+mod output;
 mod repl;
 
 fn main() {

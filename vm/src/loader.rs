@@ -150,9 +150,12 @@ impl Vm {
 
     /// Loads the class defined in the file at `path`.
     pub fn load_class_file(&mut self, path: &Path) -> Result<Word, VmError> {
-        let source = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| VmError::Load(format!("{}: cannot read: {e}", path.display())))?;
-        self.load_class_source(&source, &path.display().to_string())
+        let file = path.display().to_string();
+        let source =
+            compiler::source_text(&file, bytes).map_err(|e| VmError::Load(e.to_string()))?;
+        self.load_class_source(&source, &file)
     }
 
     /// Loads `Name.som` from the class path if such a file exists; `Ok(None)` otherwise (and

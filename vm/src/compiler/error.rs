@@ -102,6 +102,35 @@ mod tests {
     }
 
     #[test]
+    fn lines_end_with_lf_crlf_or_a_lone_cr() {
+        let text = "a\nb\r\nc\rd\r\re";
+        let lines: Vec<String> = (1..=7).map(|n| line_text(text, n)).collect();
+        assert_eq!(lines, ["a", "b", "c", "d", "", "e", ""]);
+    }
+
+    #[test]
+    fn source_files_drop_a_bom_and_place_invalid_utf8() {
+        assert_eq!(source_text("f", b"\xEF\xBB\xBFab".to_vec()).unwrap(), "ab");
+        assert_eq!(source_text("f", b"\xEF\xBB\xBF".to_vec()).unwrap(), "");
+        // Only one BOM is dropped; a second is text (and the lexer's business).
+        assert_eq!(
+            source_text("f", b"\xEF\xBB\xBF\xEF\xBB\xBF".to_vec()).unwrap(),
+            "\u{FEFF}"
+        );
+        let e = source_text("f", b"\xFF".to_vec()).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
+        let mut bytes = "x\r\n\u{e9}t\r\u{e9}".as_bytes().to_vec();
+        bytes.extend_from_slice(b"\xC3(");
+        let e = source_text("f", bytes).unwrap_err();
+        assert_eq!((e.line, e.column), (3, 2), "{e}");
+        assert!(e.message.contains("0xC3"), "{e}");
+        assert_eq!(e.source_line, "\u{e9}\u{FFFD}(");
+        // A truncated sequence at the very end.
+        let e = source_text("f", b"ab\ncd\xE2\x82".to_vec()).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 3));
+    }
+
+    #[test]
     fn long_lines_are_windowed() {
         let line = format!("{}X{}", "a".repeat(200), "b".repeat(200));
         let shown = error(&line, 201).to_string();
@@ -217,11 +246,72 @@ pub(crate) fn into_errors(file: &str, source: &str, mut diags: Vec<Diag>) -> Com
     )
 }
 
-/// Line `line` (from 1) of `source`, without its terminator; empty past the end.
+/// Line `line` (from 1) of `source`, without its terminator; empty past the end. Lines end
+/// as the lexer ends them (LF, CR LF or a lone CR).
 fn line_text(source: &str, line: u32) -> String {
-    source
-        .split('\n')
-        .nth(line.saturating_sub(1) as usize)
-        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
-        .unwrap_or_default()
+    let (start, len) = line_span(source.as_bytes(), line);
+    source[start..start + len].to_string()
+}
+
+/// The byte offset and length (terminator excluded) of line `line` (from 1) of `text`;
+/// `(text.len(), 0)` past the end. Line ends are ASCII bytes, so this works on any bytes.
+fn line_span(text: &[u8], line: u32) -> (usize, usize) {
+    let mut current = 1;
+    let mut start = 0;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b == b'\n' || b == b'\r' {
+            if current == line {
+                return (start, i - start);
+            }
+            if b == b'\r' && text.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+            current += 1;
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if current == line {
+        (start, text.len() - start)
+    } else {
+        (text.len(), 0)
+    }
+}
+
+/// The text of a source file read as `bytes`: UTF-8, without the byte-order mark some editors
+/// put at the start. Invalid UTF-8 is an error at the line and column of the first bad byte.
+pub fn source_text(file: &str, mut bytes: Vec<u8>) -> Result<String, CompileError> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let bad = e.utf8_error().valid_up_to();
+        // The prefix is valid: count lines and characters in it as the lexer does.
+        let prefix = std::str::from_utf8(&bytes[..bad]).unwrap_or_default();
+        let (mut line, mut column) = (1u32, 1u32);
+        let mut chars = prefix.chars().peekable();
+        while let Some(c) = chars.next() {
+            if super::lexer::ends_line(c, chars.peek().copied()) {
+                line = line.saturating_add(1);
+                column = 1;
+            } else {
+                column = column.saturating_add(1);
+            }
+        }
+        let (start, len) = line_span(bytes, line);
+        CompileError {
+            file: file.to_string(),
+            line,
+            column,
+            message: format!(
+                "invalid UTF-8 (byte 0x{:02X}); source files must be UTF-8",
+                bytes[bad]
+            ),
+            source_line: String::from_utf8_lossy(&bytes[start..start + len]).into_owned(),
+        }
+    })
 }

@@ -105,6 +105,13 @@ fn token_text(source: &str, t: &Token) -> String {
     }
 }
 
+/// Whether character `c`, followed by `next`, ends a line: a line feed, or a carriage return
+/// that is not the first half of a CR LF pair (old Mac files end lines with CR alone). Every
+/// line count of the compiler follows this rule, so positions agree with editors.
+pub(crate) fn ends_line(c: char, next: Option<char>) -> bool {
+    c == '\n' || (c == '\r' && next != Some('\n'))
+}
+
 /// Characters that make up binary operators (`|` is a token of its own).
 pub(crate) fn is_binary_char(c: char) -> bool {
     matches!(
@@ -192,7 +199,7 @@ impl Lexer<'_> {
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
         self.pos += c.len_utf8();
-        if c == '\n' {
+        if ends_line(c, self.peek()) {
             self.line = self.line.saturating_add(1);
             self.col = 1;
         } else {

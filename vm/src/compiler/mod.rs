@@ -65,7 +65,7 @@ pub use code::{
 };
 pub use codegen::MAX_STACK;
 pub use disasm::{disassemble, disassemble_bytes};
-pub use error::{CompileError, CompileErrors};
+pub use error::{CompileError, CompileErrors, source_text};
 pub use parser::{ClassDef, MAX_DEPTH, MethodDef, SuperclassRef};
 pub use verify::{VerifyError, max_stack, verify};
 

@@ -28,7 +28,7 @@ struct Args {
     verify_heap: bool,
 
     /// Largest heap size, e.g. 512M or 2G.
-    #[arg(long = "max-heap", value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long = "max-heap", value_name = "SIZE", value_parser = crate::heap_limit::parse_size)]
     max_heap: Option<usize>,
 
     /// Largest VM stack in words (deeper recursion raises a StackOverflow error).
@@ -42,22 +42,6 @@ struct Args {
     /// The program: a .som file or a class name on the class path, then its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     program: Vec<String>,
-}
-
-fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let (digits, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&s[..s.len() - 1], 1usize << 10),
-        Some('M') => (&s[..s.len() - 1], 1 << 20),
-        Some('G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    let n: usize = digits
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 512M, 2G)"))?;
-    n.checked_mul(mult)
-        .filter(|b| *b >= 1 << 20)
-        .ok_or_else(|| format!("'{s}': the heap needs at least 1M"))
 }
 
 /// Runs the command; answers the exit status.
@@ -118,9 +102,9 @@ fn run(args: Args) -> anyhow::Result<i32> {
             .unwrap_or(Path::new("."));
         opts.class_path.push(dir.to_path_buf());
     }
-    let mut vm = match Vm::new(opts) {
+    let mut vm = match crate::heap_limit::start_vm(opts) {
         Ok(vm) => vm,
-        Err(e) => bail!("cannot start: {e}"),
+        Err(e) => bail!("{e}"),
     };
     vm.out = Box::new(ProgramOutput::new());
     vm.interrupt = install_interrupt_handler();
@@ -167,8 +151,14 @@ pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
             ));
             1
         }
-        VmError::Interrupted => {
-            error_output(format_args!("interrupted\n"));
+        VmError::Interrupted { trace } => {
+            if trace.is_empty() {
+                error_output(format_args!("Interrupted\n"));
+            } else {
+                error_output(format_args!(
+                    "Interrupted\nSmalltalk stack (most recent call last):\n{trace}"
+                ));
+            }
             130
         }
     }

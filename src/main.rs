@@ -8,12 +8,12 @@
 //! smalt -e 'EXPR'                    print the value of an expression
 //! ```
 
-use mimalloc::MiMalloc;
-
 #[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
+static GLOBAL: alloc::SmaltAlloc = alloc::SmaltAlloc;
 
+mod alloc;
 mod cli;
+mod heap_limit;
 mod output;
 mod repl;
 

@@ -594,7 +594,7 @@ fn every_primitive(stress: bool, select: impl Fn(usize) -> bool) {
             let failure =
                 match wd.eval(vm, &src, Duration::from_secs(if stress { 240 } else { 60 })) {
                     Err(panic) => Some(format!("panic: {panic}")),
-                    Ok(Err(VmError::Interrupted)) => Some("did not finish".into()),
+                    Ok(Err(VmError::Interrupted { .. })) => Some("did not finish".into()),
                     Ok(_) => {
                         vm.heap.set_stress(0);
                         check_usable(vm, &wd).err()
@@ -1469,7 +1469,7 @@ fn interrupted_loops_leave_a_usable_vm() {
         assert!(
             matches!(
                 r,
-                Err(VmError::Interrupted) | Err(VmError::Unhandled { .. })
+                Err(VmError::Interrupted { .. }) | Err(VmError::Unhandled { .. })
             ),
             "{src}: {r:?}"
         );

@@ -182,23 +182,29 @@ impl Heap {
     }
 
     /// Makes the spare at least as large as the space, so it can take every live object.
+    ///
+    /// A spare too small is dropped before its replacement is made: growing it in place would
+    /// copy its (dead) contents and hold both for a moment, so the process would need three
+    /// spaces' worth of memory instead of two.
     fn reserve_to_space(&mut self) -> Result<(), AllocError> {
-        let (len, have) = (self.space.len(), self.spare.len());
-        if have < len {
-            self.spare
-                .try_reserve_exact(len - have)
-                .map_err(|_| AllocError::OutOfMemory {
-                    requested: (len - have) * 8,
+        let len = self.space.len();
+        if self.spare.len() < len {
+            self.spare = Vec::new();
+            // Zeroed memory from the allocator: the pages are mapped when first touched.
+            self.spare = bytemuck::allocation::try_zeroed_vec::<u64>(len).map_err(|_| {
+                AllocError::OutOfMemory {
+                    requested: len * 8,
                     limit: self.max_words() * 8,
-                })?;
-            self.spare.resize(len, 0);
+                }
+            })?;
         }
         Ok(())
     }
 
     /// The growth policy: after a collection the space grows (at least doubling, up to the
     /// maximum) when live data plus the request exceed `grow_percent` of it; a request that
-    /// cannot fit even in a maximum-size space fails without growing anything.
+    /// cannot fit even in a maximum-size space (less the reserve, unless it is released) fails
+    /// without growing anything.
     fn grow_after_collection(&mut self, need_slots: usize) -> Result<(), AllocError> {
         // Room for the header and an overflow word, whatever the size.
         let need = need_slots.saturating_add(2);
@@ -208,8 +214,11 @@ impl Heap {
             requested: need_slots.saturating_mul(8),
             limit: max * 8,
         };
+        // The part of the space allocation may use, and the words the reserve keeps after it.
+        let usable = self.max_alloc_words();
+        let kept = max - usable;
         let required = match self.top.checked_add(need) {
-            Some(r) if r <= max => r,
+            Some(r) if r <= usable => r + kept,
             _ => return Err(out_of_memory),
         };
         // `required <= max <= 2^32`, so this cannot overflow.
@@ -221,7 +230,10 @@ impl Heap {
                 return Err(out_of_memory);
             }
         }
-        debug_assert!(self.space.len() - self.top >= need);
+        if self.free_words() < need {
+            // The host gave less than the policy asked for: the reserve would be used.
+            return Err(out_of_memory);
+        }
         Ok(())
     }
 

@@ -9,6 +9,11 @@
 //!   VM made nil), or a reference to the header of an object in `1 .. top`.
 //! * Allocation never collects. When the space is full it returns [`AllocError::Exhausted`];
 //!   the VM reaches a safepoint, calls [`Heap::collect`] with its roots, and retries.
+//! * Allocation stops [`HeapConfig::reserve_bytes`] short of the end of the space: that
+//!   *reserve* is kept for handling running out of memory. The VM releases it
+//!   ([`Heap::release_reserve`]) when a collection cannot make room, so that the code that
+//!   signals and handles the OutOfMemory error has memory to run in, and re-arms it
+//!   ([`Heap::rearm_reserve`]) once collections free enough again.
 //!
 //! * The space never holds more than [`MAX_SPACE_BYTES`] (2³² words): a forwarding word keeps
 //!   the copy's header index in 32 bits.
@@ -50,6 +55,10 @@ pub struct HeapConfig {
     pub max_bytes: usize,
     /// After a collection, the space grows when live data exceeds this percentage of it.
     pub grow_percent: usize,
+    /// Bytes at the end of the space that allocation leaves free until the reserve is released
+    /// (at most an eighth of the space). 0 in the plain collector; the VM keeps a reserve to
+    /// signal and handle OutOfMemory errors.
+    pub reserve_bytes: usize,
 }
 
 impl Default for HeapConfig {
@@ -58,6 +67,7 @@ impl Default for HeapConfig {
             initial_bytes: 8 << 20,
             max_bytes: 4 << 30,
             grow_percent: 50,
+            reserve_bytes: 0,
         }
     }
 }
@@ -114,6 +124,8 @@ pub struct Heap {
     pub(crate) classes: ClassTable,
     pub(crate) handles: Vec<Word>,
     pub(crate) stats: GcStats,
+    /// Whether the reserve at the end of the space may be allocated from.
+    pub(crate) reserve_released: bool,
     /// Collect at every n-th safepoint query (0 = off).
     pub(crate) stress_interval: u32,
     pub(crate) stress_counter: u32,
@@ -149,6 +161,7 @@ impl Heap {
             classes: ClassTable::default(),
             handles: Vec::new(),
             stats: GcStats::default(),
+            reserve_released: false,
             stress_interval: 0,
             stress_counter: 0,
             hash_state: 0x2545_F491,
@@ -202,6 +215,76 @@ impl Heap {
         (self.config.max_bytes / WORD)
             .min(MAX_SPACE_WORDS)
             .max(self.space.len())
+    }
+
+    /// The reserve in words: as configured, but at most an eighth of the largest space.
+    pub(crate) fn reserve_words(&self) -> usize {
+        (self.config.reserve_bytes / WORD).min(self.max_words() / 8)
+    }
+
+    /// Where allocation stops: the end of the space, less the reserve unless it is released.
+    #[inline]
+    pub(crate) fn alloc_end(&self) -> usize {
+        if self.reserve_released {
+            self.space.len()
+        } else {
+            self.space.len() - self.reserve_words().min(self.space.len() / 2)
+        }
+    }
+
+    /// The largest the allocated part of the space can become: the maximum size, less the
+    /// reserve unless it is released.
+    pub(crate) fn max_alloc_words(&self) -> usize {
+        if self.reserve_released {
+            self.max_words()
+        } else {
+            self.max_words() - self.reserve_words()
+        }
+    }
+
+    /// The size of the reserve in bytes (see [`HeapConfig::reserve_bytes`]).
+    pub fn reserve_bytes(&self) -> usize {
+        self.reserve_words() * WORD
+    }
+
+    /// Whether the space is as large as it may become.
+    pub fn at_max_size(&self) -> bool {
+        self.space.len() >= self.max_words()
+    }
+
+    /// Words that can be allocated now without a collection.
+    pub fn free_words(&self) -> usize {
+        self.alloc_end().saturating_sub(self.top)
+    }
+
+    /// The most bytes live data may take before the heap is full: the limit less the reserve.
+    pub fn usable_bytes(&self) -> usize {
+        (self.max_words() - self.reserve_words()) * WORD
+    }
+
+    // ---- the reserve ---------------------------------------------------------------------
+
+    /// Lets allocation use the reserve at the end of the space (the VM does this when a
+    /// collection could not make room, to signal OutOfMemory).
+    pub fn release_reserve(&mut self) {
+        self.reserve_released = true;
+    }
+
+    /// Whether the reserve is released (an out-of-memory condition is being handled).
+    pub fn reserve_released(&self) -> bool {
+        self.reserve_released
+    }
+
+    /// Keeps the reserve free again, if the allocated part of the space ends before it.
+    /// Answers whether the reserve is now kept.
+    pub fn rearm_reserve(&mut self) -> bool {
+        if self.reserve_released {
+            let end = self.space.len() - self.reserve_words().min(self.space.len() / 2);
+            if self.top <= end {
+                self.reserve_released = false;
+            }
+        }
+        !self.reserve_released
     }
 
     // ---- allocation ------------------------------------------------------------------------
@@ -292,7 +375,7 @@ impl Heap {
             return Err(AllocError::TooLarge { slots });
         }
         let total = object_words(slots);
-        if self.space.len() - self.top < total {
+        if self.alloc_end().saturating_sub(self.top) < total {
             return Err(self.alloc_failed(total));
         }
         let start = self.top;
@@ -311,11 +394,11 @@ impl Heap {
 
     /// Why an allocation of `total` words does not fit: [`AllocError::Exhausted`] if a
     /// collection might make room, [`AllocError::OutOfMemory`] if even an empty space at its
-    /// maximum size could not hold it (so collecting would be wasted work).
+    /// maximum size (less the reserve) could not hold it (so collecting would be wasted work).
     #[cold]
     fn alloc_failed(&self, total: usize) -> AllocError {
         // Word 0 of every space is reserved.
-        if total > self.max_words() - 1 {
+        if total > self.max_alloc_words() - 1 {
             AllocError::OutOfMemory {
                 requested: total * WORD,
                 limit: self.max_words() * WORD,
@@ -327,7 +410,7 @@ impl Heap {
 
     /// Whether an allocation of `slots` slots would succeed now without a collection.
     pub fn can_allocate(&self, slots: usize) -> bool {
-        slots <= MAX_OBJECT_SLOTS && self.space.len() - self.top >= object_words(slots)
+        slots <= MAX_OBJECT_SLOTS && self.free_words() >= object_words(slots)
     }
 
     // ---- safepoints and GC stress ------------------------------------------------------------

@@ -113,6 +113,7 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../BlockCannotReturn.som"),
     ),
     ("OutOfMemory.som", include_str!("../OutOfMemory.som")),
+    ("UserInterrupt.som", include_str!("../UserInterrupt.som")),
     (
         "NonBooleanReceiver.som",
         include_str!("../NonBooleanReceiver.som"),

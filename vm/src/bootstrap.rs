@@ -302,8 +302,7 @@ const SPECIAL_SELECTORS: &[(usize, &str)] = &[
     (sp::SEL_RUN_ARGS, "run:"),
     (sp::SEL_PRINT_STRING, "printString"),
     (sp::SEL_PRIMITIVE_FAILED, "primitiveFailed:"),
-    (sp::SEL_INTERRUPTED, "interrupted"),
-    (sp::SEL_OUT_OF_MEMORY, "outOfMemory"),
+    (sp::SEL_SIGNAL_FROM_VM, "signalFromVM"),
     (sp::SEL_INITIALIZE_ARGS, "initialize:"),
 ];
 

@@ -453,9 +453,8 @@ impl Vm {
                 op::Jump => {
                     let off = self.jump_offset(&mut r);
                     r.pc = (r.pc as isize + off) as usize;
-                    if off < 0 && self.interrupt_pending() {
-                        self.regs = r;
-                        return Err(VmError::Interrupted);
+                    if off < 0 && self.attention_needed() {
+                        tri!(self, r, self.attend(&mut r));
                     }
                 }
                 op::JumpIfTrue | op::JumpIfFalse => {
@@ -538,11 +537,6 @@ impl Vm {
         let hi = self.methods.code[r.pc + 1];
         r.pc += 2;
         i16::from_le_bytes([lo, hi]) as isize
-    }
-
-    #[inline(always)]
-    pub(crate) fn interrupt_pending(&self) -> bool {
-        self.interrupt.load(std::sync::atomic::Ordering::Relaxed) && self.take_interrupt()
     }
 
     #[inline(always)]
@@ -921,8 +915,8 @@ impl Vm {
         r.pc = code_start;
         r.mid = mid;
         r.cells = cells;
-        if self.interrupt_pending() {
-            return Err(VmError::Interrupted);
+        if self.attention_needed() {
+            return self.attend(r);
         }
         Ok(())
     }
@@ -983,8 +977,8 @@ impl Vm {
         r.cells = cells;
         // A loop can run through block activations alone (`primCutAndEvaluate:` and the
         // like), so they poll for interrupts as method activations do.
-        if self.interrupt_pending() {
-            return Err(VmError::Interrupted);
+        if self.attention_needed() {
+            self.attend(r)?;
         }
         Ok(true)
     }

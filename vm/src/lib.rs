@@ -6,6 +6,8 @@
 //! * [`vm`]: the VM value: heap, stack, side tables, allocation at safepoints.
 //! * [`frame`] and [`interp`]: frames on the VM stack and the interpreter loop.
 //! * [`methods`]: the method side table and inline caches.
+//! * [`memory`] and [`interrupts`]: running out of memory (the reserve) and what a poll point
+//!   does when the VM's attention is needed (Ctrl-C, a deferred OutOfMemory).
 //! * `prims`: primitives.
 //! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
 #![forbid(unsafe_code)]
@@ -16,7 +18,9 @@ pub mod compiler;
 pub mod frame;
 pub mod install;
 pub mod interp;
+pub mod interrupts;
 pub mod loader;
+pub mod memory;
 pub mod methods;
 pub mod objects;
 mod prims;

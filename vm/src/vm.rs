@@ -56,10 +56,8 @@ pub mod sp {
     pub const SEL_PRINT_STRING: usize = 14;
     /// #primitiveFailed:
     pub const SEL_PRIMITIVE_FAILED: usize = 15;
-    /// #interrupted
-    pub const SEL_INTERRUPTED: usize = 16;
-    /// #outOfMemory
-    pub const SEL_OUT_OF_MEMORY: usize = 17;
+    /// #signalFromVM (sent to UserInterrupt or OutOfMemory where a poll point delivers one)
+    pub const SEL_SIGNAL_FROM_VM: usize = 16;
     /// #initialize:
     pub const SEL_INITIALIZE_ARGS: usize = 18;
     /// First special-selector symbol (one per `bytecode::SPECIAL_SELECTORS` entry).
@@ -86,9 +84,14 @@ pub enum VmError {
     /// The heap limit was reached and the program could not continue.
     #[error("out of memory")]
     OutOfMemory,
-    /// The user interrupted execution (Ctrl-C).
+    /// The user interrupted execution (Ctrl-C), and nothing handled the UserInterrupt. The
+    /// text is the Smalltalk stack where the program was, most recent call last (empty when
+    /// no Smalltalk code was running).
     #[error("interrupted")]
-    Interrupted,
+    Interrupted {
+        /// The Smalltalk stack trace where the program was interrupted.
+        trace: String,
+    },
     /// A compile or load error outside Smalltalk control (e.g. bootstrap).
     #[error("{0}")]
     Load(String),
@@ -97,7 +100,8 @@ pub enum VmError {
 /// Run-time options of a VM.
 #[derive(Clone, Debug)]
 pub struct VmOptions {
-    /// Heap sizes.
+    /// Heap sizes. The default limit is a quarter of the machine's memory
+    /// ([`crate::memory::default_heap_limit`]), with a memory reserve for OutOfMemory errors.
     pub heap: HeapConfig,
     /// Maximum VM stack size in words; a deeper stack raises a catchable error.
     pub max_stack_words: usize,
@@ -112,7 +116,11 @@ pub struct VmOptions {
 impl Default for VmOptions {
     fn default() -> Self {
         VmOptions {
-            heap: HeapConfig::default(),
+            heap: HeapConfig {
+                max_bytes: crate::memory::default_heap_limit(),
+                reserve_bytes: crate::memory::RESERVE_BYTES,
+                ..HeapConfig::default()
+            },
             max_stack_words: MAX_STACK_LIMIT,
             gc_stress: 0,
             verify_heap: false,
@@ -193,6 +201,14 @@ pub struct Vm {
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
     pub kernel_ready: bool,
+    /// Remembered searches for handler- and unwind-marked frames (flushed at collections).
+    pub(crate) marked_frames: crate::prims::MarkedFrames,
+    /// An allocation was served from the memory reserve: OutOfMemory is to be signalled at the
+    /// next poll point (see `memory.rs` and `interrupts.rs`).
+    pub pending_out_of_memory: bool,
+    /// The activation the VM pushed for the user interrupt being handled, if any: a second
+    /// interrupt while it is live stops the run at once (see `interrupts.rs`).
+    pub(crate) interrupt_frame: Option<crate::interrupts::InjectedFrame>,
 }
 
 /// The interpreter registers: frame pointers, stack pointer, pc and current method.
@@ -278,6 +294,9 @@ impl Vm {
             loading: Vec::new(),
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
+            marked_frames: Default::default(),
+            pending_out_of_memory: false,
+            interrupt_frame: None,
         }
     }
 
@@ -341,6 +360,7 @@ impl Vm {
         self.symbols.purge(nil);
         self.methods.purge_dead(nil);
         self.methods.flush_lookup();
+        self.marked_frames.clear();
         if self.options.verify_heap && self.kernel_ready {
             self.heap.poison_spare();
             let (heap, mut roots) = self.heap_and_roots();
@@ -348,16 +368,24 @@ impl Vm {
                 panic!("heap verification failed after a collection: {e}");
             }
         }
+        if result.is_ok() {
+            self.rearm_memory_reserve(need_slots);
+        }
         result.map_err(|_| VmError::OutOfMemory)
     }
 
     /// A safepoint: makes sure `slots` slots (in total, over any number of objects, counting
     /// each object's header and possible overflow word) can be allocated without a collection.
     /// May collect; see the module docs about references held across it.
+    ///
+    /// When memory runs short this answers `Ok` for a small request it serves from the memory
+    /// reserve, and the OutOfMemory error is signalled at the next poll point; it answers
+    /// `Err(VmError::OutOfMemory)` for a request it refuses (primitives then fail, and their
+    /// Smalltalk code signals OutOfMemory). See `memory.rs`.
     #[inline]
     pub fn reserve(&mut self, slots: usize) -> Result<(), VmError> {
         if self.heap.stress_due() || !self.heap.can_allocate(slots) {
-            self.collect_garbage(slots)?;
+            self.reserve_slow(slots)?;
         }
         Ok(())
     }
@@ -1077,7 +1105,9 @@ impl Vm {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    /// Whether an interrupt (Ctrl-C) is pending; clears it.
+    /// Whether an interrupt (Ctrl-C) is pending; clears it. (Poll points use
+    /// [`Vm::attention_needed`] and [`Vm::attend`], which also deliver a deferred
+    /// OutOfMemory.)
     #[inline]
     pub fn take_interrupt(&self) -> bool {
         self.interrupt.load(Ordering::Relaxed) && self.interrupt.swap(false, Ordering::Relaxed)

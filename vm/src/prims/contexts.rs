@@ -171,24 +171,61 @@ fn context_num_temps(vm: &mut Vm, n: usize) -> Prim {
 
 /// Walks from the frame below `fp` (or from `fp` itself when `inclusive`) toward the base and
 /// answers the first frame whose method has `flag`, stopping before `stop` (a frame fp).
+///
+/// Searches to the base (`stop` = None) use and fill [`MarkedFrames`]: an exception signalled
+/// again and again from deep inside the handling of earlier ones (an Error whose
+/// `defaultAction` signals another) would otherwise walk the whole stack each time, and reach
+/// the stack limit in time quadratic in its depth.
 fn find_marked(
-    vm: &Vm,
+    vm: &mut Vm,
     fp: usize,
     inclusive: bool,
     stop: Option<usize>,
     flag: u8,
 ) -> Option<usize> {
-    let mut f = if inclusive { Some(fp) } else { caller(vm, fp) };
-    while let Some(x) = f {
-        if Some(x) == stop {
-            return None;
+    let start = if inclusive { Some(fp) } else { caller(vm, fp) };
+    if stop.is_some() {
+        let mut f = start;
+        while let Some(x) = f {
+            if Some(x) == stop {
+                return None;
+            }
+            if vm.frame_flags(x) & flag != 0 {
+                return Some(x);
+            }
+            f = caller(vm, x);
         }
+        return None;
+    }
+    let nil = vm.nil();
+    let mut passed = Vec::new();
+    let own = vm.stack[fp + frame::CONTEXT];
+    if !inclusive && own != nil {
+        if let Some(below) = vm.marked_frames.get(flag, fp, own) {
+            return below;
+        }
+        passed.push(fp);
+    }
+    let mut f = start;
+    let found = loop {
+        let Some(x) = f else { break None };
         if vm.frame_flags(x) & flag != 0 {
-            return Some(x);
+            break Some(x);
+        }
+        let ctx = vm.stack[x + frame::CONTEXT];
+        if ctx != nil {
+            if let Some(below) = vm.marked_frames.get(flag, x, ctx) {
+                break below;
+            }
+            passed.push(x);
         }
         f = caller(vm, x);
+    };
+    for x in passed {
+        let ctx = vm.stack[x + frame::CONTEXT];
+        vm.marked_frames.put(flag, x, ctx, found);
     }
-    None
+    found
 }
 
 /// `findNextUnwindContextUpTo: aContext`: the first `ensure:`/`ifCurtailed:` activation below
@@ -279,10 +316,50 @@ fn context_restart(vm: &mut Vm, n: usize) -> Prim {
     r.pc = info.code_start;
     vm.regs = r;
     // Restarting is a backward jump: it polls for interrupts as jumps do.
-    if vm.interrupt_pending() {
-        return Prim::Error(VmError::Interrupted);
+    if vm.attention_needed() {
+        let mut r = vm.regs;
+        if let Err(e) = vm.attend(&mut r) {
+            return Prim::Error(e);
+        }
+        vm.regs = r;
     }
     Prim::Switched
+}
+
+/// Remembered searches for marked frames (see [`find_marked`]): for a live frame that has a
+/// Context, the first frame below it whose method carries a flag.
+///
+/// An entry is valid while the frame still has the Context it was recorded with: then the frame
+/// is the same activation, and the frames below a live frame never change. Objects move at
+/// collections, so the cache is emptied at each one (a Context's address names it only
+/// between two collections).
+#[derive(Debug, Default)]
+pub struct MarkedFrames {
+    entries: std::collections::HashMap<(u8, usize), (Word, Option<usize>)>,
+}
+
+impl MarkedFrames {
+    /// Most entries kept; beyond that the cache starts again.
+    const MAX_ENTRIES: usize = 1 << 20;
+
+    fn get(&self, flag: u8, fp: usize, ctx: Word) -> Option<Option<usize>> {
+        match self.entries.get(&(flag, fp)) {
+            Some(&(c, below)) if c == ctx => Some(below),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, flag: u8, fp: usize, ctx: Word, below: Option<usize>) {
+        if self.entries.len() >= Self::MAX_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert((flag, fp), (ctx, below));
+    }
+
+    /// Forgets everything (at each collection).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
 }
 
 /// One line of a stack trace for the frame at `fp` with pc `pc`:
@@ -424,39 +501,86 @@ fn unhandled_error(vm: &mut Vm, n: usize) -> Prim {
     let description = vm
         .string_value(vm.arg(n, 1))
         .unwrap_or_else(|| "an error occurred".into());
-    let all = stack_trace(vm);
     let skip = if n >= 2 {
         frames_above(vm, vm.arg(n, 2))
     } else {
         0
     };
-    let trace = format_trace(&all[skip.min(all.len())..]);
+    let trace = trace_below(vm, skip);
+    record_unhandled(vm, n, VmError::Unhandled { description, trace })
+}
+
+/// `system interruptedAt: aContext`: as `unhandledError:context:`, for a UserInterrupt that
+/// nothing handled (`UserInterrupt>>defaultAction`): the run is to stop as interrupted, with
+/// the stack trace from aContext, where the program was, down.
+fn interrupted_at(vm: &mut Vm, n: usize) -> Prim {
+    let skip = frames_above(vm, vm.arg(n, 1));
+    let trace = trace_below(vm, skip);
+    record_unhandled(vm, n, VmError::Interrupted { trace })
+}
+
+/// The stack trace from the current frame down, without its `skip` most recent frames.
+fn trace_below(vm: &Vm, skip: usize) -> String {
+    let all = stack_trace(vm);
+    format_trace(&all[skip.min(all.len())..])
+}
+
+/// Records `error` as the run's unhandled error while its unwind blocks run, or stops at once
+/// with both errors if one is already being recorded for this run.
+fn record_unhandled(vm: &mut Vm, n: usize, error: VmError) -> Prim {
     match vm.pending_unhandled.take() {
-        Some((
-            depth,
-            VmError::Unhandled {
-                description: first,
-                trace: first_trace,
-            },
-        )) if depth == vm.run_depth => {
-            let trace = format!(
-                "{first_trace}while its unwind blocks ran, another error: {description}\n{trace}"
-            );
-            Prim::Error(VmError::Unhandled {
-                description: first,
-                trace,
-            })
-        }
+        Some((depth, first)) if depth == vm.run_depth => Prim::Error(while_unwinding(first, error)),
         other => {
             vm.pending_unhandled = other;
             if vm.pending_unhandled.is_some() {
                 // An unhandled error of an outer run is unwinding: this one stops its own run.
-                return Prim::Error(VmError::Unhandled { description, trace });
+                return Prim::Error(error);
             }
-            vm.pending_unhandled = Some((vm.run_depth, VmError::Unhandled { description, trace }));
+            vm.pending_unhandled = Some((vm.run_depth, error));
             Prim::Done(vm.rcv(n))
         }
     }
+}
+
+/// The error that reports `second`, raised while the unwind blocks of `first` ran.
+fn while_unwinding(first: VmError, second: VmError) -> VmError {
+    let then = match &second {
+        VmError::Unhandled { description, trace } => {
+            format!("while its unwind blocks ran, another error: {description}\n{trace}")
+        }
+        VmError::Interrupted { trace } => {
+            format!("while its unwind blocks ran, the program was interrupted:\n{trace}")
+        }
+        other => format!("while its unwind blocks ran: {other}\n"),
+    };
+    match first {
+        VmError::Unhandled { description, trace } => match second {
+            // Interrupted by the user: that is how the run ends (exit status 130).
+            VmError::Interrupted { .. } => VmError::Interrupted {
+                trace: format!("{description}\n{trace}{then}"),
+            },
+            _ => VmError::Unhandled {
+                description,
+                trace: format!("{trace}{then}"),
+            },
+        },
+        VmError::Interrupted { trace } => VmError::Interrupted {
+            trace: format!("{trace}{then}"),
+        },
+        other => other,
+    }
+}
+
+/// `system stopSignalFromVM: anExceptionClass`: `Exception class>>signalFromVM` sends it when
+/// the signal of an interrupt or out-of-memory error the VM delivered returns (they cannot be
+/// resumed; the interrupted frame's operand stack holds what the VM pushed): the run stops.
+fn stop_signal_from_vm(vm: &mut Vm, n: usize) -> Prim {
+    let class = vm.arg(n, 1);
+    let interrupt = vm.global("UserInterrupt");
+    if interrupt.is_some_and(|i| vm.is_class(class) && vm.inherits_from(class, i)) {
+        return Prim::Error(vm.interrupted_here());
+    }
+    Prim::Error(VmError::OutOfMemory)
 }
 
 /// `system stopUnhandled`: stops the run with the unhandled error recorded by
@@ -555,6 +679,14 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (
         &["System>>stopUnhandled", "systemStopUnhandled"],
         stop_unhandled,
+    ),
+    (
+        &["System>>interruptedAt:", "systemInterruptedAt"],
+        interrupted_at,
+    ),
+    (
+        &["System>>stopSignalFromVM:", "systemStopSignalFromVM"],
+        stop_signal_from_vm,
     ),
     (
         &["System>>printStackTrace", "systemPrintStackTrace"],

@@ -42,6 +42,7 @@ mod objects;
 mod strings;
 mod system;
 
+pub(crate) use contexts::{MarkedFrames, format_trace, stack_trace};
 pub(crate) use numbers::word_from_big;
 
 /// The outcome of a primitive.

@@ -12,7 +12,7 @@
 use super::{Prim, PrimDef, done, prim_try};
 use crate::objects::class_index as ci;
 use crate::vm::{Vm, VmError};
-use dashu_int::ops::{Abs, Gcd};
+use dashu_int::ops::{Abs, Gcd, SquareRoot};
 use dashu_int::{IBig, Sign, UBig};
 use smalt_gc::{Format, Word};
 
@@ -499,6 +499,35 @@ fn int_sqrt(vm: &mut Vm, n: usize) -> Prim {
         x.to_f64().value().sqrt()
     };
     done(vm.new_float(root))
+}
+
+/// `highBit`: the number of bits of a non-negative Integer (0 for 0): the index of its highest
+/// set bit. The bignum knows its length: a loop of shifts in Smalltalk took minutes for a
+/// number of ten million bits. Negative receivers fail (the method reports the error).
+fn int_high_bit(vm: &mut Vm, n: usize) -> Prim {
+    let rcv = vm.arg(n, 0);
+    if let Some(x) = rcv.as_small_int() {
+        return prim_try!(
+            (x >= 0).then(|| Prim::Done(Word::small_int(i64::from(64 - x.leading_zeros()))))
+        );
+    }
+    let x = prim_try!(big_from_word(vm, rcv));
+    if x.sign() == Sign::Negative {
+        return Prim::Fail;
+    }
+    Prim::Done(Word::from_usize(bit_len(&x)))
+}
+
+/// `sqrtFloor`: the largest Integer whose square is at most a non-negative receiver, by the
+/// bignum's square root (Newton's iteration in Smalltalk was quadratic in the length through
+/// `highBit`). Negative receivers fail.
+fn int_sqrt_floor(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if x.sign() == Sign::Negative {
+        return Prim::Fail;
+    }
+    let root = IBig::from(x.sqrt());
+    done(word_from_big(vm, &root))
 }
 
 fn int_as_character(vm: &mut Vm, n: usize) -> Prim {
@@ -1093,6 +1122,8 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         int_as_double,
     ),
     (&["Integer>>sqrt", "integerSqrt"], int_sqrt),
+    (&["Integer>>sqrtFloor", "integerSqrtFloor"], int_sqrt_floor),
+    (&["Integer>>highBit", "integerHighBit"], int_high_bit),
     (
         &["Integer>>asCharacter", "integerAsCharacter"],
         int_as_character,

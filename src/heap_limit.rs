@@ -72,7 +72,7 @@ fn library_bytes(vm: &mut Vm) -> Option<usize> {
 fn smallest_limit(live: usize) -> usize {
     let reserve = |limit: usize| (limit / 8).min(smalt_vm::memory::RESERVE_BYTES);
     let mut limit = 1 << 20;
-    while limit - reserve(limit) - live.min(limit) < limit / 4 {
+    while (limit - reserve(limit)).saturating_sub(live) < limit / 4 {
         limit += 1 << 20;
     }
     limit

@@ -505,6 +505,8 @@ const PRIMS_THAT_STOP: &[&str] = &[
     "System>>exit:",
     "System>>unhandledError:",
     "System>>gcStress:",
+    "System>>interruptedAt:",
+    "System>>stopSignalFromVM:",
 ];
 
 /// The probe method for primitive `k` taking `n` arguments: `probeK` or `probeK:with:…`.
@@ -643,6 +645,31 @@ fn primitives_that_stop() {
         ("system unhandledError: 3 context: 4", None),
         ("system unhandledError: 'boom' context: thisContext", None),
         ("system unhandledError: nil", None),
+        // What a UserInterrupt and the VM's signals use: they stop the run as interrupted.
+        (
+            "system interruptedAt: thisContext. 3",
+            Some(VmError::Interrupted {
+                trace: "  Nil>>DoIt (fuzz:1)\n".into(),
+            }),
+        ),
+        ("system interruptedAt: 42. 3", None),
+        ("system stopSignalFromVM: UserInterrupt", None),
+        (
+            "system stopSignalFromVM: OutOfMemory",
+            Some(VmError::OutOfMemory),
+        ),
+        ("system stopSignalFromVM: 3", Some(VmError::OutOfMemory)),
+        ("UserInterrupt signalFromVM", None),
+        ("OutOfMemory signalFromVM", None),
+        ("UserInterrupt new signal", None),
+        (
+            "[ UserInterrupt new signal ] on: UserInterrupt do: [ :e | e return: 3 ]",
+            None,
+        ),
+        (
+            "[ UserInterrupt new signal ] on: Exception do: [ :e | e return: 3 ]",
+            None,
+        ),
     ];
     for (src, exit) in cases {
         let r = wd

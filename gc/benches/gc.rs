@@ -35,6 +35,7 @@ fn new_heap(initial_bytes: usize) -> Heap {
         initial_bytes,
         max_bytes: 1 << 30,
         grow_percent: 50,
+        reserve_bytes: 0,
     });
     let nil = heap.alloc(CLS, Format::Fixed, 0).unwrap();
     heap.set_nil(nil.word());

@@ -12,6 +12,7 @@ fn config(initial: usize, max: usize, grow_percent: usize) -> HeapConfig {
         initial_bytes: initial,
         max_bytes: max,
         grow_percent,
+        reserve_bytes: 0,
     }
 }
 

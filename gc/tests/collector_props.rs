@@ -221,6 +221,7 @@ impl World {
             initial_bytes,
             max_bytes: 256 << 20,
             grow_percent: 50,
+            reserve_bytes: 0,
         });
         let mut world = World {
             heap,

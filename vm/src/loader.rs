@@ -86,10 +86,9 @@ impl Vm {
             instance_vars: self.instance_variable_names(meta),
             class_side: true,
         };
-        let t = Instant::now();
         let mut errors = Vec::new();
-        let mut compiled = Vec::new();
-        for (methods, scope, side) in [
+        let prim_class = def.name.clone();
+        for (methods, scope, class_side) in [
             (&def.instance_methods, &instance_scope, false),
             (&def.class_methods, &class_scope, true),
         ] {
@@ -99,23 +98,25 @@ impl Vm {
                     errors.push(compiler::CompileError::at(file, source, pos, problem));
                     continue;
                 }
-                match compiler::compile_method(m, scope, file, source) {
-                    Ok(code) => compiled.push((code, side)),
+                let t = Instant::now();
+                let compiled = compiler::compile_method(m, scope, file, source);
+                self.compile_micros += t.elapsed().as_micros() as u64;
+                // Each method is installed as soon as it is compiled: the compiler's data of
+                // one method at a time exist, however many methods the file has.
+                match compiled {
+                    Ok(code) => {
+                        let cls = self.handle(hcls);
+                        let target = if class_side { self.class_of(cls) } else { cls };
+                        let prim_name = if class_side {
+                            format!("{prim_class} class")
+                        } else {
+                            prim_class.clone()
+                        };
+                        self.install_in(target, &code, file, &prim_name)?;
+                    }
                     Err(e) => errors.extend(e.0),
                 }
             }
-        }
-        self.compile_micros += t.elapsed().as_micros() as u64;
-        let prim_class = def.name.clone();
-        for (code, class_side) in compiled {
-            let cls = self.handle(hcls);
-            let target = if class_side { self.class_of(cls) } else { cls };
-            let prim_name = if class_side {
-                format!("{prim_class} class")
-            } else {
-                prim_class.clone()
-            };
-            self.install_in(target, &code, file, &prim_name)?;
         }
         let _ = started;
         if errors.is_empty() {

@@ -61,7 +61,11 @@ fn exercise(src: &str) {
 /// Every error names a line of `src` (or the line just after its end), a column at most one
 /// past that line's end, and carries that line's text.
 fn check_positions(errors: &CompileErrors, src: &str) {
-    let lines: Vec<&str> = src.split('\n').collect();
+    // Lines end with LF, CR LF or a lone CR.
+    let lines: Vec<&str> = src
+        .split("\r\n")
+        .flat_map(|l| l.split(['\n', '\r']))
+        .collect();
     for e in errors.errors() {
         assert!(
             e.line >= 1 && (e.line as usize) <= lines.len(),
@@ -70,7 +74,6 @@ fn check_positions(errors: &CompileErrors, src: &str) {
             lines.len()
         );
         let text = lines[e.line as usize - 1];
-        let text = text.strip_suffix('\r').unwrap_or(text);
         assert_eq!(e.source_line, text, "{e}");
         assert!(
             e.column >= 1 && (e.column as usize) <= text.chars().count() + 2,

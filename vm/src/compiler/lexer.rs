@@ -1,7 +1,9 @@
 //! The lexer: source text to tokens with exact positions.
 //!
-//! The whole source is tokenised up front ([`tokenize`]); the token list always ends with
-//! [`Tok::Eof`]. Lexical errors (an unterminated string, a stray character) are reported as
+//! The parser takes tokens one at a time from a [`TokenStream`] (and keeps only a window of
+//! them), so a large file never has all its tokens in memory; a stream can also start in the
+//! middle of a source, where a method begins, to parse that method again. After the last
+//! token comes [`Tok::Eof`]. Lexical errors (an unterminated string, a stray character) are reported as
 //! diagnostics and leave a [`Tok::Error`] token, so the parser can keep going and stay quiet
 //! about the same spot.
 //!
@@ -129,41 +131,98 @@ pub(crate) fn is_ident_char(c: char) -> bool {
 }
 
 /// Splits `source` into tokens (ending with `Eof`) and lexical diagnostics.
+#[cfg(test)]
 pub(crate) fn tokenize(source: &str) -> (Vec<Token>, Vec<Diag>) {
-    let mut lx = Lexer {
-        src: source,
-        pos: 0,
-        line: 1,
-        col: 1,
-        diags: Vec::new(),
-    };
+    let mut stream = TokenStream::new(source);
     let mut toks = Vec::new();
     loop {
-        if let Some(comment) = lx.skip_trivia() {
-            // Already reported; the parser stays quiet about what the comment swallowed.
-            toks.push(Token {
-                tok: Tok::Error,
-                pos: comment,
-                end: lx.pos,
-            });
+        let t = stream.next_token();
+        let end = t.tok == Tok::Eof;
+        toks.push(t);
+        if end {
+            break;
         }
+    }
+    (toks, stream.take_diags())
+}
+
+/// Tokens on demand: the parser asks for them as it goes, so that a large source never has
+/// all its tokens in memory at once (a 50 MB class file has tens of millions).
+pub(crate) struct TokenStream<'s> {
+    lx: Lexer<'s>,
+    /// A token found ahead of the one handed out (after an unterminated comment's `Error`).
+    pending: Option<Token>,
+}
+
+impl<'s> TokenStream<'s> {
+    /// The tokens of `source` from its start.
+    pub(crate) fn new(source: &'s str) -> TokenStream<'s> {
+        TokenStream::starting_at(
+            source,
+            SourcePos {
+                line: 1,
+                column: 1,
+                offset: 0,
+            },
+        )
+    }
+
+    /// The tokens of `source` from `at`, a position of a token boundary (where the lexer was
+    /// when it found a token): positions are those of `source` as a whole.
+    pub(crate) fn starting_at(source: &'s str, at: SourcePos) -> TokenStream<'s> {
+        TokenStream {
+            lx: Lexer {
+                src: source,
+                pos: (at.offset as usize).min(source.len()),
+                line: at.line,
+                col: at.column,
+                diags: Vec::new(),
+            },
+            pending: None,
+        }
+    }
+
+    /// The next token; `Eof` at the end, and again after it.
+    pub(crate) fn next_token(&mut self) -> Token {
+        if let Some(t) = self.pending.take() {
+            return t;
+        }
+        let lx = &mut self.lx;
+        let comment = lx.skip_trivia();
         let start = lx.here();
-        let Some(c) = lx.peek() else {
-            toks.push(Token {
+        let token = match lx.peek() {
+            None => Token {
                 tok: Tok::Eof,
                 pos: start,
                 end: lx.pos,
-            });
-            break;
+            },
+            Some(c) => {
+                let tok = lx.token(c, start);
+                Token {
+                    tok,
+                    pos: start,
+                    end: lx.pos,
+                }
+            }
         };
-        let tok = lx.token(c, start);
-        toks.push(Token {
-            tok,
-            pos: start,
-            end: lx.pos,
-        });
+        match comment {
+            // Already reported; the parser stays quiet about what the comment swallowed.
+            Some(at) => {
+                self.pending = Some(token);
+                Token {
+                    tok: Tok::Error,
+                    pos: at,
+                    end: start.offset as usize,
+                }
+            }
+            None => token,
+        }
     }
-    (toks, lx.diags)
+
+    /// The lexical errors found so far (handed over once).
+    pub(crate) fn take_diags(&mut self) -> Vec<Diag> {
+        std::mem::take(&mut self.lx.diags)
+    }
 }
 
 struct Lexer<'s> {

@@ -113,7 +113,7 @@ pub struct CompiledClass {
 pub fn parse_class(file: &str, source: &str) -> Result<ClassDef, CompileErrors> {
     parser::parse_class(source).map_err(|(partial, mut diags)| {
         if let Some(class) = partial {
-            diags.extend(semantic_errors_without_superclass(&class));
+            diags.extend(semantic_errors_without_superclass(&class, source));
         }
         error::into_errors(file, source, diags)
     })
@@ -122,7 +122,7 @@ pub fn parse_class(file: &str, source: &str) -> Result<ClassDef, CompileErrors> 
 /// The semantic errors of a class's methods, judged without its superclass: the scope holds
 /// only the class's own fields, and assigning an unknown name is not reported (it may be an
 /// inherited instance variable).
-fn semantic_errors_without_superclass(class: &ClassDef) -> Vec<error::Diag> {
+fn semantic_errors_without_superclass(class: &ClassDef, source: &str) -> Vec<error::Diag> {
     let own = |name: String, fields: &[String], class_side: bool| ClassScope {
         class_name: name,
         instance_vars: fields.to_vec(),
@@ -141,7 +141,10 @@ fn semantic_errors_without_superclass(class: &ClassDef) -> Vec<error::Diag> {
     let mut diags = Vec::new();
     for (methods, scope) in &sides {
         for m in methods.iter() {
-            if let Err(d) = scope::analyze(&m.ast, scope, true) {
+            let Ok(ast) = method_ast(m, source) else {
+                continue;
+            };
+            if let Err(d) = scope::analyze(&ast, scope, true) {
                 diags.extend(d);
             }
         }
@@ -161,10 +164,23 @@ pub fn compile_method(
     file: &str,
     source: &str,
 ) -> Result<CompiledCode, CompileErrors> {
+    let ast = method_ast(def, source).map_err(|d| error::into_errors(file, source, d))?;
     let analysis =
-        scope::analyze(&def.ast, scope, false).map_err(|d| error::into_errors(file, source, d))?;
-    codegen::generate(&def.ast, &analysis, scope, false, Some(def.source.clone()))
+        scope::analyze(&ast, scope, false).map_err(|d| error::into_errors(file, source, d))?;
+    codegen::generate(&ast, &analysis, scope, false, Some(def.source.clone()))
         .map_err(|d| error::into_errors(file, source, d))
+}
+
+/// The syntax tree of a parsed method: kept by a method parsed alone, made again from the
+/// file's source for a method of a class file (see [`MethodDef`]).
+fn method_ast<'d>(
+    def: &'d MethodDef,
+    source: &str,
+) -> Result<std::borrow::Cow<'d, ast::MethodAst>, Vec<error::Diag>> {
+    match &def.ast {
+        Some(ast) => Ok(std::borrow::Cow::Borrowed(&**ast)),
+        None => parser::reparse_method(source, def).map(std::borrow::Cow::Owned),
+    }
 }
 
 /// Compiles every method of a class, collecting the errors of all of them.

@@ -12,7 +12,8 @@
 use super::ast::{Block, Expr, MethodAst, Name, Send, Stmt};
 use super::code::{Literal, MAX_FRAME_NAMES, MAX_INSTANCE_VARIABLES, Primitive, SourcePos};
 use super::error::Diag;
-use super::lexer::{Tok, Token, tokenize};
+use super::lexer::{Tok, Token, TokenStream};
+use std::collections::VecDeque;
 
 /// Deepest nesting the parser accepts, in levels: a parenthesis, block or brace array costs
 /// two (itself and the expression inside), a keyword message, each message of a chain, an
@@ -50,13 +51,18 @@ pub struct MethodDef {
     pub primitive_position: SourcePos,
     /// The method's source text, from its pattern to its end.
     pub source: String,
-    pub(crate) ast: MethodAst,
+    /// The primitive the method declares.
+    primitive: Primitive,
+    /// The syntax tree. A class file keeps only the small facts above of each method: its
+    /// tree is made again from the source when the method is compiled
+    /// ([`reparse_method`]), so that the trees of a large file never all exist at once.
+    pub(crate) ast: Option<Box<MethodAst>>,
 }
 
 impl MethodDef {
     /// The primitive the method declares (`= primitive`, `<primitive: …>`), if any.
     pub fn primitive(&self) -> &Primitive {
-        &self.ast.primitive
+        &self.primitive
     }
 }
 
@@ -84,6 +90,8 @@ type PResult<T> = Result<T, Diag>;
 impl Parser<'_> {
     /// The parse result, or every diagnostic reported on the way (with the fatal one last).
     fn finish<T>(mut self, result: PResult<T>) -> Result<T, Vec<Diag>> {
+        self.toks.fill(usize::MAX);
+        self.take_lexical_diags();
         match result {
             Ok(v) if self.diags.is_empty() => Ok(v),
             Ok(_) => Err(self.diags),
@@ -97,7 +105,7 @@ impl Parser<'_> {
 
 struct Parser<'s> {
     src: &'s str,
-    toks: Vec<Token>,
+    toks: Window<'s>,
     i: usize,
     depth: usize,
     next_block: u32,
@@ -111,6 +119,9 @@ struct Parser<'s> {
 pub(crate) fn parse_class(source: &str) -> Result<ClassDef, (Option<Box<ClassDef>>, Vec<Diag>)> {
     let mut p = Parser::new(source);
     let class = p.class_def();
+    // The lexical errors of the whole file, including any after the class.
+    p.toks.fill(usize::MAX);
+    p.take_lexical_diags();
     match class {
         Some(c) if p.diags.is_empty() => Ok(c),
         partial => Err((partial.map(Box::new), p.diags)),
@@ -123,6 +134,25 @@ pub(crate) fn parse_method(source: &str) -> Result<MethodDef, Vec<Diag>> {
     let mut p = Parser::new(source);
     let result = p.standalone_method();
     p.finish(result)
+}
+
+/// Parses again the method of a class file that [`parse_class`] parsed into `def`: its syntax
+/// tree, with the same positions. `source` is the text of the whole file.
+pub(crate) fn reparse_method(source: &str, def: &MethodDef) -> Result<MethodAst, Vec<Diag>> {
+    let mut p = Parser::new_at(source, def.position);
+    match p.som_method() {
+        Ok(m) if m.source == def.source && p.diags.is_empty() => {
+            Ok(*m.ast.expect("a method parsed alone keeps its tree"))
+        }
+        Ok(_) => Err(vec![Diag::new(
+            def.position,
+            "internal compiler error: the method reads differently a second time",
+        )]),
+        Err(d) => {
+            p.diags.push(d);
+            Err(p.diags)
+        }
+    }
 }
 
 /// Parses a do-it: `| temps | statements`.
@@ -158,18 +188,94 @@ fn starts_expression(t: &Tok) -> bool {
     )
 }
 
+/// Tokens read ahead before looking for the start of a method during error recovery: enough
+/// for a keyword pattern of as many arguments as a method may have.
+const METHOD_START_LOOKAHEAD: usize = 2 * MAX_FRAME_NAMES + 4;
+
+/// Tokens the parser may look at: the least lookahead that is always available.
+const LOOKAHEAD: usize = 8;
+
+/// The parser's tokens: a window of the token stream, from just before the method being
+/// parsed (error recovery goes back to its start) to a few tokens past the current one.
+/// Indices are absolute: counted from the first token.
+struct Window<'s> {
+    stream: TokenStream<'s>,
+    buf: VecDeque<Token>,
+    /// The index of `buf[0]`.
+    base: usize,
+    /// Whether `Eof` is in the buffer.
+    ended: bool,
+}
+
+impl<'s> Window<'s> {
+    fn new(stream: TokenStream<'s>) -> Window<'s> {
+        let mut w = Window {
+            stream,
+            buf: VecDeque::new(),
+            base: 0,
+            ended: false,
+        };
+        w.fill(LOOKAHEAD);
+        w
+    }
+
+    /// Reads tokens until token `k` is in the window, or the end.
+    fn fill(&mut self, k: usize) {
+        while !self.ended && self.base + self.buf.len() <= k {
+            let t = self.stream.next_token();
+            self.ended = t.tok == Tok::Eof;
+            self.buf.push_back(t);
+        }
+    }
+
+    /// The index of the last token read.
+    fn last(&self) -> usize {
+        self.base + self.buf.len() - 1
+    }
+
+    /// Token `k` (the last one read, `Eof` at the end, for any `k` past it).
+    ///
+    /// # Panics
+    /// If token `k` was dropped from the window (a parser bug).
+    fn get(&self, k: usize) -> &Token {
+        &self.buf[k.min(self.last()) - self.base]
+    }
+
+    /// Drops the tokens before `k` (keeping at least one).
+    fn drop_before(&mut self, k: usize) {
+        while self.base < k && self.buf.len() > 1 {
+            self.buf.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
 impl<'s> Parser<'s> {
     fn new(src: &'s str) -> Parser<'s> {
-        let (toks, diags) = tokenize(src);
+        Parser::with_tokens(src, TokenStream::new(src))
+    }
+
+    /// A parser of `src` from position `at` on (a token boundary).
+    fn new_at(src: &'s str, at: SourcePos) -> Parser<'s> {
+        Parser::with_tokens(src, TokenStream::starting_at(src, at))
+    }
+
+    fn with_tokens(src: &'s str, stream: TokenStream<'s>) -> Parser<'s> {
         Parser {
             src,
-            toks,
+            toks: Window::new(stream),
             i: 0,
             depth: 0,
             next_block: 0,
             primitive_pos: None,
-            diags,
+            diags: Vec::new(),
         }
+    }
+
+    /// Moves the lexical errors found so far to the parser's diagnostics.
+    fn take_lexical_diags(&mut self) {
+        let lexical = self.toks.stream.take_diags();
+        self.diags.extend(lexical);
     }
 
     // ---- token access -----------------------------------------------------------------
@@ -178,10 +284,10 @@ impl<'s> Parser<'s> {
         self.peek_at(0)
     }
 
-    /// The token `n` ahead (the final `Eof` once past the end).
+    /// The token `n` ahead (the final `Eof` once past the end). At least [`LOOKAHEAD`] tokens
+    /// ahead are always read; beyond that this answers the last token read.
     fn peek_at(&self, n: usize) -> &Token {
-        let last = self.toks.len().saturating_sub(1);
-        &self.toks[(self.i + n).min(last)]
+        self.toks.get(self.i + n)
     }
 
     fn tok(&self) -> &Tok {
@@ -190,7 +296,8 @@ impl<'s> Parser<'s> {
 
     fn bump(&mut self) -> Token {
         let t = self.peek().clone();
-        if self.i + 1 < self.toks.len() {
+        self.toks.fill(self.i + 1 + LOOKAHEAD);
+        if self.i < self.toks.last() {
             self.i += 1;
         }
         t
@@ -198,10 +305,7 @@ impl<'s> Parser<'s> {
 
     /// Byte offset just past the previous token.
     fn prev_end(&self) -> usize {
-        self.i
-            .checked_sub(1)
-            .and_then(|i| self.toks.get(i))
-            .map_or(0, |t| t.end)
+        self.i.checked_sub(1).map_or(0, |i| self.toks.get(i).end)
     }
 
     /// An error at the current token: "expected {what}, found {token}". Silent when the
@@ -368,14 +472,22 @@ impl<'s> Parser<'s> {
                 _ => {}
             }
             let start = self.i;
+            // Error recovery may go back to the start of the method, and looks at the token
+            // before it: the tokens before that are done with.
+            self.toks.drop_before(start.saturating_sub(1));
+            self.take_lexical_diags();
             self.depth = 0;
             match self.som_method() {
-                Ok(m) => out.push(m),
+                Ok(mut m) => {
+                    // Only what loading needs before compiling is kept of each method.
+                    m.ast = None;
+                    out.push(m);
+                }
                 Err(d) => {
                     if let Some(next) = self.next_method_inside(start, self.i, &d) {
                         // The method lacks its `)`: say so, and go on with the next one.
                         self.diags.push(Diag::new(
-                            self.toks[next].pos,
+                            self.toks.get(next).pos,
                             "expected ')' to close the method body, found the start of the next method",
                         ));
                         self.i = next;
@@ -400,10 +512,11 @@ impl<'s> Parser<'s> {
         if d.silent {
             return None;
         }
-        let column = self.toks.get(start)?.pos.column;
+        let column = self.toks.get(start).pos.column;
         let saved = self.i;
-        let found = (start + 1..=failed.min(self.toks.len() - 1)).find(|&k| {
+        let found = (start + 1..=failed.min(self.toks.last())).find(|&k| {
             self.i = k;
+            self.toks.fill(k + METHOD_START_LOOKAHEAD);
             self.at_method_start(column)
         });
         self.i = saved;
@@ -415,12 +528,13 @@ impl<'s> Parser<'s> {
     /// a method definition (`foo = (`, `at: i put: v = (`, …) no further indented than this
     /// method, or stops at the end of the class.
     fn recover(&mut self, start: usize) {
-        let column = self.toks.get(start).map_or(1, |t| t.pos.column);
+        let column = self.toks.get(start).pos.column;
         self.i = start;
         self.bump();
         let mut depth = 0usize;
         let mut prev_was_eq = false;
         loop {
+            self.toks.fill(self.i + METHOD_START_LOOKAHEAD);
             if self.at_method_start(column) {
                 return;
             }
@@ -453,8 +567,7 @@ impl<'s> Parser<'s> {
         let first_on_line = self
             .i
             .checked_sub(1)
-            .and_then(|i| self.toks.get(i))
-            .is_none_or(|prev| prev.pos.line < t.pos.line);
+            .is_none_or(|i| self.toks.get(i).pos.line < t.pos.line);
         if !first_on_line || t.pos.column > column {
             return false;
         }
@@ -529,7 +642,8 @@ impl<'s> Parser<'s> {
             position: start,
             primitive_position: self.primitive_pos.unwrap_or(start),
             source,
-            ast: MethodAst {
+            primitive: primitive.clone(),
+            ast: Some(Box::new(MethodAst {
                 selector,
                 params,
                 temps,
@@ -537,7 +651,7 @@ impl<'s> Parser<'s> {
                 body,
                 pos: start,
                 num_blocks: self.next_block,
-            },
+            })),
         }
     }
 
@@ -551,7 +665,7 @@ impl<'s> Parser<'s> {
 
     /// After a `|` was consumed: whether the next token is a `|` right behind it.
     fn double_bar_rest(&self) -> bool {
-        let prev = &self.toks[self.i - 1];
+        let prev = self.toks.get(self.i - 1);
         let t = self.peek();
         t.tok == Tok::Bar && t.pos.offset == prev.pos.offset + 1
     }
@@ -1223,7 +1337,8 @@ fn too_many_names(pos: SourcePos, kind: &str, limit: usize) -> Diag {
     let message = if kind == "fields" {
         format!("too many fields; a class has at most {limit} instance variables")
     } else {
-        format!("too many {kind}; a frame holds at most {limit} arguments and temporaries")
+        // As the code generator says it when the names of several scopes fill a frame.
+        format!("too many arguments and temporaries; a frame holds at most {limit}")
     };
     Diag::new(pos, message)
 }

@@ -58,6 +58,85 @@ fn is_integer(vm: &Vm, w: Word) -> bool {
         )
 }
 
+// ---- long operations ---------------------------------------------------------------------
+
+/// Big-integer work on operands of at least this many bits runs on a helper thread while the
+/// VM watches the interrupt flag: multiplying two such numbers takes some 20 ms, and the
+/// operations grow faster than linearly (a gcd of two ten-million-bit numbers takes over a
+/// minute), so Ctrl-C must not wait for them.
+const LONG_OPERATION_BITS: usize = 1 << 20;
+
+/// Why a long operation gave no result.
+enum Stopped {
+    /// Ctrl-C: the send that ran the primitive signals the interrupt instead.
+    Interrupted,
+    /// The operation panicked (a bug in the bignum code): the primitive fails.
+    Failed,
+}
+
+impl Stopped {
+    /// What the primitive (of `nargs` arguments) answers.
+    fn answer(self, vm: &mut Vm, nargs: usize) -> Prim {
+        match self {
+            Stopped::Interrupted => vm.interrupt_primitive(nargs),
+            Stopped::Failed => Prim::Fail,
+        }
+    }
+}
+
+/// Runs `work`, on a helper thread if its operands have `bits` bits or more, watching the
+/// interrupt flag meanwhile. An interrupted operation is abandoned: its thread finishes in
+/// the background and its result is dropped; the VM goes on at once.
+fn long_op<T: Send + 'static>(
+    vm: &Vm,
+    bits: usize,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Stopped> {
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+    use std::sync::{Arc, Mutex};
+    if bits < LONG_OPERATION_BITS {
+        return Ok(work());
+    }
+    let job = Arc::new(Mutex::new(Some(work)));
+    let (tx, rx) = sync_channel(1);
+    let on_thread = job.clone();
+    let spawned = std::thread::Builder::new()
+        .name("smalt-bignum".into())
+        .spawn(move || {
+            let work = on_thread.lock().map(|mut j| j.take()).ok().flatten();
+            if let Some(work) = work {
+                let _ = tx.send(work());
+            }
+        });
+    if spawned.is_err() {
+        // No thread to be had: do the work here, uninterruptibly.
+        let work = job.lock().map(|mut j| j.take()).ok().flatten();
+        return work.map(|w| w()).ok_or(Stopped::Failed);
+    }
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(5)) {
+            Ok(v) => return Ok(v),
+            Err(RecvTimeoutError::Timeout) => {
+                if vm.interrupt.load(Ordering::Relaxed) {
+                    return Err(Stopped::Interrupted);
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return Err(Stopped::Failed),
+        }
+    }
+}
+
+/// Unwraps the result of [`long_op`] or answers what its stop means for the primitive.
+macro_rules! long_try {
+    ($vm:expr, $nargs:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(stopped) => return stopped.answer($vm, $nargs),
+        }
+    };
+}
+
 /// The value of a number as f64 (Integer or Double).
 pub(crate) fn as_f64(vm: &Vm, w: Word) -> Option<f64> {
     if let Some(i) = w.as_small_int() {
@@ -76,7 +155,7 @@ fn int_arith(
     vm: &mut Vm,
     nargs: usize,
     small: impl Fn(i64, i64) -> Option<i64>,
-    big: impl Fn(&IBig, &IBig) -> Option<IBig>,
+    big: impl Fn(&IBig, &IBig) -> Option<IBig> + Send + 'static,
     float: impl Fn(f64, f64) -> Option<f64>,
 ) -> Prim {
     if nargs != 1 {
@@ -97,8 +176,9 @@ fn int_arith(
     }
     let x = prim_try!(big_from_word(vm, a));
     let y = prim_try!(big_from_word(vm, b));
-    let r = prim_try!(big(&x, &y));
-    done(word_from_big(vm, &r))
+    let bits = bit_len(&x).max(bit_len(&y));
+    let r = long_try!(vm, nargs, long_op(vm, bits, move || big(&x, &y)));
+    done(word_from_big(vm, &prim_try!(r)))
 }
 
 #[inline(always)]
@@ -463,7 +543,9 @@ fn int_ge(vm: &mut Vm, n: usize) -> Prim {
 
 fn int_as_string(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
-    done(vm.new_string(&x.to_string()))
+    let bits = bit_len(&x);
+    let text = long_try!(vm, n, long_op(vm, bits, move || x.to_string()));
+    done(vm.new_string(&text))
 }
 
 /// `printString: base` / `radix:`: digits in base 2..36, upper case, no prefix.
@@ -473,7 +555,13 @@ fn int_print_base(vm: &mut Vm, n: usize) -> Prim {
     if !(2..=36).contains(&base) {
         return Prim::Fail;
     }
-    let s = format!("{}", x.in_radix(base as u8)).to_uppercase();
+    let bits = bit_len(&x);
+    let s = long_try!(
+        vm,
+        n,
+        long_op(vm, bits, move || format!("{}", x.in_radix(base as u8))
+            .to_uppercase())
+    );
     done(vm.new_string(&s))
 }
 
@@ -487,8 +575,18 @@ fn int_sqrt(vm: &mut Vm, n: usize) -> Prim {
     if x.sign() == Sign::Negative {
         return done(vm.new_float(f64::NAN));
     }
-    let r = x.nth_root(2);
-    if &r * &r == x {
+    let bits = bit_len(&x);
+    let (r, x) = long_try!(
+        vm,
+        n,
+        long_op(vm, bits, move || {
+            let r = x.nth_root(2);
+            let exact = &r * &r == x;
+            ((r, exact), x)
+        })
+    );
+    let (r, exact) = r;
+    if exact {
         return done(word_from_big(vm, &r));
     }
     // Beyond 2^106 the integer square root has more bits than a Double keeps, so converting
@@ -526,7 +624,8 @@ fn int_sqrt_floor(vm: &mut Vm, n: usize) -> Prim {
     if x.sign() == Sign::Negative {
         return Prim::Fail;
     }
-    let root = IBig::from(x.sqrt());
+    let bits = bit_len(&x);
+    let root = long_try!(vm, n, long_op(vm, bits, move || IBig::from(x.sqrt())));
     done(word_from_big(vm, &root))
 }
 
@@ -596,7 +695,8 @@ fn int_gcd(vm: &mut Vm, n: usize) -> Prim {
     if a.is_zero() && b.is_zero() {
         return Prim::Done(Word::ZERO);
     }
-    let g: IBig = a.gcd(&b).into();
+    let bits = bit_len(&a).max(bit_len(&b));
+    let g: IBig = long_try!(vm, n, long_op(vm, bits, move || a.gcd(&b).into()));
     done(word_from_big(vm, &g))
 }
 
@@ -634,7 +734,9 @@ fn int_raised_to(vm: &mut Vm, n: usize) -> Prim {
     if bit_len(&a) > 1 && too_big(vm, bit_len(&a).saturating_mul(e as usize)) {
         return Prim::OutOfMemory;
     }
-    done(word_from_big(vm, &a.pow(e as usize)))
+    let bits = bit_len(&a).saturating_mul(e as usize);
+    let r = long_try!(vm, n, long_op(vm, bits, move || a.pow(e as usize)));
+    done(word_from_big(vm, &r))
 }
 
 /// `isPrime`: false below 2. Receivers below 3.3 * 10^24 get an exact answer (the
@@ -705,7 +807,9 @@ fn is_probable_prime(n: &UBig) -> bool {
 /// radix notation `16rFF`; fails on anything else.
 fn int_from_string(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(vm.string_value(vm.arg(n, 1)));
-    match parse_integer(s.trim()) {
+    // Decimal digits carry about 3.3 bits each.
+    let bits = s.len().saturating_mul(4);
+    match long_try!(vm, n, long_op(vm, bits, move || parse_integer(s.trim()))) {
         Some(v) => done(word_from_big(vm, &v)),
         None => Prim::Fail,
     }
@@ -996,7 +1100,12 @@ fn float_e(vm: &mut Vm, _: usize) -> Prim {
 /// nil for other text.
 fn string_as_number(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(vm.string_value(vm.arg(n, 0)));
-    match parse_number_literal(s.trim()) {
+    let bits = s.len().saturating_mul(4);
+    match long_try!(
+        vm,
+        n,
+        long_op(vm, bits, move || parse_number_literal(s.trim()))
+    ) {
         Some(NumberLiteral::Integer(v)) => done(word_from_big(vm, &v)),
         Some(NumberLiteral::Double(x)) => done(vm.new_float(x)),
         None => Prim::Done(vm.nil()),

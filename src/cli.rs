@@ -109,14 +109,32 @@ fn run(args: Args) -> anyhow::Result<i32> {
     vm.out = Box::new(ProgramOutput::new());
     vm.interrupt = install_interrupt_handler();
     let status = if let Some(expr) = &args.eval {
-        eval_and_print(&mut vm, expr)
+        let status = eval_and_print(&mut vm, expr);
+        interrupted_at_the_end(&mut vm, status)
     } else {
         match program {
-            Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode)?,
+            Some(p) => {
+                let status = run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode)?;
+                interrupted_at_the_end(&mut vm, status)
+            }
             None => crate::repl::run(&mut vm)?,
         }
     };
     Ok(finish_output(&mut vm.out, status))
+}
+
+/// A Ctrl-C that came after the program's last poll point (during its last primitive, say)
+/// still makes the run end as interrupted: a SIGINT is never lost.
+fn interrupted_at_the_end(vm: &mut Vm, status: i32) -> i32 {
+    if status == 0 && vm.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+        return report(
+            vm,
+            &VmError::Interrupted {
+                trace: String::new(),
+            },
+        );
+    }
+    status
 }
 
 fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> {

@@ -289,3 +289,123 @@ fn compile_errors_count_lines_with_every_line_ending() {
         assert!(stderr.contains("    4 |   )\n"), "{name}: {stderr:?}");
     }
 }
+
+// ---- Ctrl-C, heap limits, out of memory from the command line ------------------------------
+
+/// Sends SIGINT to a running smalt (as Ctrl-C does) once it has printed `ready`.
+#[cfg(unix)]
+fn interrupt_when_ready(args: &[&str], what: &str) -> (i32, String, String) {
+    use std::io::BufRead;
+    let mut child = smalt()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("smalt starts");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("the program prints");
+    assert_eq!(first, "ready\n", "{what}");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut err = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut rest = String::new();
+    let _ = out.read_to_string(&mut rest);
+    let status = wait_watched(&mut child, what);
+    let stderr = text(&reader.join().expect("reader"));
+    let code = ended_cleanly(status, &stderr, what);
+    (code, rest, stderr)
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_unwinds_exits_130_and_shows_where_the_program_was() {
+    let dir = scratch_dir("sigint");
+    let file = write_file(
+        &dir,
+        "Spin.som",
+        b"Spin = (
+    spin = ( | n | n := 0. 'ready' println. system flush. [ true ] whileTrue: [ n := n + 1 ] )
+    run = (
+        [ [ self spin ] ifCurtailed: [ 'curtailed' println ] ] ensure: [ 'ensure' println ]
+    )
+)
+",
+    );
+    let (code, out, err) = interrupt_when_ready(&[&file], "Ctrl-C in a loop");
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(out, "curtailed\nensure\n");
+    assert!(
+        err.starts_with("Interrupted\nSmalltalk stack (most recent call last):\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Spin>>spin (") && err.contains("Spin.som:2)"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_long_big_integer_operation() {
+    let expr = "[ 'ready' println. system flush.
+          ((3 raisedTo: 30000000) gcd: (2 raisedTo: 47000000) + 1) printString size ]
+            ensure: [ 'ensure' println ]";
+    let (code, out, err) = interrupt_when_ready(&["-e", expr], "Ctrl-C in gcd:");
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(out, "ensure\n");
+    assert!(err.contains("Nil>>DoIt (-e:"), "{err}");
+}
+
+#[test]
+fn heap_limits_that_cannot_work_say_why() {
+    let o = run(&["--max-heap", "1M", "-e", "3 + 4"], "--max-heap 1M");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("smalt: a heap limit of 1.0M is too small: the class library alone takes"),
+        "{err}"
+    );
+    assert!(err.contains("give at least"), "{err}");
+    for absurd in ["99999999999999G", "999999999999999999999999"] {
+        let o = run(&["--max-heap", absurd, "-e", "3 + 4"], absurd);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("too large: the number overflows"), "{err}");
+    }
+    let o = run(&["--max-heap", "3M", "-e", "3 + 4"], "--max-heap 3M");
+    assert_eq!(text(&o.stdout), "7\n", "{}", text(&o.stderr));
+}
+
+/// The cases of the issue: a list that grows for ever in a small heap, and a collection of
+/// arrays in a larger one. Both end with the OutOfMemory error, soon.
+#[test]
+fn filling_the_heap_ends_with_out_of_memory() {
+    for (heap, expr) in [
+        (
+            "2M",
+            "| a | a := nil. [ true ] whileTrue: [ a := Array with: a ]",
+        ),
+        (
+            "64M",
+            "| oc | oc := OrderedCollection new. [ true ] whileTrue: [ oc add: (Array new: 1000) ]",
+        ),
+    ] {
+        let o = run(&["--max-heap", heap, "-e", expr], expr);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{heap}: {err}");
+        assert!(
+            err.starts_with("OutOfMemory: out of memory\n"),
+            "{heap}: {err}"
+        );
+    }
+}

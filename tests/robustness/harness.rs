@@ -63,11 +63,16 @@ struct Armed {
     deadline: Instant,
     flag: Arc<AtomicBool>,
     what: String,
+    /// When the interrupt was last given.
+    interrupted: Option<Instant>,
 }
 
-/// Stops evaluations that run too long by setting the VM's interrupt flag (as Ctrl-C does).
-/// An evaluation that does not stop within `HANG` of the interrupt is a hang: the watchdog
-/// reports it and ends the test process, since nothing else could.
+/// Stops evaluations that run too long by setting the VM's interrupt flag, as Ctrl-C does:
+/// once at the deadline (the program's unwind blocks then run), and again every `AGAIN`
+/// while it has not stopped (as a user presses Ctrl-C again: a second interrupt while one is
+/// handled stops the run at once). An evaluation that does not stop within `HANG` of the
+/// deadline is a hang: the watchdog reports it and ends the test process, since nothing else
+/// could.
 pub struct Watchdog {
     armed: Arc<Mutex<Option<Armed>>>,
     quit: Arc<AtomicBool>,
@@ -75,6 +80,7 @@ pub struct Watchdog {
 }
 
 const HANG: Duration = Duration::from_secs(60);
+const AGAIN: Duration = Duration::from_secs(2);
 
 impl Watchdog {
     /// Starts the watchdog thread.
@@ -85,11 +91,16 @@ impl Watchdog {
         let thread = std::thread::spawn(move || {
             while !q.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(5));
-                let guard = a.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(armed) = guard.as_ref() {
+                let mut guard = a.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(armed) = guard.as_mut() {
                     let now = Instant::now();
-                    if now >= armed.deadline {
+                    let due = match armed.interrupted {
+                        None => now >= armed.deadline,
+                        Some(last) => now >= last + AGAIN,
+                    };
+                    if due {
                         armed.flag.store(true, Ordering::Relaxed);
+                        armed.interrupted = Some(now);
                     }
                     if now >= armed.deadline + HANG {
                         // Straight to stderr: the test harness's capture would swallow it.
@@ -115,6 +126,7 @@ impl Watchdog {
             deadline: Instant::now() + timeout,
             flag: vm.interrupt.clone(),
             what: what.to_string(),
+            interrupted: None,
         });
     }
 

@@ -126,6 +126,9 @@ impl Vm {
     /// Sends the selector (a Symbol) or runs the method for the receiver and arguments already
     /// pushed on the stack, as a base frame, and runs to completion.
     fn enter(&mut self, entry: Entry, nargs: usize) -> Result<Word, VmError> {
+        if self.run_depth == 0 {
+            self.user_interrupts = 0;
+        }
         self.run_depth += 1;
         if self.run_depth > 64 {
             self.run_depth -= 1;

@@ -26,7 +26,9 @@
 //!
 //! A second interrupt while the first one's activation is still live (its handler or its
 //! unwind blocks are still running, perhaps for ever) stops the run at once, without
-//! unwinding: pressing Ctrl-C twice always ends a run.
+//! unwinding; so does the third interrupt of a run, whatever the program did with the first
+//! two (`[ … ] on: UserInterrupt do: [ :e | e retry ]`): pressing Ctrl-C a few times always
+//! ends a run.
 //!
 //! # Long primitives
 //!
@@ -50,6 +52,9 @@ pub struct InjectedFrame {
     return_pc: usize,
     method: MethodId,
 }
+
+/// User interrupts of one run delivered as exceptions; the next one stops the run at once.
+const MAX_USER_INTERRUPTS: u32 = 2;
 
 /// Words of stack below the limit that delivering an interrupt needs (the frame of
 /// `signalFromVM` and the first frames of `signal`); closer to the limit, the run stops.
@@ -77,9 +82,10 @@ impl Vm {
         if !self.take_interrupt() {
             return Ok(());
         }
-        if self.user_interrupt_running() {
+        if self.user_interrupt_running() || self.user_interrupts >= MAX_USER_INTERRUPTS {
             return Err(self.interrupted_here());
         }
+        self.user_interrupts += 1;
         self.send_from_vm(r, "UserInterrupt", true)
     }
 
@@ -90,10 +96,14 @@ impl Vm {
     #[inline(never)]
     pub fn interrupt_primitive(&mut self, nargs: usize) -> Prim {
         self.interrupt.store(false, Ordering::Relaxed);
-        if self.regs.fp == frame::BASE_MARKER as usize || self.user_interrupt_running() {
-            // Run from Rust with no Smalltalk frame to signal in, or interrupted twice.
+        if self.regs.fp == frame::BASE_MARKER as usize
+            || self.user_interrupt_running()
+            || self.user_interrupts >= MAX_USER_INTERRUPTS
+        {
+            // Run from Rust with no Smalltalk frame to signal in, or interrupted again.
             return Prim::Error(self.interrupted_here());
         }
+        self.user_interrupts += 1;
         let mut r = self.regs;
         // The receiver and the arguments make way for the interrupt's send.
         r.sp -= nargs + 1;

@@ -93,6 +93,10 @@ impl Vm {
             (&def.class_methods, &class_scope, true),
         ] {
             for m in methods.iter() {
+                if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Ctrl-C while a large file loads: stop (the run reports it).
+                    return Err(self.interrupted_here());
+                }
                 if let Some(problem) = primitive_problem(m.primitive(), m.arg_names.len()) {
                     let pos = m.primitive_position;
                     errors.push(compiler::CompileError::at(file, source, pos, problem));

@@ -209,6 +209,8 @@ pub struct Vm {
     /// The activation the VM pushed for the user interrupt being handled, if any: a second
     /// interrupt while it is live stops the run at once (see `interrupts.rs`).
     pub(crate) interrupt_frame: Option<crate::interrupts::InjectedFrame>,
+    /// User interrupts delivered since the outermost run began (see `interrupts.rs`).
+    pub(crate) user_interrupts: u32,
 }
 
 /// The interpreter registers: frame pointers, stack pointer, pc and current method.
@@ -297,6 +299,7 @@ impl Vm {
             marked_frames: Default::default(),
             pending_out_of_memory: false,
             interrupt_frame: None,
+            user_interrupts: 0,
         }
     }
 

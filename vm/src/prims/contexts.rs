@@ -413,9 +413,13 @@ pub(crate) fn source_position(vm: &Vm, method: Word, rel: usize) -> Option<(Stri
     Some((file, line?))
 }
 
-/// The stack trace from the current frame down, most recent call first.
+/// The stack trace from the current frame down, most recent call first (nothing when no
+/// Smalltalk code is running).
 pub(crate) fn stack_trace(vm: &Vm) -> Vec<String> {
     let mut lines = Vec::new();
+    if vm.run_depth == 0 {
+        return lines;
+    }
     let mut fp = Some(vm.regs.fp);
     let mut pc = vm.regs.pc;
     while let Some(f) = fp {

@@ -286,7 +286,27 @@ struct Statement {
 struct Case {
     statements: Vec<Statement>,
     stress: bool,
+    hostility: Hostility,
 }
+
+/// What else is hostile about where a case runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hostility {
+    /// Nothing more than the random messages.
+    Plain,
+    /// A heap of a few megabytes, and statements that fill it (handled or not).
+    SmallHeap,
+    /// Each statement ends in a loop inside unwind-protected code (`ensure:`), interrupted as
+    /// by Ctrl-C: the unwind block must run.
+    InterruptedUnwinding,
+    /// The output (stdout and stderr) is a pipe that closes after a few bytes, and every
+    /// statement prints.
+    BrokenPipe(usize),
+}
+
+/// The global an unwind block sets in [`Hostility::InterruptedUnwinding`] cases (the random
+/// programs do not know its name).
+const ENSURED: &str = "EnsureBlockRan";
 
 /// Ways to run a statement `@E@`: handled, unhandled, and with every handler action.
 const WRAPS: &[&str] = &[
@@ -346,10 +366,25 @@ fn send() -> impl Strategy<Value = Send> {
         })
 }
 
+fn hostility() -> impl Strategy<Value = Hostility> {
+    prop_oneof![
+        5 => Just(Hostility::Plain),
+        1 => Just(Hostility::SmallHeap),
+        1 => Just(Hostility::InterruptedUnwinding),
+        1 => (0..300usize).prop_map(Hostility::BrokenPipe),
+    ]
+}
+
 fn case(stress: bool) -> impl Strategy<Value = Case> {
     let statement = (send(), 0..WRAPS.len(), prop::bool::weighted(0.3))
         .prop_map(|(send, wrap, print)| Statement { send, wrap, print });
-    prop::collection::vec(statement, 1..=4).prop_map(move |statements| Case { statements, stress })
+    (prop::collection::vec(statement, 1..=4), hostility()).prop_map(
+        move |(statements, hostility)| Case {
+            statements,
+            stress,
+            hostility,
+        },
+    )
 }
 
 fn render_operand(op: &Operand, sels: &Selectors) -> String {
@@ -383,24 +418,105 @@ fn render_send(s: &Send, sels: &Selectors) -> String {
     }
 }
 
-fn render_statement(st: &Statement, sels: &Selectors) -> Vec<String> {
+/// Ways the statements of a [`Hostility::SmallHeap`] case fill the heap after their send.
+const FILLS: &[&str] = &[
+    "[ @E@. [ true ] whileTrue: [ R := Array with: R ] ] on: OutOfMemory do: [:e | R := nil. e return: #oom]",
+    "@E@. [ true ] whileTrue: [ R := Array with: R ]",
+    "[ @E@. [ true ] whileTrue: [ R := Array with: R ] ] ensure: [ R := nil ]",
+    "[ [ @E@. [ true ] whileTrue: [ R := Array with: R ] ] on: Error do: [:e | e retry ] ] on: OutOfMemory do: [:e | R := nil ]",
+    "| oc | oc := OrderedCollection new. [ @E@. [ true ] whileTrue: [ oc add: (Array new: 1000) ] ] on: OutOfMemory do: [:e | oc := nil. e return: @E@ ]",
+];
+
+fn render_statement(st: &Statement, sels: &Selectors, hostility: Hostility) -> Vec<String> {
     let e = render_send(&st.send, sels);
-    let mut out = vec![format!("R := {}", WRAPS[st.wrap].replace("@E@", &e))];
-    if st.print {
+    let mut out = match hostility {
+        Hostility::SmallHeap if st.print || st.wrap % 2 == 0 => {
+            let fill = FILLS[st.wrap % FILLS.len()].replace("@E@", &e);
+            match fill.strip_prefix("| oc | ") {
+                Some(rest) => vec![format!("| oc | R := {rest}")],
+                None => vec![format!("R := {fill}")],
+            }
+        }
+        Hostility::InterruptedUnwinding => vec![format!(
+            "R := [ {}. [ true ] whileTrue: [ R := {e} ] ] ensure: [ {ENSURED} := true. R := 3 ]",
+            WRAPS[st.wrap].replace("@E@", &e)
+        )],
+        _ => vec![format!("R := {}", WRAPS[st.wrap].replace("@E@", &e))],
+    };
+    if let Hostility::BrokenPipe(_) = hostility {
+        out.push(
+            "[ R printString println. Transcript show: R; cr ] on: Error do: [:e | e return: 0]"
+                .into(),
+        );
+    } else if st.print {
         out.push("[ R printString size ] on: Error do: [:e | e return: 0]".into());
     }
     out
 }
 
+/// A writer that takes `room` bytes and then fails as a closed pipe does.
+struct ClosingPipe {
+    room: usize,
+}
+
+impl std::io::Write for ClosingPipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.room == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
+        Ok(())
+    }
+}
+
+/// The VM a case runs in: the robustness VM, with its heap or its output made hostile.
+fn hostile_vm(case: &Case) -> (Vm, harness::Capture) {
+    match case.hostility {
+        Hostility::SmallHeap => {
+            let mut options = harness::options();
+            options.heap.max_bytes = 3 << 20;
+            options.heap.initial_bytes = 1 << 20;
+            let mut vm = Vm::new(options).expect("the VM starts");
+            let out = harness::Capture::default();
+            vm.out = Box::new(out.clone());
+            vm.err = Box::new(out.clone());
+            if case.stress {
+                vm.heap.set_stress(97);
+            }
+            (vm, out)
+        }
+        Hostility::BrokenPipe(room) => {
+            let (mut vm, out) = new_vm(case.stress);
+            vm.out = Box::new(ClosingPipe { room });
+            vm.err = Box::new(ClosingPipe { room: room / 2 });
+            (vm, out)
+        }
+        _ => new_vm(case.stress),
+    }
+}
+
 /// Runs a case in a fresh VM: every evaluation must end without a panic, and the VM must be
 /// usable afterwards with a sound heap.
 fn run_case(case: &Case, sels: &Selectors, wd: &Watchdog) -> Result<(), TestCaseError> {
-    let (mut vm, _out) = new_vm(case.stress);
-    let timeout = Duration::from_millis(if case.stress { 3000 } else { 1000 });
+    let (mut vm, _out) = hostile_vm(case);
+    let timeout = match case.hostility {
+        // Interrupted soon: the loop after the send runs for ever.
+        Hostility::InterruptedUnwinding => Duration::from_millis(100),
+        _ => Duration::from_millis(if case.stress { 3000 } else { 1000 }),
+    };
     let mut ran = Vec::new();
     for st in &case.statements {
-        for src in render_statement(st, sels) {
+        for src in render_statement(st, sels, case.hostility) {
             ran.push(src.clone());
+            let nil = vm.nil();
+            vm.set_global(ENSURED, nil).expect("a global");
             let r = wd.eval(&mut vm, &src, timeout);
             if std::env::var_os("SMALT_FUZZ_SHOW").is_some() {
                 eprintln!(
@@ -408,16 +524,49 @@ fn run_case(case: &Case, sels: &Selectors, wd: &Watchdog) -> Result<(), TestCase
                     r.as_ref().map(|r| r.as_ref().map(|w| vm.describe(*w)))
                 );
             }
-            if let Err(panic) = r {
-                return Err(TestCaseError::fail(format!(
-                    "panic: {panic}\nwhile running:\n{}",
-                    ran.join("\n")
-                )));
+            let r = match r {
+                Ok(r) => r,
+                Err(panic) => {
+                    return Err(TestCaseError::fail(format!(
+                        "panic: {panic}\nwhile running:\n{}",
+                        ran.join("\n")
+                    )));
+                }
+            };
+            if case.hostility == Hostility::InterruptedUnwinding {
+                let ran_block = vm.global(ENSURED) == Some(vm.true_obj());
+                if let Some(problem) = unwind_block_skipped(&r, ran_block) {
+                    return Err(TestCaseError::fail(format!(
+                        "{problem}\nwhile running:\n{}",
+                        ran.join("\n")
+                    )));
+                }
             }
         }
     }
+    if case.hostility == Hostility::SmallHeap {
+        // Whatever a statement left in R may fill the heap: the program lets it go.
+        let _ = wd.eval(&mut vm, "R := nil", timeout);
+    }
     check_usable(&mut vm, wd)
         .map_err(|e| TestCaseError::fail(format!("{e}\nafter running:\n{}", ran.join("\n"))))
+}
+
+/// For an interrupted (or failed) statement of a [`Hostility::InterruptedUnwinding`] case,
+/// whether its `ensure:` block was skipped: it must run whenever the run ends while the
+/// protected block runs (the trace shows `ensure:`), unless that was a second interrupt or
+/// error while unwinding.
+fn unwind_block_skipped(r: &Result<smalt_gc::Word, VmError>, ran_block: bool) -> Option<String> {
+    let trace = match r {
+        Err(VmError::Interrupted { trace }) => trace,
+        Err(VmError::Unhandled { trace, .. }) => trace,
+        _ => return None,
+    };
+    let protected = trace.contains("(Block)>>ensure:");
+    if ran_block || !protected || trace.contains("while its unwind blocks ran") {
+        return None;
+    }
+    Some(format!("the ensure: block did not run: {r:?}"))
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

@@ -159,6 +159,9 @@ pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
             }
             1
         }
+        // The reader of a pipe went away (`smalt prog | head`): stop quietly, with the status
+        // of a process ended by SIGPIPE, as command-line tools do.
+        VmError::Load(_) if crate::output::stdout_pipe_closed() => 128 + 13,
         VmError::Load(msg) => {
             error_output(format_args!("{msg}\n"));
             1

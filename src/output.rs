@@ -9,6 +9,8 @@
 //!   that writes into a closed pipe or a full disk stops once, with one message.
 //! * [`finish_output`] flushes stdout at the end of a run: output that could not be written
 //!   makes the run fail even if the program succeeded (`smalt Out.som > /dev/full`).
+//! * A closed pipe (`smalt prog | head`) stops the program quietly, with status 141 (128 +
+//!   SIGPIPE), as a command-line tool killed by SIGPIPE ends.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
@@ -57,6 +59,16 @@ impl OutputState {
 
 thread_local! {
     static STATE: OutputState = OutputState::default();
+}
+
+/// Whether the program's stdout failed because its reader closed the pipe.
+pub(crate) fn stdout_pipe_closed() -> bool {
+    STATE.with(|s| {
+        s.0.failure
+            .borrow()
+            .as_ref()
+            .is_some_and(|(kind, _)| *kind == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Notes, before an error of the program is reported, whether the output was broken by then.
@@ -132,6 +144,9 @@ pub(crate) fn finish_output(out: &mut dyn Write, status: i32) -> i32 {
     match out.flush() {
         Ok(()) => status,
         Err(e) => {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return if status == 0 { 128 + 13 } else { status };
+            }
             let already = STATE.with(|s| s.0.broken_at_report.get());
             if status == 0 || !already {
                 error_output(format_args!("smalt: cannot write the output: {e}\n"));

@@ -138,29 +138,43 @@ fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> 
     flag
 }
 
-/// Prints an error that stopped Smalltalk code; answers the exit status.
+/// Prints an error that stopped Smalltalk code; answers the exit status. This is where every
+/// Smalltalk error is printed (programs, `-e`, the REPL): the description, then the Smalltalk
+/// stack, coloured when stderr is a terminal. A failed write to stderr is ignored.
 pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
     let _ = vm.out.flush();
+    let p = crate::style::Palette::stderr();
+    let mut err = std::io::stderr().lock();
     match e {
         VmError::Exit(code) => *code,
         VmError::Unhandled { description, trace } => {
-            eprintln!("{description}");
+            let _ = writeln!(err, "{}", p.error(description));
             if !trace.is_empty() {
-                eprintln!("Smalltalk stack (most recent call last):");
-                eprint!("{trace}");
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    p.heading("Smalltalk stack (most recent call last):")
+                );
+                for line in trace.lines() {
+                    let _ = writeln!(err, "{}", p.trace_line(line));
+                }
             }
             1
         }
         VmError::Load(msg) => {
-            eprintln!("{msg}");
+            let _ = writeln!(err, "{}", p.error(msg));
             1
         }
         VmError::OutOfMemory => {
-            eprintln!("smalt: out of memory (raise the limit with --max-heap)");
+            let _ = writeln!(
+                err,
+                "{}",
+                p.error("smalt: out of memory (raise the limit with --max-heap)")
+            );
             1
         }
         VmError::Interrupted => {
-            eprintln!("interrupted");
+            let _ = writeln!(err, "{}", p.error("interrupted"));
             130
         }
     }
@@ -216,38 +230,4 @@ fn run_program(
         Ok(_) => 0,
         Err(e) => report(vm, &e),
     })
-}
-
-/// Whether the input so far closes every bracket, string and comment.
-pub(crate) fn is_complete(src: &str) -> bool {
-    let mut depth = 0i64;
-    let mut chars = src.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                let mut closed = false;
-                while let Some(d) = chars.next() {
-                    if d == '\'' {
-                        if chars.peek() == Some(&'\'') {
-                            chars.next();
-                        } else {
-                            closed = true;
-                            break;
-                        }
-                    }
-                }
-                if !closed {
-                    return false;
-                }
-            }
-            '"' if !chars.any(|d| d == '"') => return false,
-            '$' => {
-                chars.next();
-            }
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    depth <= 0
 }

@@ -15,6 +15,7 @@ static GLOBAL: MiMalloc = MiMalloc;
 
 mod cli;
 mod repl;
+mod style;
 
 fn main() {
     std::process::exit(cli::main(std::env::args().collect()));

@@ -62,6 +62,9 @@ fn parse_size(s: &str) -> Result<usize, String> {
 /// Runs the command; answers the exit status.
 pub fn main(argv: Vec<String>) -> i32 {
     // SOM's `-cp DIR` is spelled `--classpath` for clap.
+    if argv.get(1).is_some_and(|a| a == "bench") {
+        return crate::bench::main(argv[1..].to_vec());
+    }
     let argv: Vec<String> = argv
         .into_iter()
         .map(|a| if a == "-cp" { "--classpath".into() } else { a })
@@ -143,6 +146,12 @@ fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> 
 /// stack, coloured when stderr is a terminal. A failed write to stderr is ignored.
 pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
     let _ = vm.out.flush();
+    report_error(e)
+}
+
+/// Prints an error that stopped Smalltalk code (see [`report`]) when the VM's own output needs
+/// no flushing; answers the exit status.
+pub(crate) fn report_error(e: &VmError) -> i32 {
     let p = crate::style::Palette::stderr();
     let mut err = std::io::stderr().lock();
     match e {

@@ -28,11 +28,6 @@ impl Palette {
         Palette { on }
     }
 
-    /// Whether this palette colours at all.
-    pub fn is_on(self) -> bool {
-        self.on
-    }
-
     /// `text` in `style` (unchanged when colours are off).
     pub fn paint(self, text: &str, style: Style) -> String {
         if self.on {

@@ -3,7 +3,7 @@
 use anyhow::bail;
 use clap::Parser;
 use smalt_vm::{Vm, VmError, VmOptions};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// A Smalltalk-80 virtual machine that runs SOM programs.
@@ -124,7 +124,14 @@ fn run(args: Args) -> anyhow::Result<i32> {
         Ok(vm) => vm,
         Err(e) => bail!("cannot start: {e}"),
     };
-    vm.out = Box::new(std::io::BufWriter::new(std::io::stdout()));
+    // The REPL on a terminal shows what a program prints as it prints it (stdout is
+    // line-buffered); elsewhere output is buffered and flushed at the end of each run.
+    let interactive = args.eval.is_none() && program.is_none() && std::io::stdout().is_terminal();
+    vm.out = if interactive {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    };
     vm.interrupt = install_interrupt_handler();
     if let Some(expr) = &args.eval {
         return Ok(eval_and_print(&mut vm, expr));

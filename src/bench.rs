@@ -161,6 +161,10 @@ pub fn main(argv: Vec<String>) -> i32 {
             fail(&msg);
             1
         }
+        Err(Failure::Smalltalk(_, VmError::Interrupted)) => {
+            fail("interrupted");
+            130
+        }
         Err(Failure::Smalltalk(what, e)) => {
             fail(&what);
             crate::cli::report_error(&e).max(1)

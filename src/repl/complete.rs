@@ -832,6 +832,44 @@ mod tests {
     }
 
     #[test]
+    fn the_catalog_of_a_real_vm_knows_classes_selectors_and_session_variables() {
+        let mut vm = smalt_vm::Vm::new(smalt_vm::VmOptions::default()).unwrap();
+        vm.evaluate("answer := 6 * 7", "test", true).unwrap();
+        let t = std::time::Instant::now();
+        let cat = Catalog::of(&vm);
+        eprintln!("catalog of the class library: {:?}", t.elapsed());
+        assert!(
+            cat.understood("Integer")
+                .unwrap()
+                .iter()
+                .any(|s| s == "factorial")
+        );
+        assert!(
+            cat.understood("Integer")
+                .unwrap()
+                .iter()
+                .any(|s| s == "printString")
+        );
+        assert!(
+            cat.understood("OrderedCollection class")
+                .unwrap()
+                .iter()
+                .any(|s| s == "new")
+        );
+        let names = |before: &str| -> Vec<String> {
+            complete_smalltalk(&cat, before)
+                .1
+                .into_iter()
+                .map(|p| p.replacement)
+                .collect()
+        };
+        assert_eq!(names("answer fact"), ["factorial"]);
+        assert_eq!(names("answ"), ["answer"]);
+        assert!(names("OrderedCollection new removeFi").contains(&"removeFirst".to_string()));
+        assert!(names("Transcr").contains(&"Transcript".to_string()));
+    }
+
+    #[test]
     fn continuation_lines_see_the_earlier_lines() {
         let files = FilenameCompleter::new();
         let (s, p) = complete(&cat(), &files, "| total |\n", "tot", 3);

@@ -85,7 +85,7 @@ impl<'vm> Session<'vm> {
     }
 
     /// Compiles and runs an input: a class definition or a do-it.
-    fn evaluate_input(&mut self, src: &str) -> Result<Outcome, VmError> {
+    fn evaluate(&mut self, src: &str) -> Result<Outcome, VmError> {
         self.vm.interrupt.store(false, Ordering::Relaxed);
         // Without its final newline, an input that ends too early is reported at the end of
         // the line typed, not at the start of an empty line after it.
@@ -95,11 +95,6 @@ impl<'vm> Session<'vm> {
         } else {
             self.vm.evaluate(src, "repl", true).map(Outcome::Value)
         }
-    }
-
-    /// Evaluates an input for a command (`:time`).
-    fn evaluate(&mut self, src: &str) -> Result<Outcome, VmError> {
-        self.evaluate_input(src)
     }
 
     /// Prints what an input evaluated to (its printString, coloured by kind) and keeps the value
@@ -167,7 +162,7 @@ impl<'vm> Session<'vm> {
         if let Some(command) = trimmed.strip_prefix(':') {
             return commands::run(self, command);
         }
-        let result = self.evaluate_input(input);
+        let result = self.evaluate(input);
         self.show_result(result)
     }
 }

@@ -504,16 +504,24 @@ fn bytecode(s: &mut Session<'_>, arg: &str) -> Flow {
         s.warn("usage: :bytecode Class>>selector, or :bytecode EXPR");
         return Flow::Continue;
     }
-    let listing = if arg.contains(">>") && method_named(s.vm, arg).is_ok() {
-        let (m, _, holder) = method_named(s.vm, arg).expect("just found");
-        let sel =
-            s.vm.string_value(s.vm.method_selector(m))
-                .unwrap_or_default();
-        let title = format!("{}>>{}", s.vm.class_name(holder), sel);
-        Ok(s.vm.listing_of(m, &title))
+    let method = if arg.contains(">>") {
+        method_named(s.vm, arg).ok()
     } else {
-        s.vm.compile_doit(arg, "repl", true)
-            .map(|m| s.vm.listing_of(m, "DoIt"))
+        None
+    };
+    let listing = match method {
+        Some((m, _, holder)) => {
+            let sel =
+                s.vm.string_value(s.vm.method_selector(m))
+                    .unwrap_or_default();
+            let title = format!("{}>>{}", s.vm.class_name(holder), sel);
+            Ok(s.vm.listing_of(m, &title))
+        }
+        // Not a method: an expression, compiled as the REPL compiles its inputs.
+        None => {
+            s.vm.compile_doit(arg, "repl", true)
+                .map(|m| s.vm.listing_of(m, "DoIt"))
+        }
     };
     match listing {
         Ok(text) => s.say(text.trim_end()),
@@ -537,7 +545,6 @@ fn gc(s: &mut Session<'_>, _: &str) -> Flow {
     Flow::Continue
 }
 
-/// Reports an error of a command that is not a Smalltalk error.
 impl Session<'_> {
     /// Prints an error from running Smalltalk code (description and stack trace).
     pub fn report(&mut self, e: &VmError) {

@@ -14,6 +14,7 @@ const BENCHMARKS: &[&str] = &[
     "Mandelbrot",
     "NBody",
     "Richards",
+    "Bounce",
 ];
 
 #[test]

@@ -15,6 +15,7 @@ const BENCHMARKS: &[&str] = &[
     "NBody",
     "Richards",
     "Bounce",
+    "DeltaBlue",
 ];
 
 #[test]

@@ -1,10 +1,17 @@
 //! The benchmark programs of `benches/som/` compute the right answers (each checks its own
 //! result in `verifyResult:`); the timing runs are `smalt -cp benches/som BenchRunner NAME N`.
+//!
+//! The first programs have one size, small enough to run here. The later ones (Bounce,
+//! DeltaBlue, Json, Havlak, CD) have a benchmark size (`new`, about 50–100 ms in a release
+//! build, several seconds in a debug build) and a quick one (`tiny`), each with its own
+//! expected result: a debug build runs the quick sizes, a release build
+//! (`cargo test --release --test som_benchmarks`) the benchmark sizes too.
 
 use smalt_vm::{Vm, VmOptions};
 use std::path::PathBuf;
 
-const BENCHMARKS: &[&str] = &[
+/// Programs with a single size.
+const FIXED_SIZE: &[&str] = &[
     "Sieve",
     "Queens",
     "Towers",
@@ -14,23 +21,89 @@ const BENCHMARKS: &[&str] = &[
     "Mandelbrot",
     "NBody",
     "Richards",
-    "Bounce",
-    "DeltaBlue",
 ];
 
-#[test]
-fn every_benchmark_verifies_its_result() {
+/// Programs with a benchmark size (`new`) and a quick size (`tiny`).
+const SIZED: &[&str] = &["Bounce", "DeltaBlue", "Json"];
+
+fn vm() -> Vm {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/som");
-    let mut vm = Vm::new(VmOptions {
+    Vm::new(VmOptions {
         class_path: vec![dir],
         ..VmOptions::default()
     })
-    .unwrap();
-    for name in BENCHMARKS {
-        let src = format!("{name} new innerBenchmarkLoop: 1");
-        let ok = vm
-            .evaluate(&src, "test", false)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(ok, vm.true_obj(), "{name} computed a wrong result");
+    .unwrap()
+}
+
+/// Runs one iteration of the program made by `maker` (`new` or `tiny`) and asserts that it
+/// verified its result.
+fn run_and_verify(vm: &mut Vm, name: &str, maker: &str) {
+    let src = format!("{name} {maker} innerBenchmarkLoop: 1");
+    let ok = vm
+        .evaluate(&src, "test", false)
+        .unwrap_or_else(|e| panic!("{name} {maker}: {e}"));
+    assert_eq!(ok, vm.true_obj(), "{name} {maker} computed a wrong result");
+}
+
+#[test]
+fn every_benchmark_verifies_its_result() {
+    let mut vm = vm();
+    for name in FIXED_SIZE {
+        run_and_verify(&mut vm, name, "new");
+    }
+    for name in SIZED {
+        run_and_verify(&mut vm, name, "tiny");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "the benchmark sizes take seconds in a debug build; run with --release"
+)]
+fn benchmark_sizes_verify_their_results() {
+    let mut vm = vm();
+    for name in SIZED {
+        run_and_verify(&mut vm, name, "new");
+    }
+}
+
+/// `NAME tiny verifyResult: RESULT`.
+fn run_verify(vm: &mut Vm, name: &str, result: &str) -> bool {
+    let src = format!("{name} tiny verifyResult: ({result})");
+    let ok = vm
+        .evaluate(&src, "test", false)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    ok == vm.true_obj()
+}
+
+/// A check that cannot fail checks nothing: each sized program rejects a result that is off.
+#[test]
+fn a_wrong_result_is_rejected() {
+    let mut vm = vm();
+    let json = |depth: u32, lookups: u32, rejections: u32| {
+        format!(
+            "Array with: #(80 86 137 362 33 23 6 476 4305 3446970 614 {depth}) \
+             with: {lookups} with: {rejections}"
+        )
+    };
+    let cases = [
+        ("Bounce", "#(1330 48786)".to_string()),
+        ("Bounce", "#(1331 48787)".to_string()),
+        ("DeltaBlue", "#(1 67952)".to_string()),
+        ("DeltaBlue", "#(0 67951)".to_string()),
+        ("Json", json(6, 0, 0)),
+        ("Json", json(7, 1, 0)),
+        ("Json", json(7, 0, 1)),
+    ];
+    assert!(
+        run_verify(&mut vm, "Json", &json(7, 0, 0)),
+        "Json: the right result"
+    );
+    for (name, result) in cases {
+        assert!(
+            !run_verify(&mut vm, name, &result),
+            "{name} accepted the wrong result {result}"
+        );
     }
 }

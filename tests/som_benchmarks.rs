@@ -24,7 +24,7 @@ const FIXED_SIZE: &[&str] = &[
 ];
 
 /// Programs with a benchmark size (`new`) and a quick size (`tiny`).
-const SIZED: &[&str] = &["Bounce", "DeltaBlue", "Json", "Havlak"];
+const SIZED: &[&str] = &["Bounce", "DeltaBlue", "Json", "Havlak", "CD"];
 
 fn vm() -> Vm {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/som");
@@ -94,6 +94,9 @@ fn a_wrong_result_is_rejected() {
              with: 99 with: {edges}"
         )
     };
+    let cd = |collisions: u32, key_sum: u64, aircraft: u32, black_height: i32| {
+        format!("#({collisions} {key_sum} 446 21 {aircraft} {black_height})")
+    };
     let cases = [
         (
             "Bounce",
@@ -118,6 +121,16 @@ fn a_wrong_result_is_rejected() {
                 havlak(36, 1, 0, 157),
                 havlak(36, 2, 1, 157),
                 havlak(36, 2, 0, 158),
+            ],
+        ),
+        (
+            "CD",
+            cd(197, 177301970, 20, 3),
+            vec![
+                cd(196, 177301970, 20, 3),
+                cd(197, 177301971, 20, 3),
+                cd(197, 177301970, 19, 3),
+                cd(197, 177301970, 20, -1),
             ],
         ),
     ];

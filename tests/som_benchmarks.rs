@@ -56,6 +56,23 @@ fn every_benchmark_verifies_its_result() {
     }
 }
 
+/// The later programs at their quick sizes with a collection at every 100th safepoint: what
+/// the collector moves must not change what they compute. (Each also passes collecting at
+/// every safepoint, `smalt --gc-stress`, which takes seconds per program in a release build.)
+#[test]
+fn sized_benchmarks_verify_under_gc_stress() {
+    let mut vm = vm();
+    vm.heap.set_stress(100);
+    let before = vm.heap.stats().collections;
+    for name in SIZED {
+        run_and_verify(&mut vm, name, "tiny");
+    }
+    assert!(
+        vm.heap.stats().collections - before > 100,
+        "the stress runs collected"
+    );
+}
+
 #[test]
 #[cfg_attr(
     debug_assertions,

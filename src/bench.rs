@@ -65,6 +65,11 @@ struct BenchArgs {
     #[arg(long, default_value_t = 100, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
     target_ms: u64,
 
+    /// What a run's time is: `wall` (elapsed time) or `cpu` (the CPU time of the thread
+    /// running it, less disturbed by other processes on a busy machine).
+    #[arg(long, value_enum, default_value_t = Clock::Wall)]
+    clock: Clock,
+
     /// Write the raw samples as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -83,6 +88,35 @@ struct BenchArgs {
     list: bool,
 }
 
+/// How runs are timed.
+#[derive(clap::ValueEnum, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// Elapsed (wall-clock) time.
+    #[default]
+    Wall,
+    /// CPU time of the thread that runs the program.
+    Cpu,
+}
+
+impl Clock {
+    /// The current reading of this clock.
+    fn now(self) -> Duration {
+        match self {
+            Clock::Wall => {
+                static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+                START.get_or_init(Instant::now).elapsed()
+            }
+            Clock::Cpu => {
+                use nix::time::{ClockId, clock_gettime};
+                clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+                    .map(Duration::from)
+                    .unwrap_or_default()
+            }
+        }
+    }
+}
+
 /// The results of a run: what `--json` writes and `--compare` reads.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Results {
@@ -94,6 +128,9 @@ pub struct Results {
     pub warmup: u32,
     /// Measured runs per program and tier.
     pub runs: u32,
+    /// The clock the runs were timed with (files from before this field: wall).
+    #[serde(default)]
+    pub clock: Clock,
     /// Per program.
     pub programs: Vec<ProgramResult>,
 }
@@ -235,7 +272,13 @@ fn run(args: &BenchArgs) -> Result<(), Failure> {
         plural(args.runs as usize),
         args.warmup,
         plural(args.warmup as usize),
-        out.dim("time per iteration: mean ± half-width of the 95% confidence interval"),
+        out.dim(&format!(
+            "{} time per iteration: mean ± half-width of the 95% confidence interval",
+            match args.clock {
+                Clock::Wall => "wall",
+                Clock::Cpu => "CPU",
+            }
+        )),
     ));
     let per_program = u64::from(args.warmup + args.runs) * tiers.len() as u64;
     let bar = indicatif::ProgressBar::new(per_program * names.len() as u64);
@@ -249,6 +292,7 @@ fn run(args: &BenchArgs) -> Result<(), Failure> {
         tiers: tier_names.iter().map(|s| s.to_string()).collect(),
         warmup: args.warmup,
         runs: args.runs,
+        clock: args.clock,
         programs: Vec::new(),
     };
     for name in &names {
@@ -320,13 +364,19 @@ impl Bench {
         Ok(Bench { vm, bench })
     }
 
-    /// One run of `inner` iterations, checked: its wall time.
-    fn run(&mut self, name: &str, tier: &str, inner: u64) -> Result<Duration, Failure> {
+    /// One run of `inner` iterations, checked: its time on `clock`.
+    fn run(
+        &mut self,
+        name: &str,
+        tier: &str,
+        inner: u64,
+        clock: Clock,
+    ) -> Result<Duration, Failure> {
         let n = Word::small_int(inner as i64);
         let obj = self.vm.handle(self.bench);
-        let start = Instant::now();
+        let start = clock.now();
         let r = self.vm.send_message(obj, "innerBenchmarkLoop:", &[n]);
-        let elapsed = start.elapsed();
+        let elapsed = clock.now().saturating_sub(start);
         match r {
             Ok(v) if v == self.vm.true_obj() => Ok(elapsed),
             Ok(_) => Err(Failure::WrongResult(format!(
@@ -338,10 +388,16 @@ impl Bench {
 }
 
 /// Iterations per run so that a run takes about `target`: measured on the baseline tier.
-fn calibrate(b: &mut Bench, name: &str, tier: &str, target: Duration) -> Result<u64, Failure> {
+fn calibrate(
+    b: &mut Bench,
+    name: &str,
+    tier: &str,
+    target: Duration,
+    clock: Clock,
+) -> Result<u64, Failure> {
     let mut n = 1u64;
     loop {
-        let t = b.run(name, tier, n)?;
+        let t = b.run(name, tier, n, clock)?;
         if t >= target / 10 || n >= 1 << 24 {
             let per = t.as_secs_f64() / n as f64;
             return Ok(((target.as_secs_f64() / per).round() as u64).clamp(1, 100_000_000));
@@ -369,6 +425,7 @@ fn run_program(
             name,
             tiers[0].name,
             Duration::from_millis(args.target_ms),
+            args.clock,
         )?,
     };
     let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); tiers.len()];
@@ -377,7 +434,7 @@ fn run_program(
         // right after another.
         for k in 0..tiers.len() {
             let t = (round + k) % tiers.len();
-            let d = benches[t].run(name, tiers[t].name, inner)?;
+            let d = benches[t].run(name, tiers[t].name, inner, args.clock)?;
             if round >= args.warmup as usize {
                 seconds[t].push(d.as_secs_f64());
             }
@@ -518,6 +575,12 @@ fn compare(old_path: &Path, new_path: &Path, svg: Option<&Path>) -> Result<(), F
     let old = read_results(old_path)?;
     let new = read_results(new_path)?;
     let p = Palette::stdout();
+    if old.clock != new.clock {
+        return Err(Failure::Usage(format!(
+            "the files were timed with different clocks ({:?} and {:?}): run both with the same --clock",
+            old.clock, new.clock
+        )));
+    }
     let common_tiers: Vec<&String> = new.tiers.iter().filter(|t| old.tiers.contains(t)).collect();
     if common_tiers.is_empty() {
         return Err(Failure::Usage(format!(
@@ -542,6 +605,7 @@ fn compare(old_path: &Path, new_path: &Path, svg: Option<&Path>) -> Result<(), F
         tiers: vec!["old".into(), "new".into()],
         warmup: new.warmup,
         runs: new.runs,
+        clock: new.clock,
         programs: Vec::new(),
     };
     for np in &new.programs {
@@ -714,6 +778,7 @@ mod tests {
             tiers,
             warmup: 0,
             runs: 4,
+            clock: Clock::Wall,
             programs: vec![r],
         };
         assert!(geomean_lines(&results, p).contains("geomean: jit ran 4.00 ± "));

@@ -71,6 +71,7 @@ fn a_small_run_reports_each_program_and_writes_json_and_svg() {
             .expect("JSON");
     assert_eq!(results["tiers"], serde_json::json!(["interp"]));
     assert_eq!(results["runs"], 3);
+    assert_eq!(results["clock"], "wall");
     let programs = results["programs"].as_array().expect("programs");
     assert_eq!(programs.len(), 3);
     for p in programs {

@@ -157,6 +157,7 @@ mod tests {
             tiers: vec!["interp".into(), "jit".into()],
             warmup: 1,
             runs: 3,
+            clock: super::super::Clock::Wall,
             programs: vec![
                 prog("Sieve", 0.02, 0.005),
                 prog("Richards", 0.9, 0.2),

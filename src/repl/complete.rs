@@ -869,6 +869,25 @@ mod tests {
         assert!(names("Transcr").contains(&"Transcript".to_string()));
     }
 
+    proptest::proptest! {
+        /// Whatever is typed, completing at any character boundary answers a start within the
+        /// text and does not panic.
+        #[test]
+        fn completion_never_panics(text in "[ -~éß☃\t\n'\"#$:()\\[\\]{}|^;.]{0,40}", cut in 0usize..41) {
+            let cat = cat();
+            let files = FilenameCompleter::new();
+            let mut pos = cut.min(text.len());
+            while !text.is_char_boundary(pos) {
+                pos -= 1;
+            }
+            let (start, _) = complete(&cat, &files, "", &text, pos);
+            proptest::prop_assert!(start <= pos);
+            let (start, _) = complete(&cat, &files, "| a |\n[ 'x", &text, pos);
+            proptest::prop_assert!(start <= pos);
+            let _ = super::super::scan::scan(&text);
+        }
+    }
+
     #[test]
     fn continuation_lines_see_the_earlier_lines() {
         let files = FilenameCompleter::new();

@@ -130,11 +130,15 @@ fn class_instance_count(vm: &mut Vm, n: usize) -> Prim {
 }
 
 /// `SystemDictionary>>someObject`: an object of the heap a program may see (the first in
-/// heap order).
+/// heap order after nil, true and false, which come first in every heap).
 fn system_some_object(vm: &mut Vm, n: usize) -> Prim {
     let _ = n;
     let hidden = internal_objects(vm);
-    let first = vm.heap.objects().find(|o| visible(vm, *o, &hidden));
+    let unique = [vm.nil(), vm.true_obj(), vm.false_obj()];
+    let first = vm
+        .heap
+        .objects()
+        .find(|o| !unique.contains(&o.word()) && visible(vm, *o, &hidden));
     Prim::Done(first.map_or(vm.nil(), Oop::word))
 }
 

@@ -171,8 +171,9 @@ fn system_all_classes(vm: &mut Vm, n: usize) -> Prim {
 
 // ---- become: -------------------------------------------------------------------------------
 
-/// Why `w` may not exchange its identity with anything, or `None`.
-fn unexchangeable(vm: &Vm, w: Word, hidden: &HashSet<u64>) -> Option<&'static str> {
+/// Why `w` may not exchange its identity with anything, as far as the object itself tells
+/// (no heap walk), or `None`.
+fn unexchangeable(vm: &Vm, w: Word) -> Option<&'static str> {
     let Some(o) = w.as_oop() else {
         return Some("immediate values have no identity to exchange");
     };
@@ -194,13 +195,14 @@ fn unexchangeable(vm: &Vm, w: Word, hidden: &HashSet<u64>) -> Option<&'static st
         }
         ci::CONTEXT => return Some("the VM relies on the identity of contexts"),
         ci::SYSTEM => return Some("there is one system"),
+        ci::METHOD_DICTIONARY | ci::SYSTEM_DICTIONARY => {
+            return Some("the VM relies on its identity");
+        }
         _ => {}
     }
-    let special = (0..sp::COUNT).any(|i| vm.special(i) == w);
-    if special || !visible(vm, o, hidden) {
-        return Some("the VM relies on its identity");
-    }
-    None
+    (0..sp::COUNT)
+        .any(|i| vm.special(i) == w)
+        .then_some("the VM relies on its identity")
 }
 
 /// Whether `w` is `self` in a frame of the current chain or in a block.
@@ -226,13 +228,14 @@ fn is_receiver(vm: &Vm, w: Word) -> bool {
     })
 }
 
-/// Why the identities of `a` and `b` may not be exchanged, or `None`.
+/// Why the identities of the pairs may not be exchanged, or `None`. The checks that walk the
+/// heap come last, so that most refusals cost nothing.
 fn become_problem(vm: &Vm, pairs: &[(Word, Word)]) -> Option<&'static str> {
-    let hidden = internal_objects(vm);
     let mut seen = HashSet::new();
+    let mut shapes_differ = false;
     for &(a, b) in pairs {
         for w in [a, b] {
-            if let Some(p) = unexchangeable(vm, w, &hidden) {
+            if let Some(p) = unexchangeable(vm, w) {
                 return Some(p);
             }
             if !seen.insert(w.raw()) {
@@ -253,10 +256,21 @@ fn become_problem(vm: &Vm, pairs: &[(Word, Word)]) -> Option<&'static str> {
                 "objects of different classes cannot be exchanged inside a call from the VM",
             );
         }
-        if is_receiver(vm, a) || is_receiver(vm, b) {
-            return Some(
-                "it is self in a running method or a block, whose code needs an object of its class",
-            );
+        shapes_differ = true;
+    }
+    let hidden = internal_objects(vm);
+    if seen.iter().any(|w| hidden.contains(w)) {
+        return Some("the VM relies on its identity");
+    }
+    if shapes_differ {
+        for &(a, b) in pairs {
+            if vm.heap.class_index_of(a) != vm.heap.class_index_of(b)
+                && (is_receiver(vm, a) || is_receiver(vm, b))
+            {
+                return Some(
+                    "it is self in a running method or a block, whose code needs an object of its class",
+                );
+            }
         }
     }
     None

@@ -125,15 +125,24 @@ fn compiling_and_removing_through_reflection_clears_exactly_the_affected_sites()
     // one in RA>>callFoo, which saw RA and RB), RC's site and every #bar site stay.
     vm.evaluate("RB compile: 'foo ^4'", "test", true).unwrap();
     assert_eq!(warm_sites(&mut vm, "bar"), bar, "no #bar site was touched");
-    assert_eq!(warm_sites(&mut vm, "foo"), foo - 1, "only RA>>callFoo's site");
+    assert_eq!(
+        warm_sites(&mut vm, "foo"),
+        foo - 1,
+        "only RA>>callFoo's site"
+    );
     let v = vm
-        .evaluate("RB new callFoo + RA new callFoo + RC new callFoo", "test", true)
+        .evaluate(
+            "RB new callFoo + RA new callFoo + RC new callFoo",
+            "test",
+            true,
+        )
         .unwrap();
     assert_eq!(v.as_small_int(), Some(8));
 
     // Removing it again clears the sites that cached RB>>foo, and nothing else.
     let foo = warm_sites(&mut vm, "foo");
-    vm.evaluate("RB removeSelector: #foo", "test", true).unwrap();
+    vm.evaluate("RB removeSelector: #foo", "test", true)
+        .unwrap();
     assert_eq!(warm_sites(&mut vm, "foo"), foo - 1);
     assert_eq!(warm_sites(&mut vm, "bar"), bar);
     let v = vm.evaluate("RB new callFoo", "test", true).unwrap();

@@ -119,9 +119,17 @@ mod tests {
         assert_eq!(heap.slot(a, 0), b.word(), "a's contents now refer to b");
         assert_eq!(heap.handle(h), a.word());
         assert_eq!(roots.0, vec![b.word(), Word::small_int(1)]);
-        assert_eq!(heap.identity_hash(b), ha, "the reference that was a keeps a's hash");
+        assert_eq!(
+            heap.identity_hash(b),
+            ha,
+            "the reference that was a keeps a's hash"
+        );
         assert_eq!(heap.identity_hash(a), hb);
-        assert_eq!(heap.bytes(bytes), &before[..], "byte objects are not scanned");
+        assert_eq!(
+            heap.bytes(bytes),
+            &before[..],
+            "byte objects are not scanned"
+        );
         assert_eq!(heap.num_slots(a), 1, "the objects keep their contents");
     }
 

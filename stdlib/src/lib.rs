@@ -147,7 +147,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("Rectangle.som", include_str!("../Rectangle.som")),
     ("Fraction.som", include_str!("../Fraction.som")),
     ("NumberClassics.som", include_str!("../NumberClassics.som")),
-    ("IntegerClassics.som", include_str!("../IntegerClassics.som")),
+    (
+        "IntegerClassics.som",
+        include_str!("../IntegerClassics.som"),
+    ),
     ("DoubleClassics.som", include_str!("../DoubleClassics.som")),
     ("Random.som", include_str!("../Random.som")),
     (
@@ -162,12 +165,18 @@ pub const FILES: &[(&str, &str)] = &[
         "ClassDescriptions.som",
         include_str!("../ClassDescriptions.som"),
     ),
-    ("ClassReflection.som", include_str!("../ClassReflection.som")),
+    (
+        "ClassReflection.som",
+        include_str!("../ClassReflection.som"),
+    ),
     (
         "ObjectReflection.som",
         include_str!("../ObjectReflection.som"),
     ),
-    ("ArrayReflection.som", include_str!("../ArrayReflection.som")),
+    (
+        "ArrayReflection.som",
+        include_str!("../ArrayReflection.som"),
+    ),
     (
         "SystemReflection.som",
         include_str!("../SystemReflection.som"),

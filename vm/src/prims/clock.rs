@@ -44,10 +44,7 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         clock_utc_microseconds,
     ),
     (
-        &[
-            "DateAndTime class>>primLocalOffsetAt:",
-            "clockLocalOffset",
-        ],
+        &["DateAndTime class>>primLocalOffsetAt:", "clockLocalOffset"],
         clock_local_offset,
     ),
 ];

@@ -133,9 +133,18 @@ fn random_fresh_seed(vm: &mut Vm, n: usize) -> Prim {
 
 pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Random>>primSeed:state:", "randomSeed"], random_seed),
-    (&["Random>>primNextBits:", "randomNextBits"], random_next_bits),
-    (&["Random>>primNextInt:state:", "randomNextInt"], random_next_int),
-    (&["Random class>>freshSeed", "randomFreshSeed"], random_fresh_seed),
+    (
+        &["Random>>primNextBits:", "randomNextBits"],
+        random_next_bits,
+    ),
+    (
+        &["Random>>primNextInt:state:", "randomNextInt"],
+        random_next_int,
+    ),
+    (
+        &["Random class>>freshSeed", "randomFreshSeed"],
+        random_fresh_seed,
+    ),
 ];
 
 #[cfg(test)]

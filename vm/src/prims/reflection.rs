@@ -33,7 +33,8 @@ use crate::vm::{Vm, sp};
 use smalt_gc::{ClassIndex, Format, Oop, Word};
 use std::collections::HashSet;
 
-/// The objects that only the VM may see (see the module docs), as raw words.
+/// The objects that only the VM may see (see the module docs), as raw words. Besides method
+/// dictionaries (recognised by their class), they are all Arrays.
 fn internal_objects(vm: &Vm) -> HashSet<u64> {
     let mut hidden = HashSet::new();
     let mut hide = |w: Word| {
@@ -90,10 +91,22 @@ fn indices_of(vm: &Vm, cls: Word) -> Vec<ClassIndex> {
 /// across a safepoint.
 fn instances_of(vm: &Vm, cls: Word) -> Vec<Oop> {
     let indices = indices_of(vm, cls);
-    let hidden = internal_objects(vm);
-    vm.heap
+    if indices.contains(&ci::METHOD_DICTIONARY) {
+        return Vec::new();
+    }
+    let found: Vec<Oop> = vm
+        .heap
         .objects()
         .filter(|o| indices.contains(&vm.heap.header(*o).class_index()))
+        .collect();
+    // Only Arrays may be the VM's own (see `internal_objects`): the costly walk that finds
+    // them is needed for Arrays alone.
+    if !indices.contains(&ci::ARRAY) || found.is_empty() {
+        return found;
+    }
+    let hidden = internal_objects(vm);
+    found
+        .into_iter()
         .filter(|o| visible(vm, *o, &hidden))
         .collect()
 }
@@ -258,8 +271,11 @@ fn become_problem(vm: &Vm, pairs: &[(Word, Word)]) -> Option<&'static str> {
         }
         shapes_differ = true;
     }
-    let hidden = internal_objects(vm);
-    if seen.iter().any(|w| hidden.contains(w)) {
+    // Only Arrays may be the VM's own (see `internal_objects`).
+    let arrays = seen
+        .iter()
+        .any(|w| vm.heap.class_index_of(Word::from_raw(*w)) == ci::ARRAY);
+    if arrays && seen.iter().any(|w| internal_objects(vm).contains(w)) {
         return Some("the VM relies on its identity");
     }
     if shapes_differ {
@@ -388,3 +404,23 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         array_exchange_problem,
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vm::VmOptions;
+
+    /// `instances_of` and `become_problem` look for the VM's own objects among Arrays only.
+    #[test]
+    fn the_objects_only_the_vm_sees_are_arrays() {
+        let vm = Vm::new(VmOptions::default()).unwrap();
+        let hidden = internal_objects(&vm);
+        assert!(hidden.len() > 100);
+        for w in &hidden {
+            assert_eq!(vm.heap.class_index_of(Word::from_raw(*w)), ci::ARRAY);
+        }
+        let arrays = instances_of(&vm, vm.class_at(ci::ARRAY));
+        assert!(arrays.iter().all(|o| !hidden.contains(&o.word().raw())));
+        assert!(instances_of(&vm, vm.class_at(ci::METHOD_DICTIONARY)).is_empty());
+    }
+}

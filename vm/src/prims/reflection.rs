@@ -142,16 +142,19 @@ fn class_instance_count(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(Word::from_usize(count))
 }
 
-/// `SystemDictionary>>someObject`: an object of the heap a program may see (the first in
-/// heap order after nil, true and false, which come first in every heap).
+/// `SystemDictionary>>someObject`: an object of the heap a program may see: the first in heap
+/// order after nil, true and false (which come first in every heap) that is neither an Array
+/// nor a method dictionary, so never one of the VM's own (see `internal_objects`).
 fn system_some_object(vm: &mut Vm, n: usize) -> Prim {
     let _ = n;
-    let hidden = internal_objects(vm);
     let unique = [vm.nil(), vm.true_obj(), vm.false_obj()];
-    let first = vm
-        .heap
-        .objects()
-        .find(|o| !unique.contains(&o.word()) && visible(vm, *o, &hidden));
+    let first = vm.heap.objects().find(|o| {
+        !unique.contains(&o.word())
+            && !matches!(
+                vm.heap.header(*o).class_index(),
+                ci::ARRAY | ci::METHOD_DICTIONARY
+            )
+    });
     Prim::Done(first.map_or(vm.nil(), Oop::word))
 }
 

@@ -4,7 +4,7 @@ use crate::output::{ProgramOutput, error_output, finish_output};
 use anyhow::bail;
 use clap::Parser;
 use smalt_vm::{Vm, VmError, VmOptions};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// A Smalltalk-80 virtual machine that runs SOM programs.
@@ -47,6 +47,9 @@ struct Args {
 /// Runs the command; answers the exit status.
 pub fn main(argv: Vec<String>) -> i32 {
     // SOM's `-cp DIR` is spelled `--classpath` for clap.
+    if argv.get(1).is_some_and(|a| a == "bench") {
+        return crate::bench::main(argv[1..].to_vec());
+    }
     let argv: Vec<String> = argv
         .into_iter()
         .map(|a| if a == "-cp" { "--classpath".into() } else { a })
@@ -106,7 +109,15 @@ fn run(args: Args) -> anyhow::Result<i32> {
         Ok(vm) => vm,
         Err(e) => bail!("{e}"),
     };
-    vm.out = Box::new(ProgramOutput::new());
+    // The REPL on a terminal shows what a program prints as it prints it (stdout is
+    // line-buffered); elsewhere output is buffered, and a failed write or final flush is
+    // reported (see output.rs).
+    let interactive = args.eval.is_none() && program.is_none() && std::io::stdout().is_terminal();
+    vm.out = if interactive {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(ProgramOutput::new())
+    };
     vm.interrupt = install_interrupt_handler();
     let status = if let Some(expr) = &args.eval {
         let status = eval_and_print(&mut vm, expr);
@@ -143,45 +154,62 @@ fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> 
     flag
 }
 
-/// Prints an error that stopped Smalltalk code; answers the exit status.
+/// Prints an error that stopped Smalltalk code; answers the exit status. This is where every
+/// Smalltalk error is printed (programs, `-e`, the REPL): the description, then the Smalltalk
+/// stack, coloured when stderr is a terminal. A failed write to stderr is ignored.
 pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
     crate::output::before_report();
     let _ = vm.out.flush();
+    report_error(e)
+}
+
+/// Prints an error that stopped Smalltalk code (see [`report`]) when the VM's own output needs
+/// no flushing; answers the exit status.
+pub(crate) fn report_error(e: &VmError) -> i32 {
+    let p = crate::style::Palette::stderr();
+    let mut err = std::io::stderr().lock();
     match e {
         VmError::Exit(code) => *code,
         VmError::Unhandled { description, trace } => {
-            if trace.is_empty() {
-                error_output(format_args!("{description}\n"));
-            } else {
-                error_output(format_args!(
-                    "{description}\nSmalltalk stack (most recent call last):\n{trace}"
-                ));
-            }
+            let _ = writeln!(err, "{}", p.error(description));
+            write_trace(&mut err, &p, trace);
             1
         }
         // The reader of a pipe went away (`smalt prog | head`): stop quietly, with the status
         // of a process ended by SIGPIPE, as command-line tools do.
         VmError::Load(_) if crate::output::stdout_pipe_closed() => 128 + 13,
         VmError::Load(msg) => {
-            error_output(format_args!("{msg}\n"));
+            let _ = writeln!(err, "{}", p.error(msg));
             1
         }
         VmError::OutOfMemory => {
-            error_output(format_args!(
-                "smalt: out of memory (raise the limit with --max-heap)\n"
-            ));
+            let _ = writeln!(
+                err,
+                "{}",
+                p.error("smalt: out of memory (raise the limit with --max-heap)")
+            );
             1
         }
         VmError::Interrupted { trace } => {
-            if trace.is_empty() {
-                error_output(format_args!("Interrupted\n"));
-            } else {
-                error_output(format_args!(
-                    "Interrupted\nSmalltalk stack (most recent call last):\n{trace}"
-                ));
-            }
+            let _ = writeln!(err, "{}", p.error("Interrupted"));
+            write_trace(&mut err, &p, trace);
             130
         }
+    }
+}
+
+/// The Smalltalk stack of an error report, under its heading (nothing for an empty trace).
+fn write_trace(err: &mut impl Write, p: &crate::style::Palette, trace: &str) {
+    if trace.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        err,
+        "{}",
+        p.heading("Smalltalk stack (most recent call last):")
+    );
+    for line in trace.lines() {
+        let _ = writeln!(err, "{}", p.trace_line(line));
     }
 }
 
@@ -236,38 +264,4 @@ fn run_program(
         Ok(_) => 0,
         Err(e) => report(vm, &e),
     })
-}
-
-/// Whether the input so far closes every bracket, string and comment.
-pub(crate) fn is_complete(src: &str) -> bool {
-    let mut depth = 0i64;
-    let mut chars = src.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                let mut closed = false;
-                while let Some(d) = chars.next() {
-                    if d == '\'' {
-                        if chars.peek() == Some(&'\'') {
-                            chars.next();
-                        } else {
-                            closed = true;
-                            break;
-                        }
-                    }
-                }
-                if !closed {
-                    return false;
-                }
-            }
-            '"' if !chars.any(|d| d == '"') => return false,
-            '$' => {
-                chars.next();
-            }
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    depth <= 0
 }

@@ -191,7 +191,7 @@ pub(crate) fn report_error(e: &VmError) -> i32 {
             1
         }
         VmError::Interrupted { trace } => {
-            let _ = writeln!(err, "{}", p.error("Interrupted"));
+            let _ = writeln!(err, "{}", p.error("interrupted"));
             write_trace(&mut err, &p, trace);
             130
         }

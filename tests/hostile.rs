@@ -347,7 +347,7 @@ fn ctrl_c_unwinds_exits_130_and_shows_where_the_program_was() {
     assert_eq!(code, 130, "{err}");
     assert_eq!(out, "curtailed\nensure\n");
     assert!(
-        err.starts_with("Interrupted\nSmalltalk stack (most recent call last):\n"),
+        err.starts_with("interrupted\nSmalltalk stack (most recent call last):\n"),
         "{err}"
     );
     assert!(

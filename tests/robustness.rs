@@ -430,7 +430,7 @@ const FILLS: &[&str] = &[
 fn render_statement(st: &Statement, sels: &Selectors, hostility: Hostility) -> Vec<String> {
     let e = render_send(&st.send, sels);
     let mut out = match hostility {
-        Hostility::SmallHeap if st.print || st.wrap % 2 == 0 => {
+        Hostility::SmallHeap if st.print || st.wrap.is_multiple_of(2) => {
             let fill = FILLS[st.wrap % FILLS.len()].replace("@E@", &e);
             match fill.strip_prefix("| oc | ") {
                 Some(rest) => vec![format!("| oc | R := {rest}")],

@@ -26,6 +26,11 @@ struct Args {
     #[arg(long = "verify-heap")]
     verify_heap: bool,
 
+    /// Warn about legal but suspicious code as classes load (a variable that shadows an outer
+    /// variable or an instance variable), with file:line:column.
+    #[arg(long = "warn")]
+    warn: bool,
+
     /// Largest heap size, e.g. 512M or 2G.
     #[arg(long = "max-heap", value_name = "SIZE", value_parser = parse_size)]
     max_heap: Option<usize>,
@@ -95,6 +100,7 @@ fn options(args: &Args) -> VmOptions {
         o.gc_stress = n;
     }
     o.verify_heap = args.verify_heap;
+    o.warnings = args.warn;
     if let Some(words) = args.max_stack {
         o.max_stack_words = words.max(1024);
     }

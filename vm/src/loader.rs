@@ -10,6 +10,7 @@ use crate::compiler::{self, ClassScope, SuperclassRef};
 use crate::install::primitive_problem;
 use crate::vm::{Vm, VmError};
 use smalt_gc::Word;
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -98,6 +99,11 @@ impl Vm {
                     let pos = m.primitive_position;
                     errors.push(compiler::CompileError::at(file, source, pos, problem));
                     continue;
+                }
+                if self.options.warnings {
+                    for w in compiler::method_warnings(m, scope, file, source) {
+                        let _ = writeln!(self.err, "{w}");
+                    }
                 }
                 match compiler::compile_method(m, scope, file, source) {
                     Ok(code) => compiled.push((code, side)),

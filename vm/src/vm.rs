@@ -107,6 +107,9 @@ pub struct VmOptions {
     pub verify_heap: bool,
     /// Directories searched for `Name.som` when a global is undefined.
     pub class_path: Vec<PathBuf>,
+    /// Report legal but suspicious code (a declaration shadowing an outer variable or an
+    /// instance variable) on `err` as classes load.
+    pub warnings: bool,
 }
 
 impl Default for VmOptions {
@@ -117,6 +120,7 @@ impl Default for VmOptions {
             gc_stress: 0,
             verify_heap: false,
             class_path: Vec::new(),
+            warnings: false,
         }
     }
 }

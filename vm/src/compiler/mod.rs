@@ -62,7 +62,7 @@ mod verify;
 pub use code::{CompiledCode, Literal, Primitive, SourcePos, TempVector, selector_arity};
 pub use codegen::MAX_STACK;
 pub use disasm::{disassemble, disassemble_bytes};
-pub use error::{CompileError, CompileErrors};
+pub use error::{CompileError, CompileErrors, CompileWarning};
 pub use parser::{ClassDef, MAX_DEPTH, MethodDef, SuperclassRef};
 pub use verify::{VerifyError, max_stack, verify};
 
@@ -105,8 +105,8 @@ pub struct CompiledClass {
 /// Parses a SOM class file.
 ///
 /// When the file has syntax errors, the methods that did parse are also checked for the
-/// semantic errors that do not depend on inherited instance variables (assigning to an
-/// argument or a reserved word, duplicate or shadowing names), so one run reports both.
+/// semantic errors that do not depend on inherited instance variables (assigning to a
+/// reserved word, duplicate names), so one run reports both.
 pub fn parse_class(file: &str, source: &str) -> Result<ClassDef, CompileErrors> {
     parser::parse_class(source).map_err(|(partial, mut diags)| {
         if let Some(class) = partial {
@@ -162,6 +162,24 @@ pub fn compile_method(
         scope::analyze(&def.ast, scope, false).map_err(|d| error::into_errors(file, source, d))?;
     codegen::generate(&def.ast, &analysis, scope, false, Some(def.source.clone()))
         .map_err(|d| error::into_errors(file, source, d))
+}
+
+/// The warnings for a parsed method: declarations that shadow a variable of an enclosing
+/// scope or an instance variable (legal, as in SOM). Empty when the method does not compile.
+pub fn method_warnings(
+    def: &MethodDef,
+    scope: &ClassScope,
+    file: &str,
+    source: &str,
+) -> Vec<CompileWarning> {
+    match scope::analyze(&def.ast, scope, false) {
+        Ok(analysis) => error::into_errors(file, source, analysis.warnings)
+            .0
+            .into_iter()
+            .map(CompileWarning)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Compiles every method of a class, collecting the errors of all of them.

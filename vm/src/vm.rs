@@ -193,6 +193,9 @@ pub struct Vm {
     pub last_compile_error: String,
     /// Names of classes being loaded from the class path (breaks cycles).
     pub loading: Vec<String>,
+    /// While [`Vm::apply_class_path`] runs: the class-path files not yet loaded that
+    /// override library classes.
+    pub pending_overrides: Vec<String>,
     /// State of the random number generator (`atRandom`).
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
@@ -280,6 +283,7 @@ impl Vm {
             prim_failure: None,
             last_compile_error: String::new(),
             loading: Vec::new(),
+            pending_overrides: Vec::new(),
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
         }

@@ -80,6 +80,30 @@ impl Vm {
         result.map(|_| cls)
     }
 
+    /// The names of the globals defined now (for the compiler's clean-block decision, see
+    /// [`ClassScope::defined_globals`]); remade only when the number of globals changed.
+    fn defined_globals(&mut self) -> std::sync::Arc<std::collections::HashSet<String>> {
+        let globals = self.special(crate::vm::sp::GLOBALS);
+        let tally = self
+            .heap
+            .slot(globals.oop(), crate::objects::method_dict::TALLY)
+            .as_small_int()
+            .unwrap_or(-1);
+        if let Some((t, names)) = &self.defined_globals_cache
+            && *t == tally
+        {
+            return names.clone();
+        }
+        let names: std::collections::HashSet<String> = self
+            .dict_entries(globals)
+            .into_iter()
+            .filter_map(|(k, _)| self.string_value(k))
+            .collect();
+        let names = std::sync::Arc::new(names);
+        self.defined_globals_cache = Some((tally, names.clone()));
+        names
+    }
+
     /// The superclass named `name` in the definition of `def`: a class file on the class
     /// path that replaces a library class is loaded first; an undefined one is loaded from
     /// the class path; a chain that comes back to a class being loaded is a cycle.
@@ -234,15 +258,18 @@ impl Vm {
     ) -> Result<(), VmError> {
         let cls = self.handle(hcls);
         let meta = self.class_of(cls);
+        let globals = Some(self.defined_globals());
         let instance_scope = ClassScope {
             class_name: def.name.clone(),
             instance_vars: self.instance_variable_names(cls),
             class_side: false,
+            defined_globals: globals.clone(),
         };
         let class_scope = ClassScope {
             class_name: format!("{} class", def.name),
             instance_vars: self.instance_variable_names(meta),
             class_side: true,
+            defined_globals: globals,
         };
         let t = Instant::now();
         let mut errors = Vec::new();
@@ -391,6 +418,7 @@ impl Vm {
                 class_name: self.class_name(cls),
                 instance_vars: self.instance_variable_names(cls),
                 class_side: self.heap.class_index_of(cls) == crate::objects::class_index::METACLASS,
+                defined_globals: Some(self.defined_globals()),
             };
             let code = compiler::compile_method(&def, &scope, file, source)
                 .map_err(|e| VmError::Load(e.to_string()))?;
@@ -416,6 +444,7 @@ impl Vm {
             class_name: self.class_name(nil_class),
             instance_vars: Vec::new(),
             class_side: false,
+            defined_globals: None,
         };
         let code = compiler::compile_doit(file, source, &scope, auto_declare)
             .map_err(|e| VmError::Load(e.to_string()))?;

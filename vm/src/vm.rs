@@ -196,6 +196,9 @@ pub struct Vm {
     /// While [`Vm::apply_class_path`] runs: the class-path files not yet loaded that
     /// override library classes.
     pub pending_overrides: Vec<String>,
+    /// The names of the defined globals and the number of globals they were taken at (see
+    /// `Vm::defined_globals` in the loader).
+    pub defined_globals_cache: Option<(i64, std::sync::Arc<std::collections::HashSet<String>>)>,
     /// State of the random number generator (`atRandom`).
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
@@ -284,6 +287,7 @@ impl Vm {
             last_compile_error: String::new(),
             loading: Vec::new(),
             pending_overrides: Vec::new(),
+            defined_globals_cache: None,
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
         }

@@ -25,11 +25,13 @@ fn class_errors(src: &str) -> String {
             class_name: class.name.clone(),
             instance_vars: class.instance_vars.clone(),
             class_side: false,
+            defined_globals: None,
         };
         let meta = ClassScope {
             class_name: format!("{} class", class.name),
             instance_vars: class.class_vars.clone(),
             class_side: true,
+            defined_globals: None,
         };
         compile_class(&class, &inst, &meta, "Test.som", src)
     });

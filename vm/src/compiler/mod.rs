@@ -76,9 +76,21 @@ pub struct ClassScope {
     pub instance_vars: Vec<String>,
     /// Whether the methods are class-side methods.
     pub class_side: bool,
+    /// The globals defined when the code is compiled, if known. A block that reads a global
+    /// not among them is not compiled as a clean block: if the global is still undefined when
+    /// the block runs, the VM sends `unknownGlobal:` to the block's receiver (SOM), which a
+    /// clean block does not have. `None`: every global counts as defined.
+    pub defined_globals: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 impl ClassScope {
+    /// Whether `name` is a global that is not defined (as far as the scope knows).
+    pub fn is_undefined_global(&self, name: &str) -> bool {
+        self.defined_globals
+            .as_ref()
+            .is_some_and(|g| !g.contains(name))
+    }
+
     /// A scope with the given class name and instance variables.
     pub fn new(
         class_name: impl Into<String>,
@@ -89,6 +101,7 @@ impl ClassScope {
             class_name: class_name.into(),
             instance_vars: instance_vars.iter().map(|s| s.to_string()).collect(),
             class_side,
+            defined_globals: None,
         }
     }
 }
@@ -124,6 +137,7 @@ fn semantic_errors_without_superclass(class: &ClassDef) -> Vec<error::Diag> {
         class_name: name,
         instance_vars: fields.to_vec(),
         class_side,
+        defined_globals: None,
     };
     let sides = [
         (

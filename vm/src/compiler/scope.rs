@@ -362,6 +362,10 @@ impl Analyzer<'_> {
             }
             Resolved::InstVar(_) => self.mark_self(scope),
             Resolved::Global => {
+                // SOM sends unknownGlobal: to the receiver, from blocks too.
+                if !write && self.class.is_undefined_global(&name.name) {
+                    self.mark_self(scope);
+                }
                 if write && !self.auto_declare {
                     self.error(
                         name.pos,

@@ -128,8 +128,8 @@ impl Vm {
                 let from = self.loading.iter().position(|n| n == name).unwrap_or(0);
                 let mut chain: Vec<&str> =
                     self.loading[from..].iter().map(|s| s.as_str()).collect();
-                chain.push(name);
                 chain.dedup();
+                chain.push(name);
                 return Err(at(format!(
                     "superclass cycle: {} (each class's superclass follows it)",
                     chain.join(" -> ")

@@ -721,8 +721,27 @@ impl Gen<'_> {
         if let Some(kind) = classify(send) {
             return self.inline(f, send, kind, scope, want);
         }
+        // A chain of plain sends (`1 + 2 + 3 …`, any length): the first receiver, then each
+        // send innermost first, without recursing along the chain.
+        let (chain, first) = send.chain();
+        let plain = chain.iter().take_while(|s| classify(s).is_none()).count();
+        match chain.get(plain) {
+            Some(inlined) => {
+                self.send(f, inlined, scope, true);
+            }
+            None => {
+                self.expr(f, first, scope, true);
+            }
+        }
+        for (i, s) in chain[..plain].iter().enumerate().rev() {
+            self.send_message(f, s, scope, want || i > 0);
+        }
+        Flow::Continues
+    }
+
+    /// A send whose receiver is on the stack: its arguments and the send.
+    fn send_message(&mut self, f: &mut Frame, send: &Send, scope: ScopeId, want: bool) {
         let is_super = send.receiver.is_super();
-        self.expr(f, &send.receiver, scope, true);
         for a in &send.args {
             self.expr(f, a, scope, true);
         }
@@ -744,7 +763,6 @@ impl Gen<'_> {
         if !want {
             f.enc.emit(Op::Pop, &[]);
         }
-        Flow::Continues
     }
 
     // ---- jumps ------------------------------------------------------------------------

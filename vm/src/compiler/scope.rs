@@ -423,9 +423,18 @@ impl Analyzer<'_> {
 
     fn send(&mut self, send: &Send, scope: ScopeId) {
         let Some(kind) = classify(send) else {
-            self.expr(&send.receiver, scope);
-            for a in &send.args {
-                self.expr(a, scope);
+            // A chain of plain sends: the first receiver, then each send's arguments, in
+            // evaluation order, without recursing along the chain.
+            let (chain, first) = send.chain();
+            let plain = chain.iter().take_while(|s| classify(s).is_none()).count();
+            match chain.get(plain) {
+                Some(inlined) => self.send(inlined, scope),
+                None => self.expr(first, scope),
+            }
+            for s in chain[..plain].iter().rev() {
+                for a in &s.args {
+                    self.expr(a, scope);
+                }
             }
             return;
         };

@@ -1,0 +1,209 @@
+//! Rust-level tests of the SOM language rules and their error messages: the class path
+//! (replacement, kernel files, cycles), classes that do not inherit from Object, chains of
+//! sends of any length, `--warn`, and how errors end a program.
+
+use smalt_vm::{Vm, VmError, VmOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+use common::Capture;
+
+/// A fresh directory holding the given class files.
+fn class_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("smalt-som-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (class, source) in files {
+        std::fs::write(dir.join(format!("{class}.som")), source).expect("write class file");
+    }
+    dir
+}
+
+fn vm_on(class_path: Vec<PathBuf>) -> Result<(Vm, Capture), VmError> {
+    let mut vm = Vm::new(VmOptions {
+        class_path,
+        ..VmOptions::default()
+    })?;
+    let out = Capture::default();
+    vm.out = Box::new(out.clone());
+    vm.err = Box::new(out.clone());
+    Ok((vm, out))
+}
+
+/// The printString of a do-it's value.
+fn eval(vm: &mut Vm, src: &str) -> Result<String, VmError> {
+    let v = vm.evaluate(src, "test", true)?;
+    let s = vm.send_message(v, "printString", &[])?;
+    Ok(vm.string_value(s).unwrap_or_default())
+}
+
+fn load_error(dir: &Path, class: &str) -> String {
+    let (mut vm, _) = vm_on(vec![dir.to_path_buf()]).expect("the VM starts");
+    match vm.load_class_file(&dir.join(format!("{class}.som"))) {
+        Err(VmError::Load(msg)) => msg,
+        other => panic!("loading {class} did not fail: {other:?}"),
+    }
+}
+
+#[test]
+fn a_superclass_cycle_is_reported_as_a_cycle() {
+    let dir = class_dir(
+        "cycle",
+        &[("A", "A = B ( foo = ( ^1 ) )"), ("B", "B = A ( )")],
+    );
+    let msg = load_error(&dir, "A");
+    assert!(
+        msg.contains("B.som:1:1: error: superclass cycle: A -> B -> A"),
+        "{msg}"
+    );
+    let dir = class_dir("self-cycle", &[("C", "C = C ( )")]);
+    let msg = load_error(&dir, "C");
+    assert!(msg.contains("superclass cycle: C -> C"), "{msg}");
+}
+
+#[test]
+fn a_class_that_does_not_inherit_from_object_gets_message_not_understood() {
+    for stress in [0, 1] {
+        let dir = class_dir(
+            &format!("nil-root-{stress}"),
+            &[("Root", "Root = nil ( known = ( ^42 ) )")],
+        );
+        let (mut vm, _) = vm_on(vec![dir]).unwrap();
+        vm.heap.set_stress(stress);
+        assert_eq!(eval(&mut vm, "Root new known").unwrap(), "42");
+        assert_eq!(
+            eval(
+                &mut vm,
+                "[ Root new frob: 3 ] on: MessageNotUnderstood do: [ :e | e message selector ]"
+            )
+            .unwrap(),
+            "#frob:"
+        );
+        assert_eq!(
+            eval(
+                &mut vm,
+                "[ Root new frob ] on: MessageNotUnderstood do: [ :e | e description ]"
+            )
+            .unwrap(),
+            "'Root does not understand #frob'"
+        );
+        match vm.evaluate("Root new frob", "test", true) {
+            Err(VmError::Unhandled { description, .. }) => assert_eq!(
+                description,
+                "MessageNotUnderstood: Root does not understand #frob"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn long_chains_of_sends_compile_and_run() {
+    // One level of nesting however long the chain; the passes walk it without recursing
+    // (this runs on a test thread's small stack).
+    let (mut vm, _) = vm_on(Vec::new()).unwrap();
+    let binary = format!("0{}", " + 1".repeat(5000));
+    assert_eq!(eval(&mut vm, &binary).unwrap(), "5000");
+    let mixed = format!("1{}", " * 2 - 1 + 1".repeat(300));
+    assert_eq!(
+        eval(&mut vm, &mixed).unwrap(),
+        "2037035976334486086268445688409378161051468393665936250636140449354381299763336706183397376"
+    );
+    let unary = format!("-3{}", " abs negated".repeat(1000));
+    assert_eq!(eval(&mut vm, &unary).unwrap(), "-3");
+    let in_a_block = format!("[ :x | x{} ] value: 1", " + x".repeat(2000));
+    assert_eq!(eval(&mut vm, &in_a_block).unwrap(), "2001");
+    // Real nesting is still limited.
+    let nested = format!("{}1{}", "(".repeat(300), ")".repeat(300));
+    match vm.evaluate(&nested, "test", true) {
+        Err(VmError::Load(msg)) => assert!(msg.contains("nested too deeply"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_failing_class_path_file_stops_the_start_with_its_error() {
+    let dir = class_dir(
+        "broken-override",
+        &[("Vector", "Vector = ( foo = ( ^1 + ) )")],
+    );
+    match vm_on(vec![dir]) {
+        Err(VmError::Load(msg)) => assert!(
+            msg.contains("Vector.som:1:") && msg.contains("error:"),
+            "{msg}"
+        ),
+        Err(e) => panic!("{e:?}"),
+        Ok(_) => panic!("the VM started"),
+    }
+    let dir = class_dir(
+        "bad-kernel-file",
+        &[("Integer", "Integer = ( | extra | foo = ( ^1 ) )")],
+    );
+    match vm_on(vec![dir]) {
+        Err(VmError::Load(msg)) => assert!(msg.contains("Integer is a kernel class"), "{msg}"),
+        Err(e) => panic!("{e:?}"),
+        Ok(_) => panic!("the VM started"),
+    }
+}
+
+#[test]
+fn the_first_class_path_entry_wins() {
+    let first = class_dir("first", &[("Pair", "Pair = ( which = ( ^#first ) )")]);
+    let second = class_dir("second", &[("Pair", "Pair = ( which = ( ^#second ) )")]);
+    let (mut vm, _) = vm_on(vec![first, second]).unwrap();
+    assert_eq!(eval(&mut vm, "Pair new which").unwrap(), "#first");
+}
+
+fn smalt(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_smalt"))
+        .args(args)
+        .output()
+        .expect("the smalt binary runs")
+}
+
+#[test]
+fn warn_reports_shadowing_with_its_position() {
+    let dir = class_dir(
+        "warn",
+        &[(
+            "Shadow",
+            "Shadow = (\n  | x |\n  run = ( | y | true ifTrue: [ | y | y := 1 ]. [ :x | x ] value: 2 )\n)\n",
+        )],
+    );
+    let path = dir.join("Shadow.som");
+    let quiet = smalt(&[path.to_str().unwrap()]);
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    let warned = smalt(&["--warn", path.to_str().unwrap()]);
+    assert!(warned.status.success());
+    let err = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        err.contains("Shadow.som:3:34: warning: 'y' shadows a variable of an enclosing scope"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Shadow.som:3:51: warning: 'x' shadows an instance variable"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unhandled_errors_exit_with_status_1_and_name_the_error() {
+    let cases = [
+        ("1/0", "ZeroDivide"),
+        (
+            "nil foo",
+            "MessageNotUnderstood: Nil does not understand #foo",
+        ),
+        ("#(1 2) at: 3", "SubscriptOutOfBounds"),
+        ("NoSuchThing new", "UnknownGlobal"),
+        ("self error: 'boom'", "Error: boom"),
+    ];
+    for (src, expected) in cases {
+        let o = smalt(&["-e", src]);
+        assert_eq!(o.status.code(), Some(1), "{src}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.starts_with(expected), "{src}: {err}");
+    }
+}

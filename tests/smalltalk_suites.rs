@@ -104,4 +104,5 @@ suites!(
     AbstractClassesTest,
     ReadOnlyTest,
     InliningTest,
+    SomProtocolTest,
 );

@@ -7,6 +7,7 @@
 //! * `replace`: a program folder with its own `Vector.som`, `Pair.som` and `TestCase.som`;
 //!   the class path decides, and the library's own code keeps its classes.
 //! * `kernel`: class files for kernel classes (`Integer.som`, `Object.som`) add methods.
+//! * `doubles`: every Double edge case, SOM selectors (IEEE 754) beside Smalltalk-80 ones.
 //! * `unknown_global`: `unknownGlobal:` goes to the receiver of the method, in blocks too.
 //! * `som_layout`: a class-path folder laid out like SOM's core library (kernel classes
 //!   declaring their primitives SOM style, SOM-style Vector/Set/Dictionary replacing smalt's).
@@ -77,7 +78,14 @@ macro_rules! programs {
     };
 }
 
-programs!(scoping, replace, kernel, som_layout, unknown_global);
+programs!(
+    scoping,
+    replace,
+    kernel,
+    som_layout,
+    unknown_global,
+    doubles
+);
 
 /// SOM's core library, if this machine has it.
 fn som_core() -> Option<PathBuf> {

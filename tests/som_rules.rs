@@ -148,6 +148,30 @@ fn a_failing_class_path_file_stops_the_start_with_its_error() {
 }
 
 #[test]
+fn restart_starts_the_sending_activation_over() {
+    let (mut vm, _) = vm_on(Vec::new()).unwrap();
+    // SOM's Block>>restart: the block that sends it runs again from its start; its
+    // variables keep their values (k lives outside, n inside).
+    assert_eq!(
+        eval(
+            &mut vm,
+            "| k | k := 0. [ | n | n := (n ifNil: [ 0 ]) + 1. k := k + 1. k < 5 ifTrue: [ [] restart ]. n ] value"
+        )
+        .unwrap(),
+        "5"
+    );
+    // A method looping by restart runs in constant stack (SOM's whileTrue:).
+    assert_eq!(
+        eval(
+            &mut vm,
+            "| i b | i := 0. b := [ i < 100000 ]. b perform: #whileTrue: with: [ i := i + 1 ]. i"
+        )
+        .unwrap(),
+        "100000"
+    );
+}
+
+#[test]
 fn the_first_class_path_entry_wins() {
     let first = class_dir("first", &[("Pair", "Pair = ( which = ( ^#first ) )")]);
     let second = class_dir("second", &[("Pair", "Pair = ( which = ( ^#second ) )")]);

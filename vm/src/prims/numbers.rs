@@ -1165,7 +1165,8 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Integer>>*", "integerMultiply"], int_mul),
     (&["Integer>>/", "integerDivide"], int_div),
     (&["Integer>>quo:", "integerQuo"], int_quo),
-    (&["Integer>>\\\\", "integerModulo"], int_mod),
+    // Canonical names never hold a backslash (tools quote them in SOM strings).
+    (&["integerModulo", "Integer>>\\\\"], int_mod),
     (&["Integer>>%", "integerPercent"], int_percent),
     (&["Integer>>ln", "integerLn"], int_ln),
     (&["Integer>>log", "integerLog10"], int_log10),
@@ -1229,7 +1230,7 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Double>>*", "doubleMultiply"], float_mul),
     (&["Double>>/", "doubleDivide"], float_div),
     (&["Double>>//", "doubleSomDivide"], float_som_div),
-    (&["Double>>\\\\", "doubleModulo"], float_mod),
+    (&["doubleModulo", "Double>>\\\\"], float_mod),
     (&["Double>>%", "doublePercent"], float_percent),
     (&["Double>>rem:", "doubleRem"], float_rem),
     (&["Double>>raisedTo:", "doubleRaisedTo"], float_raised_to),

@@ -120,6 +120,13 @@ fn class_of(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(vm.class_of(vm.arg(n, 1)))
 }
 
+/// `hasPrimitive: aName`: whether the VM has a primitive of that name (`'Integer>>+'`,
+/// `#integerAdd`).
+fn has_primitive(vm: &mut Vm, n: usize) -> Prim {
+    let name = prim_try!(vm.string_value(vm.arg(n, 1)));
+    Prim::Done(vm.boolean(super::lookup(&name).is_some()))
+}
+
 /// `loadClassFile: 'path/Foo.som'`: loads the class defined in a file; answers it or nil.
 fn load_class_file(vm: &mut Vm, n: usize) -> Prim {
     let path = prim_try!(vm.string_value(vm.arg(n, 1)));
@@ -260,6 +267,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         load_class_file,
     ),
     (&["System>>classOf:", "systemClassOf"], class_of),
+    (
+        &["System>>hasPrimitive:", "systemHasPrimitive"],
+        has_primitive,
+    ),
     (&["System>>exit:", "systemExitWith"], exit_with),
     (&["System>>exit", "systemExit"], exit),
     (&["System>>time", "systemTime"], time),

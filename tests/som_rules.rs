@@ -179,6 +179,122 @@ fn the_first_class_path_entry_wins() {
     assert_eq!(eval(&mut vm, "Pair new which").unwrap(), "#first");
 }
 
+/// Every method SOM's core library (SOM-st/SOM, `Smalltalk/`) declares `= primitive`.
+const SOM_PRIMITIVES: &[&str] = &[
+    "Array>>at:",
+    "Array>>at:put:",
+    "Array>>length",
+    "Array class>>new:",
+    "Block>>value",
+    "Block>>restart",
+    "Block1>>value",
+    "Block2>>value:",
+    "Block3>>value:with:",
+    "Class>>name",
+    "Class>>new",
+    "Class>>superclass",
+    "Class>>fields",
+    "Class>>methods",
+    "Double>>+",
+    "Double>>-",
+    "Double>>*",
+    "Double>>//",
+    "Double>>%",
+    "Double>>sqrt",
+    "Double>>round",
+    "Double>>asInteger",
+    "Double>>cos",
+    "Double>>sin",
+    "Double>>=",
+    "Double>><",
+    "Double>>asString",
+    "Double class>>PositiveInfinity",
+    "Double class>>fromString:",
+    "Integer>>+",
+    "Integer>>-",
+    "Integer>>*",
+    "Integer>>/",
+    "Integer>>//",
+    "Integer>>%",
+    "Integer>>rem:",
+    "Integer>>&",
+    "Integer>><<",
+    "Integer>>>>>",
+    "Integer>>bitXor:",
+    "Integer>>sqrt",
+    "Integer>>atRandom",
+    "Integer>>=",
+    "Integer>><",
+    "Integer>>asString",
+    "Integer>>as32BitSignedValue",
+    "Integer>>as32BitUnsignedValue",
+    "Integer>>asDouble",
+    "Integer class>>fromString:",
+    "Method>>signature",
+    "Method>>holder",
+    "Method>>invokeOn:with:",
+    "Object>>class",
+    "Object>>objectSize",
+    "Object>>==",
+    "Object>>hashcode",
+    "Object>>inspect",
+    "Object>>halt",
+    "Object>>perform:",
+    "Object>>perform:withArguments:",
+    "Object>>perform:inSuperclass:",
+    "Object>>perform:withArguments:inSuperclass:",
+    "Object>>instVarAt:",
+    "Object>>instVarAt:put:",
+    "Object>>instVarNamed:",
+    "Primitive>>signature",
+    "Primitive>>holder",
+    "Primitive>>invokeOn:with:",
+    "String>>concatenate:",
+    "String>>asSymbol",
+    "String>>hashcode",
+    "String>>length",
+    "String>>isWhiteSpace",
+    "String>>isLetters",
+    "String>>isDigits",
+    "String>>=",
+    "String>>primSubstringFrom:to:",
+    "Symbol>>asString",
+    "System>>global:",
+    "System>>global:put:",
+    "System>>hasGlobal:",
+    "System>>loadFile:",
+    "System>>load:",
+    "System>>exit:",
+    "System>>printString:",
+    "System>>printNewline",
+    "System>>errorPrintln:",
+    "System>>errorPrint:",
+    "System>>printStackTrace",
+    "System>>time",
+    "System>>ticks",
+    "System>>fullGC",
+];
+
+/// SOM primitives that smalt's library implements in Smalltalk (a class-path file declaring
+/// them `= primitive` keeps the library's method).
+const PROVIDED_BY_THE_LIBRARY: &[(&str, &str)] =
+    &[("Object>>halt", "Object"), ("Object>>inspect", "Object")];
+
+#[test]
+fn every_primitive_soms_library_names_exists() {
+    let (mut vm, _) = vm_on(Vec::new()).unwrap();
+    for name in SOM_PRIMITIVES {
+        let check = match PROVIDED_BY_THE_LIBRARY.iter().find(|(n, _)| n == name) {
+            Some((_, class)) => {
+                let selector = name.split_once(">>").unwrap().1;
+                format!("{class} canUnderstand: #{selector}")
+            }
+            None => format!("system hasPrimitive: '{name}'"),
+        };
+        assert_eq!(eval(&mut vm, &check).unwrap(), "true", "{name}");
+    }
+}
+
 fn smalt(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_smalt"))
         .args(args)

@@ -112,6 +112,6 @@ fn som_core_library() {
         );
         return;
     };
-    check("som_core", &[core.clone()], 0);
+    check("som_core", std::slice::from_ref(&core), 0);
     check("som_core", &[core], 1);
 }

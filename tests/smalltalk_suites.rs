@@ -105,4 +105,15 @@ suites!(
     ReadOnlyTest,
     InliningTest,
     SomProtocolTest,
+    // The classics, part two.
+    PointTest,
+    RectangleTest,
+    FractionTest,
+    RandomTest,
+    DurationTest,
+    DateTest,
+    TimeTest,
+    DateAndTimeTest,
+    ReflectionTest,
+    PrintingTest,
 );

@@ -35,10 +35,13 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 mod blocks;
+mod clock;
 mod collections;
 mod contexts;
 mod numbers;
 mod objects;
+mod random;
+mod reflection;
 mod strings;
 mod system;
 
@@ -141,6 +144,9 @@ pub fn table() -> &'static PrimTable {
             contexts::PRIMITIVES,
             system::PRIMITIVES,
             collections::PRIMITIVES,
+            reflection::PRIMITIVES,
+            random::PRIMITIVES,
+            clock::PRIMITIVES,
         ] {
             for (names, f) in defs {
                 let index = entries.len() as u16;

@@ -172,6 +172,45 @@ fn restart_starts_the_sending_activation_over() {
 }
 
 #[test]
+fn the_class_path_applies_under_gc_stress() {
+    // A kernel file (methods added, SOM primitive declarations kept or installed) and a
+    // replaced library class, loaded while every safepoint collects.
+    let dir = class_dir(
+        "stress-class-path",
+        &[
+            (
+                "Integer",
+                "Integer = ( + other = primitive  frob: x = primitive  twice = ( ^self + self ) )",
+            ),
+            (
+                "Pair",
+                "Pair = ( | a b | a = ( ^a ) setA: x = ( a := x ) ---- of: x = ( ^self new setA: x ) )",
+            ),
+        ],
+    );
+    let (mut vm, _) = vm_on(Vec::new()).unwrap();
+    vm.options.class_path = vec![dir];
+    vm.heap.set_stress(1);
+    vm.apply_class_path().unwrap();
+    assert_eq!(eval(&mut vm, "21 twice").unwrap(), "42");
+    assert_eq!(eval(&mut vm, "(Pair of: 7) a").unwrap(), "7");
+    assert_eq!(eval(&mut vm, "(3 -> 4) value").unwrap(), "4");
+    assert_eq!(
+        eval(
+            &mut vm,
+            "[ 3 frob: 4 ] on: Error do: [ :e | e messageText ]"
+        )
+        .unwrap(),
+        "'the VM has no primitive Integer>>frob:'"
+    );
+    // Integer>>+ kept the library's method (same primitive, better fallback).
+    assert_eq!(
+        eval(&mut vm, "[ 3 + 'x' ] on: Error do: [ :e | e messageText ]").unwrap(),
+        "'3 + ''x'': expected a Number, got a String'"
+    );
+}
+
+#[test]
 fn the_first_class_path_entry_wins() {
     let first = class_dir("first", &[("Pair", "Pair = ( which = ( ^#first ) )")]);
     let second = class_dir("second", &[("Pair", "Pair = ( which = ( ^#second ) )")]);

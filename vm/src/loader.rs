@@ -308,6 +308,9 @@ impl Vm {
             if self.som_primitive_already_provided(target, &code, &prim_name)? {
                 continue;
             }
+            // (The check may have collected: the class is read again.)
+            let cls = self.handle(hcls);
+            let target = if class_side { self.class_of(cls) } else { cls };
             self.install_in(target, &code, file, &prim_name)?;
         }
         let _ = started;
@@ -334,7 +337,13 @@ impl Vm {
         if code.primitive != compiler::Primitive::Som {
             return Ok(false);
         }
-        let sel = self.intern(&code.selector)?;
+        // Interning may collect: the class is read back from a handle afterwards.
+        let mark = self.handle_mark();
+        let ht = self.push_handle(target);
+        let sel = self.intern(&code.selector);
+        let target = self.handle(ht);
+        self.release_handles(mark);
+        let sel = sel?;
         let dict = self.heap.slot(target.oop(), crate::objects::class::METHODS);
         let Some(existing) = self.dict_at(dict, sel) else {
             return Ok(false);

@@ -31,6 +31,7 @@ Commands:
   :load FILE             load a class file
   :bytecode Class>>sel   show a method's bytecode
   :gc                    collect garbage and show heap statistics
+  :save FILE             save the running system (resume it with smalt --image FILE)
   :quit                  leave (or Ctrl-D)
 Ctrl-C stops a running evaluation.";
 
@@ -213,6 +214,21 @@ fn command_line(vm: &mut Vm, command: &str) -> Option<i32> {
                 vm.heap.capacity_bytes() / 1024,
                 if r.is_err() { " (out of memory)" } else { "" }
             );
+            say(vm, text)
+        }
+        "save" => {
+            let path = std::path::Path::new(arg);
+            let text = if arg.is_empty() {
+                "usage: :save FILE".to_string()
+            } else {
+                match vm.snapshot() {
+                    Ok(s) => match smalt_image::save(path, &s, smalt::tag::NONE) {
+                        Ok(()) => format!("saved {arg}"),
+                        Err(e) => e.to_string(),
+                    },
+                    Err(e) => format!("cannot save: {e}"),
+                }
+            };
             say(vm, text)
         }
         _ => say(vm, format!("unknown command :{name} (try :help)")),

@@ -619,7 +619,7 @@ pub fn load_bytes(bytes: &[u8], options: VmOptions, trust: Trust) -> Result<Load
 /// Loads an image file: the header first, then the heap read straight into the new heap's
 /// space (one read, no other copy), then the small sections. Every part is checked.
 pub fn load_file(path: &Path, options: VmOptions) -> Result<Loaded, ImageError> {
-    let io = |e: std::io::Error| ImageError::Io(format!("cannot read {}: {e}", path.display()));
+    let io = |e: std::io::Error| ImageError::Io(e.to_string());
     let mut file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
     let mut head = vec![0u8; HEADER_BYTES.min(file_len as usize)];

@@ -248,6 +248,9 @@ impl Vm {
         }
         let saved_sp = self.regs.sp;
         let resume_sp = saved_sp - nargs;
+        // The receiver's slot holds the answer in the image; a failed save gives it back.
+        let mark = self.handle_mark();
+        let receiver = self.push_handle(self.stack[resume_sp - 1]);
         self.stack[resume_sp - 1] = self.true_obj();
         self.regs.sp = resume_sp;
         let r = self.collect_garbage(0);
@@ -261,8 +264,10 @@ impl Vm {
             };
             self.capture(Some(active))
         });
-        // The receiver and argument slots are dead: the interpreter overwrites the receiver's
-        // with the primitive's answer. (The arguments were above sp during the collection.)
+        // The arguments were above sp during the collection: the primitive must not read
+        // them again. (The interpreter overwrites the receiver's slot with the answer.)
+        self.stack[resume_sp - 1] = self.handle(receiver);
+        self.release_handles(mark);
         self.regs.sp = saved_sp;
         snapshot.map_err(|_| "not enough memory to collect garbage before saving".into())
     }

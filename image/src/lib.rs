@@ -44,8 +44,8 @@ use format::{
 };
 use smalt_vm::methods::PIC_SIZE;
 use smalt_vm::snapshot::{
-    ActiveRun, CellFeedback, ImageWriter, MethodFeedback, Snapshot, SnapshotRoots, layout_stamp,
-    primitive_stamp,
+    ActiveRun, CellFeedback, Checks, ImageWriter, MethodFeedback, Snapshot, SnapshotRoots,
+    layout_stamp, primitive_stamp,
 };
 use smalt_vm::{Vm, VmOptions};
 use std::borrow::Cow;
@@ -209,7 +209,7 @@ fn encode_parts(snapshot: &Snapshot, tag: u32) -> ([u8; HEADER_BYTES], Vec<Cow<'
             0
         },
         layout_stamp: layout_stamp(),
-        primitive_stamp: primitive_stamp(),
+        primitive_stamp: snapshot.primitive_stamp,
         roots: [r.nil, r.true_obj, r.false_obj, r.specials],
         top: snapshot.top as u64,
         rng: snapshot.rng,
@@ -570,6 +570,7 @@ fn finish(
     heap: Vec<u64>,
     small: [&[u8]; 4],
     options: VmOptions,
+    trust: Trust,
 ) -> Result<Loaded, ImageError> {
     let [classes, stack, active, feedback] = small;
     let [nil, true_obj, false_obj, specials] = header.roots;
@@ -584,17 +585,29 @@ fn finish(
             specials,
         },
         hash_state: header.hash_state,
+        primitive_stamp: header.primitive_stamp,
         rng: header.rng,
         stack: words_of(stack),
         active: decode_active(active)?,
         feedback: decode_feedback(feedback)?,
     };
-    let vm = Vm::from_snapshot(options, snapshot).map_err(|e| ImageError::Corrupt(e.0))?;
+    let checks = match trust {
+        Trust::File => Checks::All,
+        Trust::Embedded => Checks::Trusted,
+    };
+    let vm = Vm::from_snapshot(options, snapshot, checks).map_err(|e| ImageError::Corrupt(e.0))?;
     Ok(Loaded {
         vm,
         tag: header.tag,
         primitives_renamed: header.primitive_stamp != primitive_stamp(),
     })
+}
+
+/// Copies bytes into words, in the host's byte order (the image's, checked before).
+fn copy_words(words: &mut [u64], bytes: &[u8]) {
+    for (w, b) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *w = u64::from_ne_bytes(b.try_into().expect("8 bytes"));
+    }
 }
 
 /// Loads an image from its bytes.
@@ -611,9 +624,8 @@ pub fn load_bytes(bytes: &[u8], options: VmOptions, trust: Trust) -> Result<Load
     let heap_bytes = section(0)?;
     let small = [section(1)?, section(2)?, section(3)?, section(4)?];
     let mut heap = heap_space(&options, header.top)?;
-    bytemuck::cast_slice_mut::<u64, u8>(&mut heap[..header.top as usize])
-        .copy_from_slice(heap_bytes);
-    finish(&header, heap, small, options)
+    copy_words(&mut heap[..header.top as usize], heap_bytes);
+    finish(&header, heap, small, options, trust)
 }
 
 /// Loads an image file: the header first, then the heap read straight into the new heap's
@@ -655,5 +667,5 @@ pub fn load_file(path: &Path, options: VmOptions) -> Result<Loaded, ImageError> 
         check_crc(e, SECTIONS[i], crc32fast::hash(s))?;
         small[i - 1] = s;
     }
-    finish(&header, heap, small, options)
+    finish(&header, heap, small, options, Trust::File)
 }

@@ -26,5 +26,5 @@ pub mod stack;
 pub mod symbols;
 pub mod vm;
 
-pub use prims::{Prim, PrimFn, primitive_signatures};
+pub use prims::{PRIMITIVE_STAMP, Prim, PrimFn, primitive_signatures};
 pub use vm::{Vm, VmError, VmOptions};

@@ -68,6 +68,8 @@ pub struct Snapshot {
     pub roots: SnapshotRoots,
     /// The identity-hash generator's state.
     pub hash_state: u32,
+    /// The primitive stamp of the build that took the snapshot ([`primitive_stamp`]).
+    pub primitive_stamp: u64,
     /// The random generator's state (`atRandom`).
     pub rng: u64,
     /// The VM stack `0 .. sp` with portable return pcs.
@@ -135,6 +137,17 @@ pub trait ImageWriter {
     fn write_image(&self, snapshot: &Snapshot, path: &str) -> Result<(), String>;
 }
 
+/// How much of a snapshot [`Vm::from_snapshot`] checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Everything: the snapshot comes from a file.
+    All,
+    /// The snapshot was made by this very build and is part of the executable (the default
+    /// image): the checks that guard against damaged data (every reference the loader
+    /// follows, the kernel objects) are skipped. Debug builds check everything anyway.
+    Trusted,
+}
+
 /// Why a snapshot cannot become a VM: a one-line description of the first problem found.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -146,12 +159,12 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, SnapshotError> {
 
 /// A hash of what an image depends on in this build besides primitive names: the snapshot
 /// layout, the tag and header formats, the kernel class indices and object layouts, the frame
-/// header, the code stubs and the bytecode set. An image whose stamp differs was saved by an
-/// incompatible build.
-pub fn layout_stamp() -> u64 {
+/// header, the inline-cache size and the bytecode set. An image whose stamp differs was saved
+/// by an incompatible build. Computed at compile time.
+pub const LAYOUT_STAMP: u64 = {
+    use crate::bytecode::{Effect, OPS, Operand, SPECIAL_SELECTORS};
     use crate::objects::{association, message};
-    let mut text = String::from("smalt snapshot 1;");
-    let consts: &[usize] = &[
+    let consts: [usize; 30] = [
         sp::COUNT,
         sp::FIRST_SPECIAL_SELECTOR,
         sp::SEL_INITIALIZE_ARGS,
@@ -183,33 +196,69 @@ pub fn layout_stamp() -> u64 {
         smalt_gc::TAG_MASK as usize,
         smalt_gc::READ_ONLY as usize,
     ];
-    text.push_str(&format!("{consts:?};"));
-    for op in crate::bytecode::OPS {
-        text.push_str(&format!(
-            "{} {:?} {:?} {};",
-            op.name, op.operands, op.effect, op.falls_through
-        ));
+    let mut h = fnv(FNV_OFFSET, b"smalt snapshot 1");
+    let mut i = 0;
+    while i < consts.len() {
+        h = fnv(h, &(consts[i] as u64).to_le_bytes());
+        i += 1;
     }
-    for (op, sel, n) in crate::bytecode::SPECIAL_SELECTORS {
-        text.push_str(&format!("{op:?} {sel} {n};"));
+    let mut i = 0;
+    while i < OPS.len() {
+        let op = &OPS[i];
+        h = fnv(h, op.name.as_bytes());
+        let mut k = 0;
+        while k < op.operands.len() {
+            h = fnv(
+                h,
+                match op.operands[k] {
+                    Operand::U8 => b"u",
+                    Operand::I8 => b"i",
+                    Operand::I16 => b"j",
+                },
+            );
+            k += 1;
+        }
+        h = match op.effect {
+            Effect::Fixed { pop, push } => fnv(h, &[b'f', pop, push]),
+            Effect::Send => fnv(h, b"s"),
+            Effect::PopOperand { operand } => fnv(h, &[b'p', operand]),
+            Effect::Return => fnv(h, b"r"),
+        };
+        h = fnv(h, &[op.falls_through as u8, b';']);
+        i += 1;
     }
-    fnv1a(text.as_bytes())
+    let mut i = 0;
+    while i < SPECIAL_SELECTORS.len() {
+        let (op, sel, n) = SPECIAL_SELECTORS[i];
+        h = fnv(h, &[op as u8, n as u8]);
+        h = fnv(h, sel.as_bytes());
+        i += 1;
+    }
+    h
+};
+
+/// This build's [`LAYOUT_STAMP`].
+pub fn layout_stamp() -> u64 {
+    LAYOUT_STAMP
 }
 
-/// A hash of the primitive table: every primitive's name and argument counts, in table order.
-/// Images record it; a loader whose table differs looks primitives up by name (as it always
-/// does) and refuses only an image that needs a primitive it lacks.
+/// This build's primitive stamp ([`prims::PRIMITIVE_STAMP`]): a hash of the primitive table's
+/// names in order. Images record it; a loader with the same stamp numbers its primitives as
+/// the image does and uses the saved numbers, any other looks each primitive up by name and
+/// refuses only an image that needs a primitive it lacks.
 pub fn primitive_stamp() -> u64 {
-    let text = format!("{:?}", prims::primitive_signatures());
-    fnv1a(text.as_bytes())
+    prims::PRIMITIVE_STAMP
 }
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// FNV-1a, 64 bits: a stable hash for the build stamps (not for checksums).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
+const fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
     }
     h
 }
@@ -305,6 +354,7 @@ impl Vm {
                 specials: self.specials.raw(),
             },
             hash_state: self.heap.hash_state(),
+            primitive_stamp: primitive_stamp(),
             rng: self.rng,
             stack,
             active,
@@ -396,8 +446,13 @@ impl Vm {
 
     /// A VM rebuilt from a snapshot: checks the data, then rebuilds the side tables. The heap
     /// verifier runs too when `options.verify_heap` is set or in a debug build.
-    pub fn from_snapshot(options: VmOptions, mut snap: Snapshot) -> Result<Vm, SnapshotError> {
+    pub fn from_snapshot(
+        options: VmOptions,
+        mut snap: Snapshot,
+        checks: Checks,
+    ) -> Result<Vm, SnapshotError> {
         let verify = options.verify_heap || cfg!(debug_assertions);
+        let check_all = checks == Checks::All || cfg!(debug_assertions);
         let top = snap.top;
         if top < 4 || top > snap.heap.len() {
             return bad("the heap is empty");
@@ -447,22 +502,24 @@ impl Vm {
         // The object walk checks every object's extent and records where objects start;
         // every reference the loader follows is checked against that first.
         let objects = walk(&vm.heap)?;
-        if snap
-            .stack
-            .iter()
-            .any(|w| !objects.valid(Word::from_raw(*w)))
-        {
-            return bad("the saved stack holds a bad reference");
-        }
-        vm.check_kernel(&objects)?;
-        for m in &objects.methods {
-            let p = vm.heap.method_pointer_slots(*m);
-            let slots = &vm.heap.slots(*m)[..p];
-            if slots.iter().any(|w| !objects.valid(Word::from_raw(*w))) {
-                return bad(format!(
-                    "the method at offset {} holds a bad reference",
-                    m.offset()
-                ));
+        if check_all {
+            if snap
+                .stack
+                .iter()
+                .any(|w| !objects.valid(Word::from_raw(*w)))
+            {
+                return bad("the saved stack holds a bad reference");
+            }
+            vm.check_kernel(&objects)?;
+            for m in &objects.methods {
+                let p = vm.heap.method_pointer_slots(*m);
+                let slots = &vm.heap.slots(*m)[..p];
+                if slots.iter().any(|w| !objects.valid(Word::from_raw(*w))) {
+                    return bad(format!(
+                        "the method at offset {} holds a bad reference",
+                        m.offset()
+                    ));
+                }
             }
         }
         if verify {
@@ -475,14 +532,21 @@ impl Vm {
                 .verify(&mut roots)
                 .map_err(|e| SnapshotError(format!("heap verification failed: {e}")))?;
         }
+        let cells: usize = objects
+            .methods
+            .iter()
+            .map(|m| vm.heap.method_pointer_slots(*m))
+            .sum();
+        vm.methods.reserve(objects.methods.len(), cells);
+        let mut selectors = Vec::new();
+        let same_primitives = snap.primitive_stamp == primitive_stamp();
         for m in &objects.methods {
-            vm.register_heap_method(m.word())
+            vm.register_loaded_method(m.word(), same_primitives, &mut selectors)
                 .map_err(|e| SnapshotError(format!("method at offset {}: {e}", m.offset())))?;
         }
+        vm.symbols.reserve(objects.symbols.len());
         for s in &objects.symbols {
-            let text = std::str::from_utf8(vm.heap.bytes(*s))
-                .map_err(|_| SnapshotError("a Symbol is not UTF-8".into()))?;
-            vm.symbols.insert(text, s.word());
+            vm.symbols.insert_bytes(vm.heap.bytes(*s), s.word());
         }
         for f in &snap.feedback {
             vm.restore_feedback(f)?;
@@ -641,6 +705,18 @@ impl Vm {
     /// literal; a Symbol literal's cell is a send site for that selector), resolves its
     /// primitive by name, and stores the new id in the method. Answers the id.
     pub fn register_heap_method(&mut self, m: Word) -> Result<MethodId, String> {
+        self.register_loaded_method(m, false, &mut Vec::new())
+    }
+
+    /// [`Vm::register_heap_method`], trusting the method's primitive number if
+    /// `same_primitives` (it comes from a build whose primitive table is this one's), with a
+    /// scratch buffer for the cells' selectors.
+    fn register_loaded_method(
+        &mut self,
+        m: Word,
+        same_primitives: bool,
+        selectors: &mut Vec<Option<(Word, u8)>>,
+    ) -> Result<MethodId, String> {
         let o = m.oop();
         let n = self.heap.num_slots(o);
         let p = self.heap.method_pointer_slots(o);
@@ -652,7 +728,53 @@ impl Vm {
         };
         let mut bits = MethodInfoBits::decode(info_word);
         let num_literals = p - method::FIRST_LITERAL - method::TRAILER;
-        // The primitive, by name.
+        let primitive = if same_primitives && usize::from(bits.primitive) < prims::functions().len()
+        {
+            bits.primitive
+        } else {
+            self.primitive_by_name(o, p, &bits)?
+        };
+        if primitive != bits.primitive {
+            bits.primitive = primitive;
+            self.heap
+                .set_slot(o, method::INFO, Word::small_int(bits.encode()));
+        }
+        selectors.clear();
+        selectors.extend((0..num_literals).map(|k| {
+            let lit = self.heap.slot(o, method::FIRST_LITERAL + k);
+            if !self.is_symbol(lit) {
+                return None;
+            }
+            Some((lit, selector_arity(self.heap.bytes(lit.oop()))))
+        }));
+        let info = MethodInfo {
+            method: m,
+            code_start: 0,
+            code_len: 0,
+            cell_base: 0,
+            num_literals: 0,
+            num_args: bits.num_args,
+            num_temps: bits.num_temps,
+            num_copied: bits.num_copied,
+            max_stack: bits.max_stack,
+            primitive,
+            prim_fn: None,
+            flags: bits.flags,
+            invocations: 0,
+        };
+        let code = self.heap.method_bytes(o);
+        let id = self
+            .methods
+            .register(info, code, selectors)
+            .ok_or_else(|| "the code space is full".to_string())?;
+        self.heap
+            .set_slot(o, method::ID, Word::small_int(i64::from(id.0)));
+        Ok(id)
+    }
+
+    /// The primitive of the method `o` (with `p` pointer slots), looked up by the name in its
+    /// debug info.
+    fn primitive_by_name(&self, o: Oop, p: usize, bits: &MethodInfoBits) -> Result<u16, String> {
         let dbg = self.heap.slot(o, p - 1);
         let prim_name = dbg
             .as_oop()
@@ -681,44 +803,7 @@ impl Vm {
                 }
             }
         };
-        if primitive != bits.primitive {
-            bits.primitive = primitive;
-            self.heap
-                .set_slot(o, method::INFO, Word::small_int(bits.encode()));
-        }
-        let selectors: Vec<Option<(Word, u8)>> = (0..num_literals)
-            .map(|k| {
-                let lit = self.heap.slot(o, method::FIRST_LITERAL + k);
-                if !self.is_symbol(lit) {
-                    return None;
-                }
-                let text = std::str::from_utf8(self.heap.bytes(lit.oop())).unwrap_or("");
-                Some((lit, crate::compiler::selector_arity(text).min(255) as u8))
-            })
-            .collect();
-        let info = MethodInfo {
-            method: m,
-            code_start: 0,
-            code_len: 0,
-            cell_base: 0,
-            num_literals: 0,
-            num_args: bits.num_args,
-            num_temps: bits.num_temps,
-            num_copied: bits.num_copied,
-            max_stack: bits.max_stack,
-            primitive,
-            prim_fn: None,
-            flags: bits.flags,
-            invocations: 0,
-        };
-        let code = self.heap.method_bytes(o);
-        let id = self
-            .methods
-            .register(info, code, &selectors)
-            .ok_or_else(|| "the code space is full".to_string())?;
-        self.heap
-            .set_slot(o, method::ID, Word::small_int(i64::from(id.0)));
-        Ok(id)
+        Ok(primitive)
     }
 
     /// The side-table id of a method reference from a snapshot, if it names a registered
@@ -955,10 +1040,11 @@ impl Found {
 fn walk(heap: &Heap) -> Result<Found, SnapshotError> {
     let words = heap.image_words();
     let top = words.len();
+    // Rough counts (a method takes about 40 words, a symbol 3) save most regrowing.
     let mut found = Found {
         starts: vec![0; top.div_ceil(64)],
-        methods: Vec::new(),
-        symbols: Vec::new(),
+        methods: Vec::with_capacity(top / 32),
+        symbols: Vec::with_capacity(top / 32),
         contexts: Vec::new(),
     };
     let mut at = 1;
@@ -1032,6 +1118,21 @@ impl Roots for LoadRoots<'_> {
         visit(&mut self.specials);
         // Return pcs are SmallIntegers in either form, so the stack verifies as it is.
         self.stack.iter_mut().for_each(visit);
+    }
+}
+
+/// The number of arguments a selector takes, from its bytes: keywords count their colons,
+/// anything not starting like an identifier is binary.
+fn selector_arity(name: &[u8]) -> u8 {
+    match name.first() {
+        None => 0,
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+            name.iter().filter(|b| **b == b':').count().min(255) as u8
+        }
+        Some(c) if c.is_ascii() => 1,
+        // A non-ASCII start: let the compiler's rule decide (letters start identifiers).
+        Some(_) => std::str::from_utf8(name)
+            .map_or(1, |s| crate::compiler::selector_arity(s).min(255) as u8),
     }
 }
 

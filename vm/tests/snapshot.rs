@@ -26,7 +26,8 @@ fn a_rebuilt_vm_runs_the_class_library() {
         snap.feedback.len()
     );
     let t = std::time::Instant::now();
-    let mut vm2 = Vm::from_snapshot(VmOptions::default(), snap).unwrap();
+    let mut vm2 =
+        Vm::from_snapshot(VmOptions::default(), snap, smalt_vm::snapshot::Checks::All).unwrap();
     eprintln!("load: {:?}", t.elapsed());
     assert_eq!(eval(&mut vm2, "Gx"), "6");
     assert_eq!(eval(&mut vm2, "Gy"), "an OrderedCollection(1 2 3 4 5)");

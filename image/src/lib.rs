@@ -37,6 +37,7 @@
 //! the new one, never a mixture (a killed save leaves its temporary file behind).
 
 pub mod format;
+pub mod world;
 
 use format::{
     ENTRY_BYTES, Entry, FLAG_ACTIVE, FORMAT_VERSION, HEADER_BYTES, HEADER_CRC_OFFSET, HOST_ORDER,

@@ -25,8 +25,7 @@ fn active_image() -> &'static [u8] {
              [ [:x | (Smalltalk saveImage: 'm') ifTrue: [ x ] ] value: c ]
                 on: ZeroDivide do: [:e | e return: 0 ]",
         );
-        let bytes = writer.images.borrow()[0].1.clone();
-        bytes
+        writer.images.borrow()[0].1.clone()
     })
 }
 

@@ -20,13 +20,19 @@ fn load(snap: Snapshot) -> Result<Vm, String> {
 #[test]
 fn a_rebuilt_vm_runs_the_class_library() {
     let mut vm = Vm::new(VmOptions::default()).unwrap();
-    eval(&mut vm, "Gx := 3 factorial. Gy := (1 to: 5) asOrderedCollection");
+    eval(
+        &mut vm,
+        "Gx := 3 factorial. Gy := (1 to: 5) asOrderedCollection",
+    );
     let snap = vm.snapshot().unwrap();
     assert!(snap.active.is_none());
     let mut vm2 = load(snap).unwrap();
     assert_eq!(eval(&mut vm2, "Gx"), "6");
     assert_eq!(eval(&mut vm2, "Gy"), "an OrderedCollection(1 2 3 4 5)");
-    assert_eq!(eval(&mut vm2, "(100 factorial / 98 factorial) printString"), "'9900'");
+    assert_eq!(
+        eval(&mut vm2, "(100 factorial / 98 factorial) printString"),
+        "'9900'"
+    );
     assert_eq!(eval(&mut vm2, "[:x | x * 2] value: 21"), "42");
 }
 
@@ -66,7 +72,13 @@ fn primitives_are_found_by_name_when_the_tables_differ() {
             .unwrap(),
     );
     assert_eq!(fixed.primitive, bits.primitive, "renumbered by name");
-    assert_eq!(eval(&mut vm2, "| o | o := Object new. o identityHash = o identityHash"), "true");
+    assert_eq!(
+        eval(
+            &mut vm2,
+            "| o | o := Object new. o identityHash = o identityHash"
+        ),
+        "true"
+    );
 }
 
 #[test]
@@ -80,7 +92,7 @@ fn an_image_needing_a_primitive_this_build_lacks_is_refused() {
     let not_a_primitive = vm.intern("printString").unwrap();
     snap.heap[slot_index(dbg, debug::PRIMITIVE)] = not_a_primitive.raw();
     snap.primitive_stamp ^= 1;
-    let e = load(snap).err().expect("refused");
+    let e = load(snap).expect_err("refused");
     assert!(
         e.contains("primitive #printString is missing in this build"),
         "{e}"

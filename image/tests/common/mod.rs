@@ -96,4 +96,5 @@ pub fn load(bytes: &[u8]) -> Result<smalt_image::Loaded, smalt_image::ImageError
     smalt_image::load_bytes(bytes, VmOptions::default(), smalt_image::Trust::File)
 }
 
+#[allow(unused_imports)]
 pub use smalt_image::world::world;

@@ -329,3 +329,44 @@ fn an_image_needs_a_heap_limit_that_holds_it() {
     let e = smalt_image::load_bytes(bytes, options, smalt_image::Trust::File).unwrap_err();
     assert!(e.to_string().contains("larger than the heap limit"), "{e}");
 }
+
+/// Suspended runs in unusual places: a block evaluated by the exception machinery's stub
+/// (retryUsing:), a deep recursion, an ensure: block around a non-local return, a perform:.
+#[test]
+fn runs_suspended_in_stubs_recursion_and_unwinding_resume() {
+    let cases = [
+        (
+            "[ 1/0 ] on: ZeroDivide do: [:e | e retryUsing: [ (Smalltalk saveImage: 'm') ifTrue: [#resumed] ifFalse: [#saved] ] ]",
+            "#saved",
+            "#resumed",
+        ),
+        (
+            "| f | f := nil. f := [:n | n = 0 ifTrue: [ Smalltalk saveImage: 'm' ] ifFalse: [ (f value: n - 1) ] ]. f value: 3000",
+            "false",
+            "true",
+        ),
+        (
+            "| r | r := [:x | [ ^(Smalltalk saveImage: 'm') ] ensure: [ Ens := 1 ] ] value: 1. r",
+            "false",
+            "true",
+        ),
+        (
+            "(Smalltalk perform: #saveImage: with: 'm') printString, '!'",
+            "'false!'",
+            "'true!'",
+        ),
+    ];
+    for (src, saved, resumed) in cases {
+        let (mut vm, _out) = library_vm();
+        let writer = mem_writer(&mut vm);
+        assert_eq!(eval(&mut vm, src), saved, "{src}");
+        let bytes = writer.images.borrow()[0].1.clone();
+        let (mut vm2, _o) = capture(load(&bytes).unwrap().vm);
+        let v = vm2
+            .resume()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+        let s = vm2.send_message(v, "printString", &[]).unwrap();
+        assert_eq!(vm2.string_value(s).unwrap(), resumed, "{src}");
+    }
+}

@@ -21,8 +21,7 @@ fn start(c: &mut Criterion) {
     });
     let path = std::env::temp_dir().join(format!("smalt-bench-{}.image", std::process::id()));
     let mut vm = smalt::new_vm(VmOptions::default()).expect("loads");
-    let snapshot = vm.snapshot().expect("snapshot");
-    smalt_image::save(&path, &snapshot, 0).expect("saves");
+    smalt_image::save(&path, &vm.snapshot().expect("snapshot"), 0).expect("saves");
     g.bench_function("load an image file (all checks)", |b| {
         b.iter(|| {
             let mut l = smalt_image::load_file(&path, VmOptions::default()).expect("loads");

@@ -144,7 +144,10 @@ impl std::fmt::Debug for Loaded {
 // ---- writing ---------------------------------------------------------------------------------
 
 /// The header and the sections' bytes of an image of `snapshot`.
-fn encode_parts(snapshot: &Snapshot, tag: u32) -> ([u8; HEADER_BYTES], Vec<Cow<'_, [u8]>>) {
+fn encode_parts<'s>(
+    snapshot: &'s Snapshot<'_>,
+    tag: u32,
+) -> ([u8; HEADER_BYTES], Vec<Cow<'s, [u8]>>) {
     let words = |w: &[u64]| -> Vec<u8> { bytemuck::cast_slice(w).to_vec() };
     let heap: &[u8] = bytemuck::cast_slice(&snapshot.heap[..snapshot.top]);
     let mut active = Vec::new();
@@ -222,7 +225,7 @@ fn encode_parts(snapshot: &Snapshot, tag: u32) -> ([u8; HEADER_BYTES], Vec<Cow<'
 }
 
 /// Writes an image of `snapshot` (with the embedder's `tag`) to `out`.
-pub fn write_to(out: &mut impl Write, snapshot: &Snapshot, tag: u32) -> std::io::Result<()> {
+pub fn write_to(out: &mut impl Write, snapshot: &Snapshot<'_>, tag: u32) -> std::io::Result<()> {
     let (header, parts) = encode_parts(snapshot, tag);
     out.write_all(&header)?;
     let mut at = HEADER_BYTES;
@@ -236,7 +239,7 @@ pub fn write_to(out: &mut impl Write, snapshot: &Snapshot, tag: u32) -> std::io:
 }
 
 /// The bytes of an image of `snapshot`.
-pub fn encode(snapshot: &Snapshot, tag: u32) -> Vec<u8> {
+pub fn encode(snapshot: &Snapshot<'_>, tag: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_BYTES + snapshot.top * 8 + 4096);
     write_to(&mut out, snapshot, tag).expect("writing to a Vec cannot fail");
     out
@@ -244,7 +247,7 @@ pub fn encode(snapshot: &Snapshot, tag: u32) -> Vec<u8> {
 
 /// Saves an image of `snapshot` at `path` atomically: a temporary file beside it is written,
 /// flushed and synced, then renamed over `path`, and the directory is synced.
-pub fn save(path: &Path, snapshot: &Snapshot, tag: u32) -> Result<(), ImageError> {
+pub fn save(path: &Path, snapshot: &Snapshot<'_>, tag: u32) -> Result<(), ImageError> {
     let io = |what: &str, e: std::io::Error| {
         ImageError::Io(format!("cannot {what} {}: {e}", path.display()))
     };
@@ -292,7 +295,7 @@ pub struct FileWriter {
 }
 
 impl ImageWriter for FileWriter {
-    fn write_image(&self, snapshot: &Snapshot, path: &str) -> Result<(), String> {
+    fn write_image(&self, snapshot: &Snapshot<'_>, path: &str) -> Result<(), String> {
         save(Path::new(path), snapshot, self.tag.get()).map_err(|e| e.to_string())
     }
 }
@@ -576,7 +579,7 @@ fn finish(
     let [classes, stack, active, feedback] = small;
     let [nil, true_obj, false_obj, specials] = header.roots;
     let snapshot = Snapshot {
-        heap,
+        heap: Cow::Owned(heap),
         top: header.top as usize,
         classes: words_of(classes),
         roots: SnapshotRoots {
@@ -676,9 +679,9 @@ mod tests {
     use super::*;
 
     /// An image of a VM with the kernel classes only (cheap to make).
-    fn kernel_image(tag: u32) -> (Snapshot, Vec<u8>) {
+    fn kernel_image(tag: u32) -> (Snapshot<'static>, Vec<u8>) {
         let mut vm = Vm::new_kernel(VmOptions::default()).expect("kernel");
-        let snapshot = vm.snapshot().expect("snapshot");
+        let snapshot = vm.snapshot().expect("snapshot").into_owned();
         let bytes = encode(&snapshot, tag);
         (snapshot, bytes)
     }

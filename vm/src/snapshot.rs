@@ -52,14 +52,16 @@ use crate::objects::{
 use crate::prims;
 use crate::vm::{MAX_STACK_LIMIT, Registers, STACK_HEADROOM, Vm, VmError, VmOptions, sp};
 use smalt_gc::{ClassIndex, Format, Heap, MAX_CLASS_INDEX, Oop, Roots, Word};
+use std::borrow::Cow;
 
-/// The state of a VM as plain data: see the module docs.
+/// The state of a VM as plain data: see the module docs. A snapshot taken by a VM borrows
+/// its heap (saving copies nothing but into the file); one read from a file owns its words.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
+pub struct Snapshot<'h> {
     /// The heap's words: `heap[..top]` are the used ones (word 0 reserved), references
     /// relative to the base; any after them are zero (a loader may read the words into a
     /// space of the final size, see `Heap::from_image`).
-    pub heap: Vec<u64>,
+    pub heap: Cow<'h, [u64]>,
     /// The number of used heap words.
     pub top: usize,
     /// The class table by index (raw words; 0 for a free index).
@@ -78,6 +80,16 @@ pub struct Snapshot {
     pub active: Option<ActiveRun>,
     /// Type feedback of the methods that have any.
     pub feedback: Vec<MethodFeedback>,
+}
+
+impl Snapshot<'_> {
+    /// The snapshot with its own copy of the heap words, independent of the VM it came from.
+    pub fn into_owned(self) -> Snapshot<'static> {
+        Snapshot {
+            heap: Cow::Owned(self.heap.into_owned()),
+            ..self
+        }
+    }
 }
 
 /// The root references of a snapshot (heap offsets).
@@ -134,7 +146,7 @@ pub struct CellFeedback {
 /// not depend on the image format.
 pub trait ImageWriter {
     /// Writes `snapshot` to `path`; a one-line reason on failure.
-    fn write_image(&self, snapshot: &Snapshot, path: &str) -> Result<(), String>;
+    fn write_image(&self, snapshot: &Snapshot<'_>, path: &str) -> Result<(), String>;
 }
 
 /// How much of a snapshot [`Vm::from_snapshot`] checks.
@@ -272,7 +284,7 @@ impl Vm {
 
     /// Collects garbage and takes a snapshot of the VM between runs (nothing running): what
     /// the REPL's `:save` and the build of the default image write.
-    pub fn snapshot(&mut self) -> Result<Snapshot, VmError> {
+    pub fn snapshot(&mut self) -> Result<Snapshot<'_>, VmError> {
         if self.run_depth != 0 {
             return Err(VmError::Load(
                 "an image can be saved between runs only (Smalltalk code: saveImage:)".into(),
@@ -282,9 +294,15 @@ impl Vm {
         Ok(self.capture(None))
     }
 
-    /// The snapshot for `saveImage:` sent with `nargs` arguments: the sending activation is
-    /// suspended just after the send, with `true` as its answer. Collects garbage.
-    pub(crate) fn snapshot_in_primitive(&mut self, nargs: usize) -> Result<Snapshot, String> {
+    /// Saves the image for `saveImage:` sent with `nargs` arguments through `writer`: the
+    /// sending activation is suspended just after the send, with `true` as its answer.
+    /// Collects garbage.
+    pub(crate) fn save_in_primitive(
+        &mut self,
+        nargs: usize,
+        writer: &dyn ImageWriter,
+        path: &str,
+    ) -> Result<(), String> {
         if self.run_depth != 1 {
             return Err(
                 "saveImage: works in code run from the top level only (not inside a \
@@ -302,27 +320,29 @@ impl Vm {
         let receiver = self.push_handle(self.stack[resume_sp - 1]);
         self.stack[resume_sp - 1] = self.true_obj();
         self.regs.sp = resume_sp;
-        let r = self.collect_garbage(0);
-        let snapshot = r.map(|()| {
-            let pc = self.portable_pc(self.stack[self.regs.fp + frame::METHOD], self.regs.pc);
-            let active = ActiveRun {
-                fp: self.regs.fp as u64,
-                pc,
-                stack_limit: self.stack_limit as u64,
-                overflow_limits: self.overflow_limits.iter().map(|l| *l as u64).collect(),
-            };
-            self.capture(Some(active))
-        });
+        let result = match self.collect_garbage(0) {
+            Ok(()) => {
+                let pc = self.portable_pc(self.stack[self.regs.fp + frame::METHOD], self.regs.pc);
+                let active = ActiveRun {
+                    fp: self.regs.fp as u64,
+                    pc,
+                    stack_limit: self.stack_limit as u64,
+                    overflow_limits: self.overflow_limits.iter().map(|l| *l as u64).collect(),
+                };
+                writer.write_image(&self.capture(Some(active)), path)
+            }
+            Err(_) => Err("not enough memory to collect garbage before saving".into()),
+        };
         // The arguments were above sp during the collection: the primitive must not read
         // them again. (The interpreter overwrites the receiver's slot with the answer.)
         self.stack[resume_sp - 1] = self.handle(receiver);
         self.release_handles(mark);
         self.regs.sp = saved_sp;
-        snapshot.map_err(|_| "not enough memory to collect garbage before saving".into())
+        result
     }
 
     /// Copies the state out (after a collection).
-    fn capture(&self, active: Option<ActiveRun>) -> Snapshot {
+    fn capture(&self, active: Option<ActiveRun>) -> Snapshot<'_> {
         let sp = self.regs.sp;
         let mut stack: Vec<u64> = (0..sp).map(|i| self.stack[i].raw()).collect();
         if let Some(a) = &active {
@@ -338,7 +358,7 @@ impl Vm {
             }
         }
         Snapshot {
-            heap: self.heap.image_words().to_vec(),
+            heap: Cow::Borrowed(self.heap.image_words()),
             top: self.heap.image_words().len(),
             classes: self
                 .heap
@@ -448,7 +468,7 @@ impl Vm {
     /// verifier runs too when `options.verify_heap` is set or in a debug build.
     pub fn from_snapshot(
         options: VmOptions,
-        mut snap: Snapshot,
+        snap: Snapshot<'_>,
         checks: Checks,
     ) -> Result<Vm, SnapshotError> {
         let verify = options.verify_heap || cfg!(debug_assertions);
@@ -476,7 +496,7 @@ impl Vm {
         let classes: Vec<Word> = snap.classes.iter().map(|w| Word::from_raw(*w)).collect();
         let heap = Heap::from_image(
             options.heap.clone(),
-            std::mem::take(&mut snap.heap),
+            snap.heap.into_owned(),
             top,
             classes,
             Word::from_raw(roots.nil),

@@ -13,7 +13,7 @@ fn eval(vm: &mut Vm, src: &str) -> String {
     vm.string_value(s).unwrap()
 }
 
-fn load(snap: Snapshot) -> Result<Vm, String> {
+fn load(snap: Snapshot<'_>) -> Result<Vm, String> {
     Vm::from_snapshot(VmOptions::default(), snap, Checks::All).map_err(|e| e.to_string())
 }
 
@@ -53,7 +53,7 @@ fn identity_hash_method(vm: &mut Vm) -> (Word, usize) {
 #[test]
 fn primitives_are_found_by_name_when_the_tables_differ() {
     let mut vm = Vm::new(VmOptions::default()).unwrap();
-    let mut snap = vm.snapshot().unwrap();
+    let mut snap = vm.snapshot().unwrap().into_owned();
     let (_, info_at) = identity_hash_method(&mut vm);
     let bits = MethodInfoBits::decode(Word::from_raw(snap.heap[info_at]).as_small_int().unwrap());
     assert_ne!(bits.primitive, 0);
@@ -62,7 +62,7 @@ fn primitives_are_found_by_name_when_the_tables_differ() {
         primitive: bits.primitive + 1,
         ..bits
     };
-    snap.heap[info_at] = Word::small_int(wrong.encode()).raw();
+    snap.heap.to_mut()[info_at] = Word::small_int(wrong.encode()).raw();
     snap.primitive_stamp ^= 1;
     let mut vm2 = load(snap).unwrap();
     let (_, info_at2) = identity_hash_method(&mut vm2);
@@ -84,13 +84,13 @@ fn primitives_are_found_by_name_when_the_tables_differ() {
 #[test]
 fn an_image_needing_a_primitive_this_build_lacks_is_refused() {
     let mut vm = Vm::new(VmOptions::default()).unwrap();
-    let mut snap = vm.snapshot().unwrap();
+    let mut snap = vm.snapshot().unwrap().into_owned();
     let (m, _) = identity_hash_method(&mut vm);
     let n = vm.heap.method_pointer_slots(m.oop());
     let dbg = vm.heap.slot(m.oop(), n - 1);
     // Name a primitive no build has (any Symbol will do: #printString is no primitive).
     let not_a_primitive = vm.intern("printString").unwrap();
-    snap.heap[slot_index(dbg, debug::PRIMITIVE)] = not_a_primitive.raw();
+    snap.heap.to_mut()[slot_index(dbg, debug::PRIMITIVE)] = not_a_primitive.raw();
     snap.primitive_stamp ^= 1;
     let e = load(snap).expect_err("refused");
     assert!(

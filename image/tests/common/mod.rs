@@ -73,7 +73,7 @@ pub struct MemWriter {
 }
 
 impl ImageWriter for MemWriter {
-    fn write_image(&self, snapshot: &Snapshot, path: &str) -> Result<(), String> {
+    fn write_image(&self, snapshot: &Snapshot<'_>, path: &str) -> Result<(), String> {
         if path.is_empty() {
             return Err("no file name".into());
         }

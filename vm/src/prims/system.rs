@@ -229,9 +229,7 @@ fn save_image(vm: &mut Vm, n: usize) -> Prim {
         return Prim::Fail;
     };
     let _ = vm.out.flush();
-    let result = vm
-        .snapshot_in_primitive(n)
-        .and_then(|snapshot| writer.write_image(&snapshot, &path));
+    let result = vm.save_in_primitive(n, writer.as_ref(), &path);
     match result {
         Ok(()) => Prim::Done(vm.false_obj()),
         Err(e) => {

@@ -217,12 +217,14 @@ fn saving_where_it_cannot_is_a_smalltalk_error() {
         "{}",
         stdout(&o)
     );
-    let o = smalt_in(&[], ":save /nonexistent-dir/y.image\n:save\n");
+    // The REPL's :save complains on stderr (as its other commands do) and goes on.
+    let o = smalt_in(&[], ":save /nonexistent-dir/y.image\n:save\n3 + 4\n");
     assert_eq!(
-        stdout(&o),
+        stderr(&o),
         "cannot write /nonexistent-dir/y.image: No such file or directory (os error 2)\n\
          usage: :save FILE\n"
     );
+    assert_eq!(stdout(&o), "7\n");
 }
 
 /// The temporary file a save by process `pid` writes beside `target`.

@@ -138,4 +138,15 @@ suites!(
     AbstractClassesTest,
     ReadOnlyTest,
     InliningTest,
+    // The classics, part two.
+    PointTest,
+    RectangleTest,
+    FractionTest,
+    RandomTest,
+    DurationTest,
+    DateTest,
+    TimeTest,
+    DateAndTimeTest,
+    ReflectionTest,
+    PrintingTest,
 );

@@ -348,6 +348,14 @@ impl Vm {
         (&mut self.heap, roots)
     }
 
+    /// Two-way `become:` of each pair: every reference to one object of a pair, in the heap
+    /// and in every root, becomes a reference to the other (see `smalt_gc`'s
+    /// `exchange_identities`; `prims::reflection` decides which objects may be exchanged).
+    pub(crate) fn exchange_identities(&mut self, pairs: &[(smalt_gc::Oop, smalt_gc::Oop)]) {
+        let (heap, mut roots) = self.heap_and_roots();
+        heap.exchange_identities(pairs, &mut roots);
+    }
+
     /// Collects now, making room for an object of `need_slots` slots.
     pub fn collect_garbage(&mut self, need_slots: usize) -> Result<(), VmError> {
         let (heap, mut roots) = self.heap_and_roots();

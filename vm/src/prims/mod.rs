@@ -35,10 +35,13 @@ use smalt_gc::Word;
 use std::sync::LazyLock;
 
 mod blocks;
+mod clock;
 mod collections;
 mod contexts;
 mod numbers;
 mod objects;
+mod random;
+mod reflection;
 mod strings;
 mod system;
 
@@ -125,7 +128,7 @@ pub const UNWIND_MARKER: &str = "unwindMarker";
 pub const HANDLER_MARKER: &str = "handlerMarker";
 
 /// Every group of primitives, in table order (index 1 is the first group's first entry).
-const GROUPS: [&[PrimDef]; 7] = [
+const GROUPS: [&[PrimDef]; 10] = [
     objects::PRIMITIVES,
     numbers::PRIMITIVES,
     strings::PRIMITIVES,
@@ -133,6 +136,9 @@ const GROUPS: [&[PrimDef]; 7] = [
     contexts::PRIMITIVES,
     system::PRIMITIVES,
     collections::PRIMITIVES,
+    reflection::PRIMITIVES,
+    random::PRIMITIVES,
+    clock::PRIMITIVES,
 ];
 
 /// A hash of every primitive's names in table order, and of [`ARITIES`]: two builds with the

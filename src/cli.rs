@@ -39,6 +39,11 @@ struct Args {
     #[arg(long = "max-stack", value_name = "WORDS", hide = true)]
     max_stack: Option<usize>,
 
+    /// Start from this image (saved by Smalltalk saveImage: or the REPL's :save) instead of
+    /// the default one; a computation suspended in saveImage: continues first.
+    #[arg(long = "image", value_name = "FILE")]
+    image: Option<PathBuf>,
+
     /// Print the bytecode of a method, e.g. 'Integer>>fib' or 'Foo class>>new', then run.
     #[arg(long = "print-bytecode", value_name = "CLASS>>SELECTOR")]
     print_bytecode: Vec<String>,
@@ -126,10 +131,14 @@ fn run(args: Args) -> anyhow::Result<i32> {
             .unwrap_or(Path::new("."));
         opts.class_path.push(dir.to_path_buf());
     }
-    let mut vm = match Vm::new(opts) {
-        Ok(vm) => vm,
-        Err(e) => bail!("cannot start: {e}"),
+    let started = match smalt::start(opts, args.image.as_deref()) {
+        Ok(s) => s,
+        Err(e) => match &args.image {
+            Some(path) => bail!("cannot load {}: {e}", path.display()),
+            None => bail!("cannot start: {e}"),
+        },
     };
+    let (mut vm, writer) = (started.vm, started.writer);
     // The REPL on a terminal shows what a program prints as it prints it (stdout is
     // line-buffered); elsewhere output is buffered and flushed at the end of each run.
     let interactive = args.eval.is_none() && program.is_none() && std::io::stdout().is_terminal();
@@ -139,12 +148,52 @@ fn run(args: Args) -> anyhow::Result<i32> {
         Box::new(std::io::BufWriter::new(std::io::stdout()))
     };
     vm.interrupt = install_interrupt_handler();
+    // The class path decides (SOM): its files for library classes load before anything runs.
+    if let Err(e) = vm.apply_class_path() {
+        return Ok(report(&mut vm, &e));
+    }
+    if let Some(code) = resume(&mut vm, started.tag) {
+        return Ok(code);
+    }
     if let Some(expr) = &args.eval {
+        writer.tag.set(smalt::tag::EVAL);
         return Ok(eval_and_print(&mut vm, expr));
     }
     match program {
-        Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode),
-        None => crate::repl::run(&mut vm),
+        Some(p) => {
+            writer.tag.set(smalt::tag::PROGRAM);
+            run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode)
+        }
+        None => {
+            writer.tag.set(smalt::tag::REPL);
+            crate::repl::run(&mut vm)
+        }
+    }
+}
+
+/// Continues the computation an image suspended in `saveImage:`, finishing its run as the
+/// command that ran it would have (`tag`): the value of a REPL input or `-e` expression is
+/// printed. Answers the exit status if smalt should stop now (`system exit:`, or an error in
+/// anything but a REPL input).
+fn resume(vm: &mut Vm, tag: u32) -> Option<i32> {
+    let result = vm.resume()?;
+    let prints = tag == smalt::tag::REPL || tag == smalt::tag::EVAL;
+    let result = result.and_then(|v| {
+        if prints {
+            let s = vm.send_message(v, "printString", &[])?;
+            let text = vm.string_value(s).unwrap_or_default();
+            let _ = writeln!(vm.out, "{text}");
+        }
+        Ok(())
+    });
+    let _ = vm.out.flush();
+    match result {
+        Ok(()) => None,
+        Err(VmError::Exit(code)) => Some(code),
+        Err(e) => {
+            let code = report(vm, &e);
+            (tag != smalt::tag::REPL).then_some(code)
+        }
     }
 }
 

@@ -325,17 +325,7 @@ impl Vm {
     pub fn new_kernel(options: VmOptions) -> Result<Vm, VmError> {
         let mut vm = Vm::empty(options);
         vm.make_nil_true_false();
-        use crate::bytecode::op;
-        vm.return_top_stub = vm
-            .methods
-            .code
-            .append(&[op::ReturnTop])
-            .expect("empty arena");
-        vm.value_return_stub = vm
-            .methods
-            .code
-            .append(&[op::Value, op::ReturnTop])
-            .expect("empty arena");
+        vm.install_stubs();
         vm.make_kernel_classes()?;
         vm.kernel_ready = true;
         vm.heap.set_stress(vm.options.gc_stress);
@@ -359,6 +349,24 @@ impl Vm {
             vm.set_global(alias, c)?;
         }
         Ok(vm)
+    }
+
+    /// The code stubs at the start of the (empty) code arena: a lone `ReturnTop`, and
+    /// `Value ReturnTop`. Images save pcs in them by their offsets, so they are made the same
+    /// way in every VM.
+    pub(crate) fn install_stubs(&mut self) {
+        use crate::bytecode::op;
+        assert!(self.methods.code.is_empty(), "the stubs come first");
+        self.return_top_stub = self
+            .methods
+            .code
+            .append(&[op::ReturnTop])
+            .expect("empty arena");
+        self.value_return_stub = self
+            .methods
+            .code
+            .append(&[op::Value, op::ReturnTop])
+            .expect("empty arena");
     }
 
     /// nil, true and false: the first three objects of the heap, which never move (see

@@ -203,6 +203,13 @@ pub struct Vm {
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
     pub kernel_ready: bool,
+    /// Writes images for `Smalltalk saveImage:` (installed by the embedder; see `snapshot`).
+    pub image_writer: Option<std::rc::Rc<dyn crate::snapshot::ImageWriter>>,
+    /// Why the last `saveImage:` failed (for its Smalltalk error).
+    pub image_error: String,
+    /// A run suspended in `saveImage:` and loaded from an image, waiting for
+    /// [`Vm::resume`]: the bp of its base frame.
+    pub(crate) suspended: Option<usize>,
 }
 
 /// The interpreter registers: frame pointers, stack pointer, pc and current method.
@@ -261,6 +268,11 @@ impl Vm {
         // GC stress and heap verification start once the kernel classes exist (see
         // `bootstrap`): before that, objects have classes that are not registered yet.
         let heap = Heap::new(options.heap.clone());
+        Vm::with_heap(options, heap)
+    }
+
+    /// A VM around `heap`, with empty side tables and stack.
+    pub(crate) fn with_heap(options: VmOptions, heap: Heap) -> Vm {
         let limit = options.max_stack_words.min(MAX_STACK_LIMIT);
         Vm {
             heap,
@@ -290,6 +302,9 @@ impl Vm {
             defined_globals_cache: None,
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
+            image_writer: None,
+            image_error: String::new(),
+            suspended: None,
         }
     }
 

@@ -342,6 +342,36 @@ fn smalt(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+fn the_command_line_applies_the_class_path() {
+    // The command starts from the embedded image, then applies its class path.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/som");
+    for program in ["replace", "kernel"] {
+        let dir = root.join(program);
+        let expected = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
+        let by_class_path = smalt(&["-cp", dir.to_str().unwrap(), "Main"]);
+        assert_eq!(
+            String::from_utf8_lossy(&by_class_path.stdout),
+            expected,
+            "{program}"
+        );
+        let main = dir.join("Main.som");
+        let by_file = smalt(&[main.to_str().unwrap()]);
+        assert_eq!(
+            String::from_utf8_lossy(&by_file.stdout),
+            expected,
+            "{program}"
+        );
+    }
+    let bad = class_dir(
+        "cli-bad-override",
+        &[("Vector", "Vector = ( foo = ( ^1 + ) )")],
+    );
+    let o = smalt(&["-cp", bad.to_str().unwrap(), "-e", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Vector.som:1:"));
+}
+
+#[test]
 fn warn_reports_shadowing_with_its_position() {
     let dir = class_dir(
         "warn",

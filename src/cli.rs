@@ -27,6 +27,11 @@ struct Args {
     #[arg(long = "verify-heap")]
     verify_heap: bool,
 
+    /// Warn about legal but suspicious code as classes load (a variable that shadows an outer
+    /// variable or an instance variable), with file:line:column.
+    #[arg(long = "warn")]
+    warn: bool,
+
     /// Largest heap size, e.g. 512M or 2G.
     #[arg(long = "max-heap", value_name = "SIZE", value_parser = crate::heap_limit::parse_size)]
     max_heap: Option<usize>,
@@ -34,6 +39,11 @@ struct Args {
     /// Largest VM stack in words (deeper recursion raises a StackOverflow error).
     #[arg(long = "max-stack", value_name = "WORDS", hide = true)]
     max_stack: Option<usize>,
+
+    /// Start from this image (saved by Smalltalk saveImage: or the REPL's :save) instead of
+    /// the default one; a computation suspended in saveImage: continues first.
+    #[arg(long = "image", value_name = "FILE")]
+    image: Option<PathBuf>,
 
     /// Print the bytecode of a method, e.g. 'Integer>>fib' or 'Foo class>>new', then run.
     #[arg(long = "print-bytecode", value_name = "CLASS>>SELECTOR")]
@@ -83,6 +93,7 @@ fn options(args: &Args) -> VmOptions {
         o.gc_stress = n;
     }
     o.verify_heap = args.verify_heap;
+    o.warnings = args.warn;
     if let Some(words) = args.max_stack {
         o.max_stack_words = words.max(1024);
     }
@@ -105,10 +116,11 @@ fn run(args: Args) -> anyhow::Result<i32> {
             .unwrap_or(Path::new("."));
         opts.class_path.push(dir.to_path_buf());
     }
-    let mut vm = match crate::heap_limit::start_vm(opts) {
-        Ok(vm) => vm,
+    let started = match crate::heap_limit::start_vm(opts, args.image.as_deref()) {
+        Ok(s) => s,
         Err(e) => bail!("{e}"),
     };
+    let (mut vm, writer) = (started.vm, started.writer);
     // The REPL on a terminal shows what a program prints as it prints it (stdout is
     // line-buffered); elsewhere output is buffered, and a failed write or final flush is
     // reported (see output.rs).
@@ -119,16 +131,29 @@ fn run(args: Args) -> anyhow::Result<i32> {
         Box::new(ProgramOutput::new())
     };
     vm.interrupt = install_interrupt_handler();
+    // The class path decides (SOM): its files for library classes load before anything runs.
+    if let Err(e) = vm.apply_class_path() {
+        let status = report(&mut vm, &e);
+        return Ok(finish_output(&mut vm.out, status));
+    }
+    if let Some(code) = resume(&mut vm, started.tag) {
+        return Ok(finish_output(&mut vm.out, code));
+    }
     let status = if let Some(expr) = &args.eval {
+        writer.tag.set(smalt::tag::EVAL);
         let status = eval_and_print(&mut vm, expr);
         interrupted_at_the_end(&mut vm, status)
     } else {
         match program {
             Some(p) => {
+                writer.tag.set(smalt::tag::PROGRAM);
                 let status = run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode)?;
                 interrupted_at_the_end(&mut vm, status)
             }
-            None => crate::repl::run(&mut vm)?,
+            None => {
+                writer.tag.set(smalt::tag::REPL);
+                crate::repl::run(&mut vm)?
+            }
         }
     };
     Ok(finish_output(&mut vm.out, status))
@@ -146,6 +171,32 @@ fn interrupted_at_the_end(vm: &mut Vm, status: i32) -> i32 {
         );
     }
     status
+}
+
+/// Continues the computation an image suspended in `saveImage:`, finishing its run as the
+/// command that ran it would have (`tag`): the value of a REPL input or `-e` expression is
+/// printed. Answers the exit status if smalt should stop now (`system exit:`, or an error in
+/// anything but a REPL input).
+fn resume(vm: &mut Vm, tag: u32) -> Option<i32> {
+    let result = vm.resume()?;
+    let prints = tag == smalt::tag::REPL || tag == smalt::tag::EVAL;
+    let result = result.and_then(|v| {
+        if prints {
+            let s = vm.send_message(v, "printString", &[])?;
+            let text = vm.string_value(s).unwrap_or_default();
+            let _ = writeln!(vm.out, "{text}");
+        }
+        Ok(())
+    });
+    let _ = vm.out.flush();
+    match result {
+        Ok(()) => None,
+        Err(VmError::Exit(code)) => Some(code),
+        Err(e) => {
+            let code = report(vm, &e);
+            (tag != smalt::tag::REPL).then_some(code)
+        }
+    }
 }
 
 fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> {

@@ -2,7 +2,9 @@
 //! fit in, with the size it needs.
 
 use smalt_gc::MAX_SPACE_BYTES;
-use smalt_vm::{Vm, VmError, VmOptions};
+use smalt::Started;
+use smalt_vm::VmOptions;
+use std::path::Path;
 
 /// Parses a size: a number of bytes with an optional K, M or G suffix (powers of 1024).
 pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
@@ -30,41 +32,35 @@ pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     Ok(bytes)
 }
 
-/// Starts a VM with `options`. If the heap limit is too small for the class library, the error
-/// says so, with the size that would do.
-pub(crate) fn start_vm(options: VmOptions) -> Result<Vm, String> {
+/// Starts a VM with `options` from the image file `image`, or from the default image. If the
+/// heap limit is too small for the image (the class library and whatever else it holds), the
+/// error says so, with the size that would do.
+pub(crate) fn start_vm(options: VmOptions, image: Option<&Path>) -> Result<Started, String> {
     let limit = options.heap.max_bytes;
-    let mut vm = match Vm::new(options.clone()) {
-        Ok(vm) => vm,
-        Err(e) if is_out_of_memory(&e) => {
-            // Measure what the library takes in a heap that holds it, for the message.
+    let cannot = |e: &dyn std::fmt::Display| match image {
+        Some(path) => format!("cannot load {}: {e}", path.display()),
+        None => format!("cannot start: {e}"),
+    };
+    let started = match smalt::start(options.clone(), image) {
+        Ok(started) => started,
+        Err(e) => {
+            // Measure what the image takes in a heap that holds it, for the message.
             let mut roomy = options;
             roomy.heap = VmOptions::default().heap;
-            let needed = Vm::new(roomy)
-                .ok()
-                .and_then(|mut vm| library_bytes(&mut vm));
-            return Err(too_small(limit, needed));
+            return match smalt::start(roomy, image) {
+                Ok(s) if limit < smallest_limit(s.vm.heap.used_bytes()) => {
+                    Err(too_small(limit, Some(s.vm.heap.used_bytes())))
+                }
+                _ => Err(cannot(&e)),
+            };
         }
-        Err(e) => return Err(format!("cannot start: {e}")),
     };
-    let Some(live) = library_bytes(&mut vm) else {
-        return Err(too_small(limit, None));
-    };
+    // An image is saved right after a full collection: what it uses is live.
+    let live = started.vm.heap.used_bytes();
     if limit < smallest_limit(live) {
         return Err(too_small(limit, Some(live)));
     }
-    Ok(vm)
-}
-
-fn is_out_of_memory(e: &VmError) -> bool {
-    matches!(e, VmError::OutOfMemory)
-        || matches!(e, VmError::Load(m) if m.starts_with("out of memory"))
-}
-
-/// The bytes the class library takes once loaded (live data after a collection).
-fn library_bytes(vm: &mut Vm) -> Option<usize> {
-    vm.collect_garbage(0).ok()?;
-    Some(vm.heap.used_bytes())
+    Ok(started)
 }
 
 /// The smallest limit, in whole MiB, that leaves a quarter of the heap free for programs once

@@ -110,6 +110,14 @@ pub static COMMANDS: &[Command] = &[
         run: gc,
     },
     Command {
+        name: "save",
+        aliases: &[],
+        usage: "FILE",
+        help: "save the running system as an image (resume it: smalt --image FILE)",
+        arg: ArgKind::Files,
+        run: save,
+    },
+    Command {
         name: "quit",
         aliases: &["q", "exit"],
         usage: "",
@@ -542,6 +550,31 @@ fn gc(s: &mut Session<'_>, _: &str) -> Flow {
         if r.is_err() { " (out of memory)" } else { "" }
     );
     s.say(&text);
+    Flow::Continue
+}
+
+/// `:save FILE`: the whole system as an image, between inputs (no computation is suspended
+/// in it; `Smalltalk saveImage:` in an input saves that input's computation too).
+fn save(s: &mut Session<'_>, arg: &str) -> Flow {
+    if arg.is_empty() {
+        s.warn("usage: :save FILE");
+        return Flow::Continue;
+    }
+    let saved = match s.vm.snapshot() {
+        Ok(snapshot) => smalt_image::save(std::path::Path::new(arg), &snapshot, smalt::tag::NONE)
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("cannot save: {e}")),
+    };
+    match saved {
+        Ok(()) => {
+            let text = s.out.good(&format!("saved {arg}"));
+            s.say(&text);
+        }
+        Err(e) => {
+            let p = s.err;
+            s.warn(&p.error(&e));
+        }
+    }
     Flow::Continue
 }
 

@@ -316,6 +316,7 @@ impl Vm {
                 vm.set_global(alias, c)?;
             }
         }
+        vm.apply_class_path()?;
         Ok(vm)
     }
 
@@ -323,17 +324,7 @@ impl Vm {
     pub fn new_kernel(options: VmOptions) -> Result<Vm, VmError> {
         let mut vm = Vm::empty(options);
         vm.make_nil_true_false();
-        use crate::bytecode::op;
-        vm.return_top_stub = vm
-            .methods
-            .code
-            .append(&[op::ReturnTop])
-            .expect("empty arena");
-        vm.value_return_stub = vm
-            .methods
-            .code
-            .append(&[op::Value, op::ReturnTop])
-            .expect("empty arena");
+        vm.install_stubs();
         vm.make_kernel_classes()?;
         vm.kernel_ready = true;
         vm.heap.set_stress(vm.options.gc_stress);
@@ -357,6 +348,24 @@ impl Vm {
             vm.set_global(alias, c)?;
         }
         Ok(vm)
+    }
+
+    /// The code stubs at the start of the (empty) code arena: a lone `ReturnTop`, and
+    /// `Value ReturnTop`. Images save pcs in them by their offsets, so they are made the same
+    /// way in every VM.
+    pub(crate) fn install_stubs(&mut self) {
+        use crate::bytecode::op;
+        assert!(self.methods.code.is_empty(), "the stubs come first");
+        self.return_top_stub = self
+            .methods
+            .code
+            .append(&[op::ReturnTop])
+            .expect("empty arena");
+        self.value_return_stub = self
+            .methods
+            .code
+            .append(&[op::Value, op::ReturnTop])
+            .expect("empty arena");
     }
 
     /// nil, true and false: the first three objects of the heap, which never move (see
@@ -448,8 +457,10 @@ impl Vm {
                 .ok_or_else(|| VmError::Load(format!("{name}: superclass is not a class")))?;
             (spec, self.instance_variable_names(sup))
         };
-        // A class-library file for a kernel class adds methods to it: it must keep the
-        // superclass and may only restate the kernel's own variables.
+        // A file for a kernel class (the library's, or one on the class path) adds methods to
+        // it: it may name the kernel's superclass or any class above it (SOM's `Integer = (`
+        // says Object, where smalt has Number in between), and may only restate the kernel's
+        // own variables.
         if fixed.is_none()
             && let Some(existing) = self.global(name)
             && self.is_class(existing)
@@ -457,9 +468,17 @@ impl Vm {
                 .index_of_class(existing)
                 .is_some_and(|i| i < ci::FIRST_DYNAMIC)
         {
+            let kernel_super = self.superclass(existing);
             let all = self.instance_variable_names(existing);
-            let own = &all[super_ivars.len().min(all.len())..];
-            if self.superclass(existing) != sup || !(ivars.is_empty() || ivars == own) {
+            let inherited = if kernel_super == nil {
+                0
+            } else {
+                self.instance_variable_names(kernel_super).len()
+            };
+            let own = &all[inherited.min(all.len())..];
+            let super_ok =
+                kernel_super == sup || (sup != nil && self.inherits_from(kernel_super, sup));
+            if !super_ok || !(ivars.is_empty() || ivars == own) {
                 return Err(VmError::Load(format!(
                     "{name} is a kernel class: its superclass and instance variables cannot change"
                 )));

@@ -10,6 +10,7 @@
 //!   does when the VM's attention is needed (Ctrl-C, a deferred OutOfMemory).
 //! * `prims`: primitives.
 //! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
+//! * [`snapshot`]: the VM's state as plain data for images, and a VM rebuilt from it.
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
@@ -24,9 +25,10 @@ pub mod memory;
 pub mod methods;
 pub mod objects;
 mod prims;
+pub mod snapshot;
 pub mod stack;
 pub mod symbols;
 pub mod vm;
 
-pub use prims::{Prim, PrimFn, primitive_signatures};
+pub use prims::{PRIMITIVE_STAMP, Prim, PrimFn, primitive_signatures};
 pub use vm::{Vm, VmError, VmOptions};

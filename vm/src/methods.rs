@@ -238,8 +238,8 @@ impl MethodTable {
         bytecodes: &[u8],
         selectors: &[Option<(Word, u8)>],
     ) -> Option<MethodId> {
-        info.prim_fn = (info.primitive != 0)
-            .then(|| crate::prims::table().entries[usize::from(info.primitive)].1);
+        info.prim_fn =
+            (info.primitive != 0).then(|| crate::prims::functions()[usize::from(info.primitive)].1);
         info.code_start = self.code.append(bytecodes)?;
         info.code_len = bytecodes.len();
         info.cell_base = self.cells.len();
@@ -265,6 +265,13 @@ impl MethodTable {
                 MethodId((self.infos.len() - 1) as u32)
             }
         })
+    }
+
+    /// Makes room for `methods` more methods with `cells` cells in all (rebuilding the table
+    /// after an image load).
+    pub fn reserve(&mut self, methods: usize, cells: usize) {
+        self.infos.reserve(methods);
+        self.cells.reserve(cells);
     }
 
     /// The info of a method id.

@@ -111,6 +111,9 @@ pub struct VmOptions {
     pub verify_heap: bool,
     /// Directories searched for `Name.som` when a global is undefined.
     pub class_path: Vec<PathBuf>,
+    /// Report legal but suspicious code (a declaration shadowing an outer variable or an
+    /// instance variable) on `err` as classes load.
+    pub warnings: bool,
 }
 
 impl Default for VmOptions {
@@ -125,6 +128,7 @@ impl Default for VmOptions {
             gc_stress: 0,
             verify_heap: false,
             class_path: Vec::new(),
+            warnings: false,
         }
     }
 }
@@ -197,6 +201,12 @@ pub struct Vm {
     pub last_compile_error: String,
     /// Names of classes being loaded from the class path (breaks cycles).
     pub loading: Vec<String>,
+    /// While [`Vm::apply_class_path`] runs: the class-path files not yet loaded that
+    /// override library classes.
+    pub pending_overrides: Vec<String>,
+    /// The names of the defined globals and the number of globals they were taken at (see
+    /// `Vm::defined_globals` in the loader).
+    pub defined_globals_cache: Option<(i64, std::sync::Arc<std::collections::HashSet<String>>)>,
     /// State of the random number generator (`atRandom`).
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
@@ -211,6 +221,13 @@ pub struct Vm {
     pub(crate) interrupt_frame: Option<crate::interrupts::InjectedFrame>,
     /// User interrupts delivered since the outermost run began (see `interrupts.rs`).
     pub(crate) user_interrupts: u32,
+    /// Writes images for `Smalltalk saveImage:` (installed by the embedder; see `snapshot`).
+    pub image_writer: Option<std::rc::Rc<dyn crate::snapshot::ImageWriter>>,
+    /// Why the last `saveImage:` failed (for its Smalltalk error).
+    pub image_error: String,
+    /// A run suspended in `saveImage:` and loaded from an image, waiting for
+    /// [`Vm::resume`]: the bp of its base frame.
+    pub(crate) suspended: Option<usize>,
 }
 
 /// The interpreter registers: frame pointers, stack pointer, pc and current method.
@@ -269,6 +286,11 @@ impl Vm {
         // GC stress and heap verification start once the kernel classes exist (see
         // `bootstrap`): before that, objects have classes that are not registered yet.
         let heap = Heap::new(options.heap.clone());
+        Vm::with_heap(options, heap)
+    }
+
+    /// A VM around `heap`, with empty side tables and stack.
+    pub(crate) fn with_heap(options: VmOptions, heap: Heap) -> Vm {
         let limit = options.max_stack_words.min(MAX_STACK_LIMIT);
         Vm {
             heap,
@@ -294,12 +316,17 @@ impl Vm {
             prim_failure: None,
             last_compile_error: String::new(),
             loading: Vec::new(),
+            pending_overrides: Vec::new(),
+            defined_globals_cache: None,
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
             marked_frames: Default::default(),
             pending_out_of_memory: false,
             interrupt_frame: None,
             user_interrupts: 0,
+            image_writer: None,
+            image_error: String::new(),
+            suspended: None,
         }
     }
 

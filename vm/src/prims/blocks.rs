@@ -206,7 +206,31 @@ fn invoke(vm: &mut Vm, mid: u32, nargs: usize) -> Prim {
     Prim::Switched
 }
 
+/// `Block>>restart` (SOM): starts the activation that sent it over from its first bytecode,
+/// with an empty operand stack; its arguments and temporaries keep their values. SOM's
+/// `Block>>whileTrue:` loops this way (`self value ifFalse: [ ^nil ]. block value. self
+/// restart`) in constant stack space.
+fn block_restart(vm: &mut Vm, n: usize) -> Prim {
+    if n != 0 {
+        return Prim::Fail;
+    }
+    let info = vm.methods.info(crate::methods::MethodId(vm.regs.mid));
+    let (code_start, temps) = (info.code_start, info.num_temps);
+    vm.regs.pc = code_start;
+    vm.regs.sp = vm.regs.fp + crate::frame::TEMPS + temps;
+    // A loop through `restart` alone (SOM's whileTrue:) polls as back jumps do.
+    if vm.attention_needed() {
+        let mut r = vm.regs;
+        if let Err(e) = vm.attend(&mut r) {
+            return Prim::Error(e);
+        }
+        vm.regs = r;
+    }
+    Prim::Switched
+}
+
 pub(super) const PRIMITIVES: &[PrimDef] = &[
+    (&["Block>>restart", "blockRestart"], block_restart),
     (
         &[
             "Block1>>value",
@@ -257,7 +281,11 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         perform_in_superclass,
     ),
     (
-        &["Method>>invokeOn:with:", "methodInvokeOn"],
+        &[
+            "Method>>invokeOn:with:",
+            "Primitive>>invokeOn:with:",
+            "methodInvokeOn",
+        ],
         method_invoke_on,
     ),
 ];

@@ -166,6 +166,12 @@ impl Heap {
         self.nil
     }
 
+    /// Address of word 0 of the space: an [`Oop`] is a byte offset from here (for compiled
+    /// code). It changes when a collection copies the objects into another space or grows it.
+    pub fn base_address(&self) -> usize {
+        self.space.as_ptr() as usize
+    }
+
     /// The class table.
     pub fn classes(&self) -> &ClassTable {
         &self.classes

@@ -324,17 +324,6 @@ impl Vm {
     pub fn new_kernel(options: VmOptions) -> Result<Vm, VmError> {
         let mut vm = Vm::empty(options);
         vm.make_nil_true_false();
-        use crate::bytecode::op;
-        vm.return_top_stub = vm
-            .methods
-            .code
-            .append(&[op::ReturnTop])
-            .expect("empty arena");
-        vm.value_return_stub = vm
-            .methods
-            .code
-            .append(&[op::Value, op::ReturnTop])
-            .expect("empty arena");
         vm.make_kernel_classes()?;
         vm.kernel_ready = true;
         vm.heap.set_stress(vm.options.gc_stress);

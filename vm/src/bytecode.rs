@@ -42,10 +42,11 @@
 //! fast path does not apply they perform an ordinary send of the selector named in
 //! [`SPECIAL_SELECTORS`].
 
-/// Number of words in a frame header, between the arguments and the temporaries.
+/// Number of words in a frame header, between the arguments and the temporaries (see
+/// `layout.rs`).
 ///
 /// Part of the bytecode format: compiled local indices skip these words.
-pub const FRAME_HEADER_WORDS: usize = 5;
+pub const FRAME_HEADER_WORDS: usize = crate::layout::FRAME_HEADER_WORDS;
 
 /// Largest local index a `PushLocal`/`StoreLocal` operand can hold.
 pub const MAX_LOCALS: usize = 255;

@@ -133,6 +133,7 @@ impl Vm {
                 "Rust-to-Smalltalk calls nested too deeply".into(),
             ));
         }
+        self.refresh_runtime();
         let base = self.regs.sp - nargs - 1;
         let mut r = self.regs;
         r.fp = usize::MAX; // CALLER_FP = -1: a base frame
@@ -900,17 +901,23 @@ impl Vm {
     ) -> Result<(), VmError> {
         let info = &mut self.methods.infos[mid as usize];
         info.invocations = info.invocations.wrapping_add(1);
-        let (method, temps, code_start, cells) =
-            (info.method, info.num_temps, info.code_start, info.cell_base);
+        let (method, frame_info, temps, code_start, cells) = (
+            info.method,
+            info.frame_info,
+            info.num_temps,
+            info.code_start,
+            info.cell_base,
+        );
         let new_fp = r.sp;
-        let need = new_fp + info.frame_words();
-        if need > self.stack_limit {
+        let need = new_fp + info.frame_words;
+        if need > self.rt.stack_limit {
             return self.raise_stack_overflow(r, nargs);
         }
         let nil = self.nil();
         self.stack[new_fp + frame::CALLER_FP] = Word::small_int(r.fp as i64);
         self.stack[new_fp + frame::RETURN_PC] = Word::small_int(r.pc as i64);
         self.stack[new_fp + frame::METHOD] = method;
+        self.stack[new_fp + frame::FRAME_INFO] = frame_info;
         self.stack[new_fp + frame::CLOSURE] = nil;
         self.stack[new_fp + frame::CONTEXT] = nil;
         let t = new_fp + frame::TEMPS;
@@ -919,7 +926,6 @@ impl Vm {
         r.fp = new_fp;
         r.sp = t + temps;
         r.pc = code_start;
-        r.mid = mid;
         r.cells = cells;
         if self.interrupt_pending() {
             return Err(VmError::Interrupted);
@@ -950,15 +956,16 @@ impl Vm {
             return Ok(false);
         }
         info.invocations = info.invocations.wrapping_add(1);
-        let (temps, copied, code_start, cells) = (
+        let (frame_info, temps, copied, code_start, cells) = (
+            info.frame_info,
             info.num_temps,
             info.num_copied,
             info.code_start,
             info.cell_base,
         );
         let new_fp = r.sp;
-        let need = new_fp + info.frame_words();
-        if need > self.stack_limit {
+        let need = new_fp + info.frame_words;
+        if need > self.rt.stack_limit {
             self.raise_stack_overflow(r, nargs)?;
             return Ok(true);
         }
@@ -966,6 +973,7 @@ impl Vm {
         self.stack[new_fp + frame::CALLER_FP] = Word::small_int(r.fp as i64);
         self.stack[new_fp + frame::RETURN_PC] = Word::small_int(r.pc as i64);
         self.stack[new_fp + frame::METHOD] = code;
+        self.stack[new_fp + frame::FRAME_INFO] = frame_info;
         self.stack[new_fp + frame::CLOSURE] = clo_word;
         self.stack[new_fp + frame::CONTEXT] = nil;
         let bp = new_fp - nargs - 1;
@@ -979,7 +987,6 @@ impl Vm {
         r.fp = new_fp;
         r.sp = t + temps;
         r.pc = code_start;
-        r.mid = mid.0;
         r.cells = cells;
         // A loop can run through block activations alone (`primCutAndEvaluate:` and the
         // like), so they poll for interrupts as method activations do.
@@ -997,15 +1004,15 @@ impl Vm {
     fn raise_stack_overflow(&mut self, r: &mut Registers, nargs: usize) -> Result<(), VmError> {
         let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
         let top = normal + STACK_HEADROOM;
-        let room = top.saturating_sub(self.stack_limit);
+        let room = top.saturating_sub(self.rt.stack_limit);
         if room < crate::vm::MIN_OVERFLOW_ROOM {
             // Overflows nested in the handlers of overflows: give up on this computation.
             return Err(VmError::Load(
                 "stack overflow while handling a stack overflow".into(),
             ));
         }
-        self.overflow_limits.push(self.stack_limit);
-        self.stack_limit += room / 4 * 3;
+        self.overflow_limits.push(self.rt.stack_limit);
+        self.rt.stack_limit += room / 4 * 3;
         r.sp -= nargs;
         let sel = self.special(sp::SEL_STACK_OVERFLOW);
         self.send_selector(r, sel, 0)
@@ -1013,7 +1020,7 @@ impl Vm {
 
     /// Checks that the stack can hold `need` words (below the current limit).
     pub(crate) fn ensure_stack(&mut self, need: usize) -> Result<(), VmError> {
-        if need > self.stack_limit {
+        if need > self.rt.stack_limit {
             return Err(VmError::Load("stack overflow".into()));
         }
         Ok(())
@@ -1028,12 +1035,12 @@ impl Vm {
             let margin = if self.overflow_limits.len() == 1 {
                 STACK_HEADROOM.min(previous / 2)
             } else {
-                self.stack_limit - previous
+                self.rt.stack_limit - previous
             };
             if sp + margin >= previous {
                 break;
             }
-            self.stack_limit = previous;
+            self.rt.stack_limit = previous;
             self.overflow_limits.pop();
         }
     }
@@ -1075,14 +1082,11 @@ impl Vm {
     /// `r.sp` (already set).
     #[inline(always)]
     fn restore_caller(&mut self, r: &mut Registers, fp: usize, pc: usize) {
-        let m = self.stack[fp + frame::METHOD];
-        let mid = self.method_id(m);
-        let info = &self.methods.infos[mid.0 as usize];
+        let fi = self.stack[fp + frame::FRAME_INFO];
         r.fp = fp;
-        r.bp = fp - info.num_args - 1;
+        r.bp = fp - frame::frame_info_nargs(fi) - 1;
         r.pc = pc;
-        r.mid = mid.0;
-        r.cells = info.cell_base;
+        r.cells = self.methods.infos[frame::frame_info_method(fi).0 as usize].cell_base;
     }
 
     /// `^v` inside a block: return from the home method's activation.
@@ -1180,14 +1184,12 @@ impl Vm {
 
     /// The bp of the frame at `fp`.
     pub(crate) fn frame_bp(&self, fp: usize) -> usize {
-        let m = self.stack[fp + frame::METHOD];
-        fp - self.methods.info(self.method_id(m)).num_args - 1
+        fp - frame::frame_info_nargs(self.stack[fp + frame::FRAME_INFO]) - 1
     }
 
     /// The method flags of the frame at `fp`.
     pub(crate) fn frame_flags(&self, fp: usize) -> u8 {
-        let m = self.stack[fp + frame::METHOD];
-        self.methods.info(self.method_id(m)).flags
+        self.methods.info(self.frame_method_id(fp)).flags
     }
 
     /// An `ExtA`-prefixed instruction: its first operand gets a high byte.
@@ -1256,8 +1258,7 @@ impl Vm {
     /// Detaches a context from its frame, which is going away; `pc` is the frame's pc.
     pub(crate) fn widow(&mut self, ctx: Word, fp: usize, pc: usize) {
         let o = ctx.oop();
-        let m = self.stack[fp + frame::METHOD];
-        let start = self.methods.info(self.method_id(m)).code_start;
+        let start = self.methods.info(self.frame_method_id(fp)).code_start;
         self.heap.set_slot(o, context::FRAME, self.nil());
         self.heap.set_slot(
             o,
@@ -1268,7 +1269,7 @@ impl Vm {
 
     /// The method id of the running code of a frame.
     pub fn frame_method_id(&self, fp: usize) -> MethodId {
-        self.method_id(self.stack[fp + frame::METHOD])
+        frame::frame_info_method(self.stack[fp + frame::FRAME_INFO])
     }
 }
 

@@ -6,6 +6,7 @@
 //! * [`vm`]: the VM value: heap, stack, side tables, allocation at safepoints.
 //! * [`frame`] and [`interp`]: frames on the VM stack and the interpreter loop.
 //! * [`methods`]: the method side table and inline caches.
+//! * [`layout`]: every structure and offset compiled code uses by address.
 //! * `prims`: primitives.
 //! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod compiler;
 pub mod frame;
 pub mod install;
 pub mod interp;
+pub mod layout;
 pub mod loader;
 pub mod methods;
 pub mod objects;

@@ -140,6 +140,10 @@ pub struct Vm {
     pub heap: Heap,
     /// The VM stack: frames of tagged words (see `frame.rs`). Scanned up to `sp`.
     pub stack: Stack,
+    /// Addresses and limits compiled code reads (`layout::Runtime`), among them the current
+    /// stack limit (the normal one, or raised into the headroom while a stack overflow is being
+    /// handled).
+    pub rt: Runtime,
     /// Saved interpreter registers (valid whenever the interpreter is not running its loop).
     pub regs: Registers,
     /// The method side table and caches.
@@ -154,9 +158,6 @@ pub struct Vm {
     pub true_false: [Word; 2],
     /// Options.
     pub options: VmOptions,
-    /// Current stack limit (the normal one, or raised into the headroom while a stack overflow
-    /// is being handled).
-    pub stack_limit: usize,
     /// The limits in force before each raise of `stack_limit` that is still in effect, oldest
     /// first: an overflow inside the handler of an overflow raises the limit again, into what
     /// is left of the headroom.
@@ -195,22 +196,7 @@ pub struct Vm {
     pub kernel_ready: bool,
 }
 
-/// The interpreter registers: frame pointers, stack pointer, pc and current method.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Registers {
-    /// Base of the current frame (the receiver's slot).
-    pub bp: usize,
-    /// Frame header of the current frame.
-    pub fp: usize,
-    /// Next free stack slot.
-    pub sp: usize,
-    /// Absolute pc in the code arena.
-    pub pc: usize,
-    /// Current method.
-    pub mid: u32,
-    /// Index of the current method's first inline-cache cell.
-    pub cells: usize,
-}
+pub use crate::layout::{Registers, Runtime};
 
 impl std::fmt::Debug for Vm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -252,7 +238,11 @@ impl Vm {
         // `bootstrap`): before that, objects have classes that are not registered yet.
         let heap = Heap::new(options.heap.clone());
         let limit = options.max_stack_words.min(MAX_STACK_LIMIT);
-        Vm {
+        let mut vm = Vm {
+            rt: Runtime {
+                stack_limit: limit,
+                ..Runtime::default()
+            },
             heap,
             stack: Stack::default(),
             regs: Registers::default(),
@@ -261,7 +251,6 @@ impl Vm {
             specials: Word::INVALID,
             true_false: [Word::INVALID; 2],
             options,
-            stack_limit: limit,
             overflow_limits: Vec::new(),
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
@@ -271,14 +260,28 @@ impl Vm {
             run_depth: 0,
             pending_unhandled: None,
             arguments: Vec::new(),
-            return_top_stub: 0,
-            value_return_stub: 0,
+            return_top_stub: crate::methods::RETURN_TOP_STUB,
+            value_return_stub: crate::methods::VALUE_RETURN_STUB,
             prim_failure: None,
             last_compile_error: String::new(),
             loading: Vec::new(),
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
-        }
+        };
+        vm.refresh_runtime();
+        vm
+    }
+
+    /// Recomputes the addresses of `rt` that can change: the heap's (at every collection) and
+    /// the interrupt flag's (`interrupt` may be replaced). Called at every entry from Rust and
+    /// after every collection, so `rt` is always current while Smalltalk code runs.
+    pub fn refresh_runtime(&mut self) {
+        self.rt.stack_base = self.stack.base_address();
+        self.rt.interrupt_flag = Arc::as_ptr(&self.interrupt) as usize;
+        self.rt.heap_base = self.heap.base_address();
+        self.rt.code_base = self.methods.code.base_address();
+        self.rt.cells_base = self.methods.cells.base_address();
+        self.rt.infos_base = self.methods.infos.base_address();
     }
 
     // ---- specials ----------------------------------------------------------------------------
@@ -337,6 +340,7 @@ impl Vm {
     pub fn collect_garbage(&mut self, need_slots: usize) -> Result<(), VmError> {
         let (heap, mut roots) = self.heap_and_roots();
         let result = heap.collect(&mut roots, need_slots);
+        self.rt.heap_base = self.heap.base_address();
         let nil = self.heap.nil();
         self.symbols.purge(nil);
         self.methods.purge_dead(nil);

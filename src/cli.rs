@@ -38,6 +38,25 @@ struct Args {
     #[arg(long = "print-bytecode", value_name = "CLASS>>SELECTOR")]
     print_bytecode: Vec<String>,
 
+    /// The native-code tier: off (interpreter only), on (compile hot methods), eager (compile
+    /// every method before its first run).
+    #[arg(long = "jit", value_name = "MODE", default_value = "on")]
+    jit: smalt_vm::tier::JitMode,
+
+    /// Compile a method or block after this many invocations or loop back-edges.
+    #[arg(long = "jit-threshold", value_name = "N", default_value_t = smalt_vm::tier::DEFAULT_THRESHOLD)]
+    jit_threshold: u32,
+
+    /// Print the Cranelift IR and machine-code size of a method when it is compiled, e.g.
+    /// 'Integer>>fib' (blocks in it too); with --jit=eager it is compiled at its first call.
+    #[arg(long = "print-ir", value_name = "CLASS>>SELECTOR")]
+    print_ir: Vec<String>,
+
+    /// Print JIT statistics when the program ends: methods compiled, compile time, code
+    /// size, send sites by cache state with their misses and (counted) native hits.
+    #[arg(long = "jit-stats")]
+    jit_stats: bool,
+
     /// The program: a .som file or a class name on the class path, then its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     program: Vec<String>,
@@ -95,6 +114,10 @@ fn options(args: &Args) -> VmOptions {
         o.gc_stress = n;
     }
     o.verify_heap = args.verify_heap;
+    o.jit = args.jit;
+    o.jit_threshold = args.jit_threshold;
+    o.print_ir = args.print_ir.clone();
+    o.jit_stats = args.jit_stats;
     if let Some(words) = args.max_stack {
         o.max_stack_words = words.max(1024);
     }
@@ -123,13 +146,20 @@ fn run(args: Args) -> anyhow::Result<i32> {
     };
     vm.out = Box::new(std::io::BufWriter::new(std::io::stdout()));
     vm.interrupt = install_interrupt_handler();
-    if let Some(expr) = &args.eval {
-        return Ok(eval_and_print(&mut vm, expr));
+    let code = if let Some(expr) = &args.eval {
+        Ok(eval_and_print(&mut vm, expr))
+    } else {
+        match program {
+            Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode),
+            None => crate::repl::run(&mut vm),
+        }
+    };
+    if args.jit_stats
+        && let Some(report) = vm.tier_report()
+    {
+        eprint!("{report}");
     }
-    match program {
-        Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode),
-        None => crate::repl::run(&mut vm),
-    }
+    code
 }
 
 fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
@@ -162,6 +192,10 @@ pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
         VmError::Interrupted => {
             eprintln!("interrupted");
             130
+        }
+        VmError::Unwound => {
+            eprintln!("smalt: internal error: an unwinding escaped the VM");
+            70
         }
     }
 }

@@ -17,5 +17,6 @@ mod cli;
 mod repl;
 
 fn main() {
+    smalt_jit::install();
     std::process::exit(cli::main(std::env::args().collect()));
 }

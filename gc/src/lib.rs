@@ -20,6 +20,7 @@ mod class_table;
 mod collector;
 mod header;
 mod heap;
+pub mod layout;
 mod verify;
 mod word;
 

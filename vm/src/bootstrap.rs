@@ -317,6 +317,7 @@ impl Vm {
                 vm.set_global(alias, c)?;
             }
         }
+        vm.attach_tier()?;
         Ok(vm)
     }
 

@@ -31,7 +31,7 @@ enum Entry {
 }
 
 /// What a step that may leave the current frame produced.
-enum Flow {
+pub(crate) enum Flow {
     /// Keep running.
     Continue,
     /// The base frame returned this value: leave the loop.
@@ -134,6 +134,10 @@ impl Vm {
             ));
         }
         self.refresh_runtime();
+        if self.run_depth == 1 {
+            self.tier_thread_entered();
+        }
+        let saved_stop = std::mem::replace(&mut self.tiering.stop_fp, BASE_MARKER);
         let base = self.regs.sp - nargs - 1;
         let mut r = self.regs;
         r.fp = usize::MAX; // CALLER_FP = -1: a base frame
@@ -158,6 +162,13 @@ impl Vm {
             self.regs = r;
             self.run()
         })();
+        self.tiering.stop_fp = saved_stop;
+        // Native code that unwound to the base frame (a non-local return to it) leaves the
+        // state in the registers: the base frame returned, its value on top.
+        let result = match result {
+            Err(VmError::Unwound) => self.unwound_to_base(),
+            other => other,
+        };
         // An unhandled error stops its run once the unwind blocks have run, whatever they
         // did (one may have returned from a method below, and the run ended normally).
         let result = match self.pending_unhandled.take() {
@@ -454,9 +465,16 @@ impl Vm {
                 op::Jump => {
                     let off = self.jump_offset(&mut r);
                     r.pc = (r.pc as isize + off) as usize;
-                    if off < 0 && self.interrupt_pending() {
-                        self.regs = r;
-                        return Err(VmError::Interrupted);
+                    if off < 0 {
+                        if self.tiering.active
+                            && let Some(v) = tri!(self, r, self.tier_back_edge(&mut r))
+                        {
+                            return Ok(v);
+                        }
+                        if self.interrupt_pending() {
+                            self.regs = r;
+                            return Err(VmError::Interrupted);
+                        }
                     }
                 }
                 op::JumpIfTrue | op::JumpIfFalse => {
@@ -504,6 +522,11 @@ impl Vm {
                     if let Flow::Exit(v) = tri!(self, r, self.non_local_return(&mut r)) {
                         return Ok(v);
                     }
+                    if !self.in_run_region(r.fp) {
+                        // The home's caller is below this run's stop (native code waits there).
+                        self.regs = r;
+                        return Err(VmError::Unwound);
+                    }
                 }
                 op::ExtA => {
                     if let Flow::Exit(v) = tri!(self, r, self.extended(&mut r)) {
@@ -521,7 +544,7 @@ impl Vm {
     // ---- small helpers -------------------------------------------------------------------------
 
     #[inline(always)]
-    fn push(&mut self, r: &mut Registers, v: Word) {
+    pub(crate) fn push(&mut self, r: &mut Registers, v: Word) {
         self.stack[r.sp] = v;
         r.sp += 1;
     }
@@ -571,7 +594,7 @@ impl Vm {
     }
 
     #[inline(always)]
-    fn push_global(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
+    pub(crate) fn push_global(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
         let binding = self.literal(self.current_method(r), k).oop();
         if self.heap.header(binding).class_index() == ci::ASSOCIATION {
             let v = self.heap.slot(binding, crate::objects::association::VALUE);
@@ -609,7 +632,7 @@ impl Vm {
         self.send_selector(r, sel, 1)
     }
 
-    fn store_global(&mut self, r: &Registers, k: usize) {
+    pub(crate) fn store_global(&mut self, r: &Registers, k: usize) {
         let binding = self.literal(self.current_method(r), k).oop();
         if self.heap.header(binding).class_index() != ci::ASSOCIATION {
             // Assigning defines the global (do-its with auto-declared variables).
@@ -640,7 +663,7 @@ impl Vm {
         );
     }
 
-    fn make_array(&mut self, r: &mut Registers, n: usize) -> Result<(), VmError> {
+    pub(crate) fn make_array(&mut self, r: &mut Registers, n: usize) -> Result<(), VmError> {
         self.regs = *r;
         let a = self.new_array(n)?;
         for i in 0..n {
@@ -651,7 +674,12 @@ impl Vm {
         Ok(())
     }
 
-    fn push_closure(&mut self, r: &mut Registers, k: usize, n: usize) -> Result<(), VmError> {
+    pub(crate) fn push_closure(
+        &mut self,
+        r: &mut Registers,
+        k: usize,
+        n: usize,
+    ) -> Result<(), VmError> {
         self.regs = *r;
         let code = self.literal(self.current_method(r), k);
         let info = self.methods.info(self.method_id(code));
@@ -782,7 +810,7 @@ impl Vm {
     }
 
     #[cold]
-    fn send_special(&mut self, r: &mut Registers, byte: u8) -> Result<(), VmError> {
+    pub(crate) fn send_special(&mut self, r: &mut Registers, byte: u8) -> Result<(), VmError> {
         let index = crate::bytecode::SPECIAL_SELECTORS
             .iter()
             .position(|(o, _, _)| *o as u8 == byte)
@@ -794,7 +822,7 @@ impl Vm {
 
     /// A super send. Its target depends only on the method's class, so the site's cell caches
     /// it keyed by the superclass's index (which also lets invalidation find it).
-    fn super_send(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
+    pub(crate) fn super_send(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
         let cell = &self.methods.cells[r.cells + k];
         let nargs = cell.nargs as usize;
         if cell.state != crate::methods::IcState::Empty {
@@ -883,6 +911,10 @@ impl Vm {
                 Prim::OutOfMemory => self.prim_failure = Some("outOfMemory"),
                 Prim::Switched => {
                     *r = self.regs;
+                    if !self.in_run_region(r.fp) {
+                        // The primitive cut the frames down to or below this run's stop.
+                        return Err(VmError::Unwound);
+                    }
                     return Ok(());
                 }
                 Prim::Error(e) => return Err(e),
@@ -901,6 +933,21 @@ impl Vm {
     ) -> Result<(), VmError> {
         let info = &mut self.methods.infos[mid as usize];
         info.invocations = info.invocations.wrapping_add(1);
+        if info.native_entry != 0 || info.invocations >= self.tiering.threshold {
+            return self.push_frame_tiered(r, mid, nargs);
+        }
+        self.push_frame_interpreted(r, mid, nargs)
+    }
+
+    /// Pushes an interpreted frame for method `mid` (its invocation already counted).
+    #[inline(always)]
+    pub(crate) fn push_frame_interpreted(
+        &mut self,
+        r: &mut Registers,
+        mid: u32,
+        nargs: usize,
+    ) -> Result<(), VmError> {
+        let info = &self.methods.infos[mid as usize];
         let (method, frame_info, temps, code_start, cells) = (
             info.method,
             info.frame_info,
@@ -956,6 +1003,28 @@ impl Vm {
             return Ok(false);
         }
         info.invocations = info.invocations.wrapping_add(1);
+        if (info.native_entry != 0 || info.invocations >= self.tiering.threshold)
+            && self.tier_activate(r, mid.0, nargs)?
+        {
+            return Ok(true);
+        }
+        self.activate_block_frame(r, mid, nargs)?;
+        Ok(true)
+    }
+
+    /// Pushes an interpreted frame for the block code `mid` of the closure below the `nargs`
+    /// arguments on top of the stack (checked by the caller).
+    #[inline(always)]
+    pub(crate) fn activate_block_frame(
+        &mut self,
+        r: &mut Registers,
+        mid: MethodId,
+        nargs: usize,
+    ) -> Result<(), VmError> {
+        let clo_word = self.stack[r.sp - 1 - nargs];
+        let clo = clo_word.oop();
+        let code = self.heap.slot(clo, closure::CODE);
+        let info = &self.methods.infos[mid.0 as usize];
         let (frame_info, temps, copied, code_start, cells) = (
             info.frame_info,
             info.num_temps,
@@ -966,8 +1035,7 @@ impl Vm {
         let new_fp = r.sp;
         let need = new_fp + info.frame_words;
         if need > self.rt.stack_limit {
-            self.raise_stack_overflow(r, nargs)?;
-            return Ok(true);
+            return self.raise_stack_overflow(r, nargs);
         }
         let nil = self.nil();
         self.stack[new_fp + frame::CALLER_FP] = Word::small_int(r.fp as i64);
@@ -993,7 +1061,7 @@ impl Vm {
         if self.interrupt_pending() {
             return Err(VmError::Interrupted);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The stack limit was reached: instead of the message, send #stackOverflow to the
@@ -1001,7 +1069,11 @@ impl Vm {
     /// while handling one raises the limit again, into three quarters of what is left of the
     /// headroom, so that it is catchable too, a few levels deep.
     #[cold]
-    fn raise_stack_overflow(&mut self, r: &mut Registers, nargs: usize) -> Result<(), VmError> {
+    pub(crate) fn raise_stack_overflow(
+        &mut self,
+        r: &mut Registers,
+        nargs: usize,
+    ) -> Result<(), VmError> {
         let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
         let top = normal + STACK_HEADROOM;
         let room = top.saturating_sub(self.rt.stack_limit);
@@ -1069,7 +1141,27 @@ impl Vm {
         let return_pc = small(self.stack[r.fp + frame::RETURN_PC]) as usize;
         self.stack[r.bp] = v;
         r.sp = r.bp + 1;
-        if caller_fp == BASE_MARKER {
+        self.return_to_caller(r, caller_fp, return_pc, v)
+    }
+
+    /// Continues in the caller `caller_fp` at `return_pc` after the current frame returned
+    /// `v` (already stored, `r.sp` set). Returning to this run's stop frame (the base frame's
+    /// -1, or the native frame that started the run) leaves the loop, with the registers
+    /// saved: the stop frame's (fp `usize::MAX` for the base).
+    #[inline(always)]
+    pub(crate) fn return_to_caller(
+        &mut self,
+        r: &mut Registers,
+        caller_fp: i64,
+        return_pc: usize,
+        v: Word,
+    ) -> Flow {
+        if caller_fp == self.tiering.stop_fp {
+            if caller_fp == BASE_MARKER {
+                r.fp = usize::MAX;
+            } else {
+                self.restore_caller(r, caller_fp as usize, return_pc);
+            }
             self.regs = *r;
             self.maybe_reset_stack_limit(r.sp);
             return Flow::Exit(v);
@@ -1081,7 +1173,7 @@ impl Vm {
     /// Sets the registers to continue the frame at `fp` at `pc`, its operand stack ending at
     /// `r.sp` (already set).
     #[inline(always)]
-    fn restore_caller(&mut self, r: &mut Registers, fp: usize, pc: usize) {
+    pub(crate) fn restore_caller(&mut self, r: &mut Registers, fp: usize, pc: usize) {
         let fi = self.stack[fp + frame::FRAME_INFO];
         r.fp = fp;
         r.bp = fp - frame::frame_info_nargs(fi) - 1;
@@ -1090,7 +1182,7 @@ impl Vm {
     }
 
     /// `^v` inside a block: return from the home method's activation.
-    fn non_local_return(&mut self, r: &mut Registers) -> Result<Flow, VmError> {
+    pub(crate) fn non_local_return(&mut self, r: &mut Registers) -> Result<Flow, VmError> {
         let v = self.stack[r.sp - 1];
         let nil = self.nil();
         let clo = self.stack[r.fp + frame::CLOSURE];

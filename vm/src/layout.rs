@@ -326,6 +326,10 @@ pub mod info {
     pub const NATIVE_ENTRY: usize = offset_of!(MethodInfo, native_entry);
     /// Primitive number (u16).
     pub const PRIMITIVE: usize = offset_of!(MethodInfo, primitive);
+    /// Instance-variable or literal index of a quick method (u16).
+    pub const QUICK_ARG: usize = offset_of!(MethodInfo, quick_arg);
+    /// The answer of a constant quick method (a word).
+    pub const QUICK_VALUE: usize = offset_of!(MethodInfo, quick_value);
     /// Size in bytes (the stride of the info table).
     pub const SIZE: usize = size_of::<MethodInfo>();
 }
@@ -412,6 +416,16 @@ pub mod regs {
 pub const VM_RUNTIME: usize = offset_of!(crate::Vm, rt);
 /// Byte offset of `Vm::regs` (the saved [`Registers`]) from a `*const Vm`.
 pub const VM_REGS: usize = offset_of!(crate::Vm, regs);
+/// Byte offset of `Vm::native` (the [`crate::tier::NativeRuntime`]) from a `*const Vm`.
+pub const VM_NATIVE: usize = offset_of!(crate::Vm, native);
+
+/// Byte offsets in [`crate::tier::NativeRuntime`].
+pub mod native {
+    use crate::tier::NativeRuntime;
+    use std::mem::offset_of;
+    /// The machine-stack limit for native code.
+    pub const STACK_LIMIT: usize = offset_of!(NativeRuntime, stack_limit);
+}
 
 #[cfg(test)]
 mod tests {
@@ -494,6 +508,7 @@ mod tests {
             ],
             [64, 72, 104, 120]
         );
+        assert_eq!([info::QUICK_ARG, info::QUICK_VALUE], [62, 112]);
     }
 
     #[test]
@@ -516,6 +531,7 @@ mod tests {
             [0, 8, 16, 24, 32]
         );
         assert_eq!(size_of::<std::sync::atomic::AtomicBool>(), 1);
+        assert_eq!(native::STACK_LIMIT, 0);
     }
 
     #[test]

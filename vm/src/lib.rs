@@ -9,6 +9,7 @@
 //! * [`layout`]: every structure and offset compiled code uses by address.
 //! * `prims`: primitives.
 //! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
+//! * [`tier`]: the interface of a native-code tier (the JIT lives in `smalt-jit`).
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
@@ -24,6 +25,7 @@ pub mod objects;
 mod prims;
 pub mod stack;
 pub mod symbols;
+pub mod tier;
 pub mod vm;
 
 pub use prims::{Prim, PrimFn, primitive_signatures};

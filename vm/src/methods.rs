@@ -266,6 +266,37 @@ impl MethodTable {
         Some(id)
     }
 
+    /// Allocates cells with these selectors and argument counts outside any method (send
+    /// sites of native code); answers the first, or `None` if the arena is full.
+    pub fn alloc_cells(&mut self, selectors: &[(Word, u8)]) -> Option<usize> {
+        let cell = |&(selector, nargs): &(Word, u8)| IcCell {
+            selector,
+            nargs,
+            ..IcCell::default()
+        };
+        match self.free_cells.take(selectors.len()) {
+            Some(base) => {
+                for (c, s) in self.cells[base..base + selectors.len()]
+                    .iter_mut()
+                    .zip(selectors)
+                {
+                    *c = cell(s);
+                }
+                Some(base)
+            }
+            None => self.cells.try_extend(selectors.iter().map(cell)),
+        }
+    }
+
+    /// Releases cells from [`MethodTable::alloc_cells`].
+    pub fn release_cells(&mut self, base: usize, n: usize) {
+        for c in &mut self.cells[base..base + n] {
+            c.selector = Word::INVALID;
+            c.clear();
+        }
+        self.free_cells.give(base, n);
+    }
+
     /// The info of a method id.
     #[inline]
     pub fn info(&self, id: MethodId) -> &MethodInfo {

@@ -89,6 +89,11 @@ pub enum VmError {
     /// The user interrupted execution (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// Internal to the VM, never returned by its entry points: an interpreter loop started by
+    /// native code had its frames cut below the frame it was started for (a non-local return
+    /// or an exception crossing native code); `Vm::regs` says where execution continues.
+    #[error("unwound")]
+    Unwound,
     /// A compile or load error outside Smalltalk control (e.g. bootstrap).
     #[error("{0}")]
     Load(String),
@@ -107,6 +112,17 @@ pub struct VmOptions {
     pub verify_heap: bool,
     /// Directories searched for `Name.som` when a global is undefined.
     pub class_path: Vec<PathBuf>,
+    /// Which tier runs Smalltalk code (`--jit`); a native tier must have been registered
+    /// (`tier::register_tier_factory`) for anything but `Off`.
+    pub jit: JitMode,
+    /// Compile a method or block after this many invocations or loop back-edges
+    /// (`--jit-threshold`; `Eager` compiles before the first run).
+    pub jit_threshold: u32,
+    /// Print the Cranelift IR and machine-code size of these methods when they are compiled
+    /// (`Class>>selector`, `Class class>>selector`; `--print-ir`).
+    pub print_ir: Vec<String>,
+    /// Count inline-cache hits in native code too (`--jit-stats`).
+    pub jit_stats: bool,
 }
 
 impl Default for VmOptions {
@@ -117,6 +133,10 @@ impl Default for VmOptions {
             gc_stress: 0,
             verify_heap: false,
             class_path: Vec::new(),
+            jit: JitMode::Off,
+            jit_threshold: crate::tier::DEFAULT_THRESHOLD,
+            print_ir: Vec::new(),
+            jit_stats: false,
         }
     }
 }
@@ -146,6 +166,10 @@ pub struct Vm {
     pub rt: Runtime,
     /// Saved interpreter registers (valid whenever the interpreter is not running its loop).
     pub regs: Registers,
+    /// What native code reads besides `rt` and `regs` (`layout::VM_NATIVE`).
+    pub native: NativeRuntime,
+    /// The native tier, if any, and the interpreter's side of tiering.
+    pub tiering: Tiering,
     /// The method side table and caches.
     pub methods: MethodTable,
     /// Text → Symbol.
@@ -197,6 +221,7 @@ pub struct Vm {
 }
 
 pub use crate::layout::{Registers, Runtime};
+use crate::tier::{JitMode, NativeRuntime, Tiering};
 
 impl std::fmt::Debug for Vm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -246,6 +271,8 @@ impl Vm {
             heap,
             stack: Stack::default(),
             regs: Registers::default(),
+            native: NativeRuntime::default(),
+            tiering: Tiering::default(),
             methods: MethodTable::default(),
             symbols: SymbolTable::default(),
             specials: Word::INVALID,
@@ -345,6 +372,7 @@ impl Vm {
         self.symbols.purge(nil);
         self.methods.purge_dead(nil);
         self.methods.flush_lookup();
+        self.tier_after_gc();
         if self.options.verify_heap && self.kernel_ready {
             self.heap.poison_spare();
             let (heap, mut roots) = self.heap_and_roots();
@@ -1029,20 +1057,30 @@ impl Vm {
     ) -> Result<(), VmError> {
         let c = self.handle(cls);
         let md = self.heap.slot(c.oop(), class::METHODS);
+        let old = self
+            .dict_at(md, self.handle(selector))
+            .unwrap_or(self.nil());
+        let hold = self.push_handle(old);
         let hmd = self.push_handle(md);
         self.dict_put(hmd, selector, m)?;
         self.invalidate_selector(self.handle(cls), self.handle(selector));
+        let old = self.handle(hold);
+        if old != self.handle(m) {
+            // Native code of the replaced method must no longer be reached.
+            self.tier_method_replaced(old);
+        }
         Ok(())
     }
 
     /// Removes a method; returns whether it was there.
     pub fn remove_method(&mut self, cls: Word, selector: Word) -> bool {
         let md = self.heap.slot(cls.oop(), class::METHODS);
-        let removed = self.dict_remove(md, selector).is_some();
-        if removed {
+        let removed = self.dict_remove(md, selector);
+        if let Some(old) = removed {
             self.invalidate_selector(cls, selector);
+            self.tier_method_replaced(old);
         }
-        removed
+        removed.is_some()
     }
 
     /// Clears cache entries for `selector` on `cls` and every class inheriting from it.

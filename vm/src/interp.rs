@@ -42,6 +42,8 @@ macro_rules! tri {
     ($self:ident, $r:ident, $e:expr) => {
         match $e {
             Ok(v) => v,
+            // An unwinding (see `tier.rs`) already says in `regs` where execution continues.
+            Err(VmError::Unwound) => return Err(VmError::Unwound),
             Err(err) => {
                 $self.regs = $r;
                 return Err(err);

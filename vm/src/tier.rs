@@ -574,6 +574,7 @@ impl Vm {
                 let r = self.regs;
                 self.native_finish(Ok(()), r, caller.fp, (caller.pc, fp - nargs))
             }
+            Prim::Error(VmError::Unwound) => status::UNWOUND,
             Prim::Error(e) => {
                 self.tiering.error = Some(e);
                 status::ERROR

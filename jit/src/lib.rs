@@ -16,13 +16,13 @@
 //!   cells.
 //! * [`runtime`] holds the `extern "C"` functions native code calls (each a thin shim around a
 //!   safe `Vm::native_*` method) and [`runtime::enter`], the one place Rust calls native code.
-//! * [`native_stack`] gives native code its machine-stack limit: deep recursions continue in the
-//!   interpreter.
+//! * [`os`] gives native code its machine-stack limit (deep recursions continue in the
+//!   interpreter) and measures compile times in thread CPU time.
 //! * Code is freed when the method is replaced or dies and no frame on the VM stack runs it
 //!   any more ([`Jit::sweep`]).
 //!
 //! The unsafe code is in `code` (the mapping), `runtime` (calling native code and being called
-//! by it) and `native_stack` (asking the system for the thread's stack); each states its
+//! by it) and `os` (asking the system for the thread's stack and CPU time); each states its
 //! invariants at the top.
 
 use cranelift_codegen::control::ControlPlane;
@@ -40,10 +40,10 @@ use smalt_vm::tier::{JitMode, ResumePoint, Tier};
 use smalt_vm::vm::sp;
 use smalt_vm::{Vm, VmError};
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub mod code;
-pub mod native_stack;
+pub mod os;
 pub mod runtime;
 pub mod translate;
 
@@ -66,8 +66,8 @@ pub fn attach(vm: &mut Vm) -> Result<(), VmError> {
         JitMode::Eager => 1,
     };
     let jit = Jit::new(vm).map_err(VmError::Load)?;
-    vm.tiering.stack_limit_fn = Some(native_stack::limit);
-    vm.native.stack_limit = native_stack::limit();
+    vm.tiering.stack_limit_fn = Some(os::limit);
+    vm.native.stack_limit = os::limit();
     vm.install_tier(Box::new(jit), runtime::enter, threshold);
     Ok(())
 }
@@ -125,7 +125,11 @@ fn make_isa() -> Result<OwnedTargetIsa, String> {
         fb.set(k, v)
             .map_err(|e| format!("cranelift setting {k}: {e}"))
     };
-    set(&mut fb, "opt_level", "speed")?;
+    let opt = std::env::var("SMALT_JIT_OPT").unwrap_or_else(|_| "speed".into());
+    set(&mut fb, "opt_level", &opt)?;
+    if let Ok(ra) = std::env::var("SMALT_JIT_REGALLOC") {
+        set(&mut fb, "regalloc_algorithm", &ra)?;
+    }
     set(&mut fb, "is_pic", "false")?;
     set(&mut fb, "use_colocated_libcalls", "false")?;
     set(
@@ -238,7 +242,7 @@ impl Jit {
         if info.method == Word::INVALID || info.method == vm.nil() {
             return Err("no method".into());
         }
-        let started = Instant::now();
+        let started = os::thread_cpu_time();
         // Cells for the special-selector sends of this code.
         let code: Vec<u8> = (0..info.code_len)
             .map(|i| vm.methods.code[info.code_start + i])
@@ -278,7 +282,7 @@ impl Jit {
             }
             return Err("the code memory is full".into());
         };
-        let elapsed = started.elapsed();
+        let elapsed = os::thread_cpu_time().saturating_sub(started);
         if let Some(ir) = ir {
             let _ = writeln_err(
                 vm,

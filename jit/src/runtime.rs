@@ -40,7 +40,13 @@ pub struct Helpers {
     pub super_send: u64,
     pub bridge: u64,
     pub dnu: u64,
+    pub landed: u64,
+    /// A zero word: the "header" native code reads for an immediate (class 0).
+    pub zero_word: u64,
 }
+
+/// Read by native code as the header of an immediate (see `translate::class_of`).
+static ZERO_WORD: u64 = 0;
 
 impl Helpers {
     /// The addresses of this module's functions.
@@ -63,6 +69,8 @@ impl Helpers {
             super_send: rt_super_send as *const () as u64,
             bridge: rt_bridge as *const () as u64,
             dnu: rt_dnu as *const () as u64,
+            landed: rt_landed as *const () as u64,
+            zero_word: &ZERO_WORD as *const u64 as u64,
         }
     }
 }
@@ -203,4 +211,10 @@ pub extern "C" fn rt_bridge(vm: *mut Vm, fp: u64, mid: u64, _resume: u64) -> u64
 /// The native entry of a send that found no method (`mid` is the send's cell).
 pub extern "C" fn rt_dnu(vm: *mut Vm, fp: u64, cell: u64, _resume: u64) -> u64 {
     vm!(vm).native_dnu(fp as usize, cell as usize)
+}
+
+/// A call answered `st` (not NORMAL): NORMAL if it was UNWOUND and left the VM exactly at the
+/// caller's continuation (frame `fp` at `pc` with operand stack top `sp`), else `st`.
+pub extern "C" fn rt_landed(vm: *mut Vm, st: u64, fp: u64, pc: u64, sp: u64) -> u64 {
+    vm!(vm).native_landed(st, fp as usize, pc as usize, sp as usize)
 }

@@ -955,33 +955,15 @@ impl<'a, 'b> Translator<'a, 'b> {
         let check = self.cold_block();
         self.b.ins().brif(st, check, &[], cont, &[]);
         self.b.switch_to_block(check);
-        let regs = |f: usize| (vml::VM_REGS + f) as i32;
-        let rfp = self
-            .b
-            .ins()
-            .load(I64, self.fl.vm, self.vm, regs(vml::regs::FP));
-        let rpc = self
-            .b
-            .ins()
-            .load(I64, self.fl.vm, self.vm, regs(vml::regs::PC));
-        let rsp = self
-            .b
-            .ins()
-            .load(I64, self.fl.vm, self.vm, regs(vml::regs::SP));
-        let unwound = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::Equal, st, status::UNWOUND as i64);
-        let same_fp = self.b.ins().icmp(IntCC::Equal, rfp, self.fp);
-        let want_pc = self.abs_pc(pc);
-        let same_pc = self.b.ins().icmp_imm_s(IntCC::Equal, rpc, want_pc);
-        let want_sp = self.sp_index(depth);
-        let same_sp = self.b.ins().icmp(IntCC::Equal, rsp, want_sp);
-        let ok = self.b.ins().band(unwound, same_fp);
-        let ok = self.b.ins().band(ok, same_pc);
-        let ok = self.b.ins().band(ok, same_sp);
+        let pcv = self.iconst(self.abs_pc(pc));
+        let sp = self.sp_index(depth);
+        let st = self.call_helper(
+            self.sigs.h5,
+            self.h.landed,
+            &[self.vm, st, self.fp, pcv, sp],
+        );
         let leave = self.cold_block();
-        self.b.ins().brif(ok, cont, &[], leave, &[]);
+        self.b.ins().brif(st, leave, &[], cont, &[]);
         self.b.switch_to_block(leave);
         self.exit_with(st);
         self.b.switch_to_block(cont);
@@ -1008,27 +990,22 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.after_call(st, next, depth - nargs);
     }
 
-    /// The class index of `w` as an i64.
+    /// The class index of `w` as an i64: from the header for a reference, by the tag for an
+    /// immediate (whose "header" is read from a zero word instead, without a branch).
     fn class_of(&mut self, w: Value) -> Value {
         let tag = self.b.ins().band_imm_s(w, gcl::TAG_MASK as i64);
         let is_ref = self.b.ins().icmp_imm_s(IntCC::Equal, tag, 0);
-        let from_header = self.new_block();
-        let immediate = self.new_block();
-        let join = self.new_block();
-        self.b.append_block_param(join, I64);
-        self.b.ins().brif(is_ref, from_header, &[], immediate, &[]);
-        self.b.switch_to_block(immediate);
+        let hb = self.hb();
+        let obj = self.b.ins().iadd(hb, w);
+        let zero = self.iconst(self.h.zero_word as i64);
+        let addr = self.b.ins().select(is_ref, obj, zero);
+        let h = self.b.ins().load(I64, self.fl.heap, addr, 0);
+        let from_header = self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64);
         let table = self.iconst(gcl::IMMEDIATE_CLASSES as i64);
         let shift = self.b.ins().ishl_imm_s(tag, 2);
         let c = self.b.ins().ushr(table, shift);
-        let c = self.b.ins().band_imm_s(c, 15);
-        self.jump(join, &[c]);
-        self.b.switch_to_block(from_header);
-        let h = self.header(w);
-        let c = self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64);
-        self.jump(join, &[c]);
-        self.b.switch_to_block(join);
-        self.b.block_params(join)[0]
+        let from_tag = self.b.ins().band_imm_s(c, 15);
+        self.b.ins().bor(from_header, from_tag)
     }
 
     /// A send through cell `cell` (absolute index) of the receiver and `nargs` arguments on
@@ -1139,13 +1116,6 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().band_imm_s(w, gcl::SMALL_INT_TAG as i64)
     }
 
-    fn is_small_float(&mut self, w: Value) -> Value {
-        let t = self.b.ins().band_imm_s(w, gcl::TAG_MASK as i64);
-        self.b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, t, gcl::FLOAT_TAG as i64)
-    }
-
     /// The double of an immediate float.
     fn decode_float(&mut self, w: Value) -> Value {
         let r = self.b.ins().ushr_imm_s(w, i64::from(gcl::FLOAT_SHIFT));
@@ -1188,12 +1158,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         (v, ok)
     }
 
-    /// The double of a SmallInteger or immediate float (`is_f` says which).
-    fn number_as_float(&mut self, w: Value, is_f: Value) -> Value {
-        let f = self.decode_float(w);
-        let i = self.b.ins().sshr_imm_s(w, 1);
-        let i = self.b.ins().fcvt_from_sint(F64, i);
-        self.b.ins().select(is_f, f, i)
+    /// Whether both words are immediate floats.
+    fn both_small_floats(&mut self, a: Value, b: Value) -> Value {
+        let x = self.b.ins().bxor_imm_s(a, gcl::FLOAT_TAG as i64);
+        let y = self.b.ins().bxor_imm_s(b, gcl::FLOAT_TAG as i64);
+        let z = self.b.ins().bor(x, y);
+        let t = self.b.ins().band_imm_s(z, gcl::TAG_MASK as i64);
+        self.b.ins().icmp_imm_s(IntCC::Equal, t, 0)
     }
 
     /// `+ - * / bitAnd: bitOr:`.
@@ -1261,24 +1232,14 @@ impl<'a, 'b> Translator<'a, 'b> {
 
         self.b.switch_to_block(float_blk);
         if matches!(i.op, Op::Add | Op::Sub | Op::Mul) {
-            // As the interpreter: at least one immediate float, the other one or a
-            // SmallInteger, and an immediate result.
-            let fa_ = self.is_small_float(a);
-            let fb = self.is_small_float(b);
-            let ia = self.is_small_int(a);
-            let ia = self.b.ins().icmp_imm_u(IntCC::NotEqual, ia, 0);
-            let ib = self.is_small_int(b);
-            let ib = self.b.ins().icmp_imm_u(IntCC::NotEqual, ib, 0);
-            let na = self.b.ins().bor(fa_, ia);
-            let nb = self.b.ins().bor(fb, ib);
-            let any_f = self.b.ins().bor(fa_, fb);
-            let ok = self.b.ins().band(na, nb);
-            let ok = self.b.ins().band(ok, any_f);
+            // Two immediate floats with an immediate result; anything else (a SmallInteger
+            // mixed in included) takes the send, whose primitive answers the same.
+            let both = self.both_small_floats(a, b);
             let compute = self.new_block();
-            self.b.ins().brif(ok, compute, &[], slow, &[]);
+            self.b.ins().brif(both, compute, &[], slow, &[]);
             self.b.switch_to_block(compute);
-            let x = self.number_as_float(a, fa_);
-            let y = self.number_as_float(b, fb);
+            let x = self.decode_float(a);
+            let y = self.decode_float(b);
             let r = match i.op {
                 Op::Add => self.b.ins().fadd(x, y),
                 Op::Sub => self.b.ins().fsub(x, y),
@@ -1347,9 +1308,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let c = self.b.ins().icmp(icc, a, b);
         self.b.ins().brif(c, on_true, &[], on_false, &[]);
         self.b.switch_to_block(float_check);
-        let fa_ = self.is_small_float(a);
-        let fb = self.is_small_float(b);
-        let both = self.b.ins().band(fa_, fb);
+        let both = self.both_small_floats(a, b);
         let float_blk = self.new_block();
         self.b.ins().brif(both, float_blk, &[], slow, &[]);
         self.b.switch_to_block(float_blk);

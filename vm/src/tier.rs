@@ -590,6 +590,13 @@ impl Vm {
         let nargs = self.methods.infos[mid as usize].num_args;
         let caller = self.caller_regs(fp);
         self.regs = caller;
+        // Count the call: a method whose primitive always succeeds never reaches `push_frame`,
+        // and native callers should call its native code directly once it is hot.
+        let info = &mut self.methods.infos[mid as usize];
+        info.invocations = info.invocations.wrapping_add(1);
+        if info.native_entry == 0 && info.invocations >= self.tiering.threshold {
+            self.tier_compile(MethodId(mid));
+        }
         let mut r = caller;
         let res = self.invoke(&mut r, mid, nargs);
         self.native_finish(res, r, caller.fp, (caller.pc, fp - nargs))
@@ -740,6 +747,18 @@ impl Vm {
         let cell = self.methods.info(self.frame_method_id(fp)).cell_base + k;
         let nargs = self.methods.cells[cell].nargs as usize;
         self.native_op(fp, sp, pc, (pc, sp - nargs), |vm, r| vm.super_send(r, k))
+    }
+
+    /// A native call answered `st` (not NORMAL): NORMAL if the call unwound to exactly this
+    /// frame's continuation (`fp` at `pc`, stack top `sp`), as when a non-local return's home
+    /// was the callee, else `st`.
+    pub fn native_landed(&mut self, st: u64, fp: usize, pc: usize, sp: usize) -> u64 {
+        let r = self.regs;
+        if st == status::UNWOUND && r.fp == fp && r.pc == pc && r.sp == sp {
+            status::NORMAL
+        } else {
+            st
+        }
     }
 
     /// The entry to call for a method: its native code, a quick method's stub, or 0.

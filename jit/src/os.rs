@@ -1,4 +1,6 @@
-//! The machine-stack limit for native code on the current thread.
+//! What the JIT asks the operating system: the machine-stack limit for native code on the
+//! current thread, and the thread's CPU time (compile times are measured in it, so that a
+//! loaded machine does not inflate them).
 //!
 //! Native code recurses on the machine stack; at every entry it compares its stack pointer
 //! with `NativeRuntime::stack_limit`, and below it the activation runs in the interpreter
@@ -11,6 +13,7 @@
 //!
 //! * `pthread_getattr_np` is called on the current thread with an attribute object that is
 //!   initialised by it and destroyed right after; nothing else reads it.
+//! * `clock_gettime` writes only the `timespec` it is given.
 
 use std::cell::Cell;
 
@@ -50,4 +53,18 @@ pub fn limit() -> usize {
         }
         l.get()
     })
+}
+
+/// CPU time used by the current thread.
+pub fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

@@ -281,7 +281,11 @@ impl Gen<'_> {
             num_copied: if f.is_block { sc.captures.len() } else { 0 },
             max_stack: 0,
             primitive,
-            bytecodes: f.enc.code,
+            bytecodes: {
+                let mut bytes = f.enc.code;
+                crate::bytecode::fuse_superinstructions(&mut bytes);
+                bytes
+            },
             literals: f.literals,
             needs_outer_context: f.is_block && sc.contains_return,
             is_clean: f.is_block && sc.clean,

@@ -239,6 +239,20 @@ bytecodes! {
     NeJumpIfFalse   []        SEND, true,      "Ne heading JumpIfFalse: compares and branches without making a Boolean" => Ne [JumpIfFalse];
     AddPopStoreLocal []       SEND, true,      "Add heading PopStoreLocal: stores a SmallInteger sum without pushing it" => Add [PopStoreLocal];
     PopStoreLocalPushLocal [U8] fx(1, 0), true, "PopStoreLocal heading PushLocal: stores one local and pushes another" => PopStoreLocal [PushLocal];
+    PushLocalSmallInt [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt: pushes a local and a constant" => PushLocal [PushSmallInt];
+    PushLocalLiteral [U8]     fx(0, 1), true,  "PushLocal heading PushLiteral: pushes a local and a literal" => PushLocal [PushLiteral];
+    PushLocalAddConst [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt, Add: pushes a SmallInteger local plus a constant" => PushLocal [PushSmallInt, Add];
+    PushLocalSubConst [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt, Sub: pushes a SmallInteger local minus a constant" => PushLocal [PushSmallInt, Sub];
+    PushSelfPushLocal []      fx(0, 1), true,  "PushSelf heading PushLocal: pushes the receiver and a local" => PushSelf [PushLocal];
+    ReturnLocal     [U8]      fx(0, 1), true,  "PushLocal heading ReturnTop: returns a local" => PushLocal [ReturnTop];
+    AddLocalConstJump [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt, Add, PopStoreLocal, Jump: a counting loop's step and jump back" => PushLocal [PushSmallInt, Add, PopStoreLocal, Jump];
+    LocalLtConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Lt, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Lt, JumpIfFalse];
+    LocalGtConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Gt, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Gt, JumpIfFalse];
+    LocalLeConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Le, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Le, JumpIfFalse];
+    LocalGeConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Ge, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Ge, JumpIfFalse];
+    LocalEqConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Eq, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Eq, JumpIfFalse];
+    LocalNeConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Ne, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Ne, JumpIfFalse];
+    AddReturnTop    []        SEND, true,      "Add heading ReturnTop: returns a SmallInteger sum" => Add [ReturnTop];
 }
 
 impl Op {
@@ -674,9 +688,9 @@ mod tests {
             assert!(info.then.iter().all(|t| t.info().base.is_none()), "{op:?}");
             assert_eq!(base_opcode(*op as u8), base as u8);
             assert_eq!(special_selector(*op), special_selector(base));
-            // The fast path reads operands up to 7 bytes after the head (`stack::CODE_PAD`).
+            // The fast path reads operands up to 15 bytes after the head (`stack::CODE_PAD`).
             let len: usize = b.len() + info.then.iter().map(|t| t.info().len()).sum::<usize>();
-            assert!(len <= 8, "{op:?}");
+            assert!(len <= crate::stack::CODE_PAD, "{op:?}");
         }
         assert!(Op::all().len() <= 256);
         for (i, op) in Op::all().iter().enumerate() {

@@ -212,6 +212,10 @@ impl Vm {
     pub fn run(&mut self) -> Result<Word, VmError> {
         let mut r = self.regs;
         loop {
+            let mut poll = Poll {
+                flag: &self.interrupt,
+                countdown: self.poll_countdown,
+            };
             r = run_fast(
                 self.stack.words_mut(),
                 self.methods.code.bytes(),
@@ -219,9 +223,10 @@ impl Vm {
                 &mut self.methods.cells,
                 &mut self.methods.infos,
                 self.rt.stack_limit,
-                &self.interrupt,
+                &mut poll,
                 r,
             );
+            self.poll_countdown = poll.countdown;
             match self.step(&mut r) {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Exit(v)) => return Ok(v),
@@ -914,15 +919,17 @@ fn run_fast(
     cells: &mut [IcCell],
     infos: &mut [MethodInfo],
     limit: usize,
-    interrupt: &AtomicBool,
+    poll_state: &mut Poll,
     regs: Registers,
 ) -> Registers {
-    // A local copy (the argument itself lives in memory): kept in machine registers.
+    // Local copies (the arguments live in memory): kept in machine registers.
     let mut r = Registers { ..regs };
+    let mut poll = Poll { ..*poll_state };
     // Leaves the loop for the slow path, before the current instruction.
     macro_rules! bail {
         () => {{
             std::hint::cold_path();
+            poll_state.countdown = poll.countdown;
             return r;
         }};
     }
@@ -987,8 +994,44 @@ fn run_fast(
             }
         }};
     }
+    // PushLocal a; PushSmallInt c; <comparison>; JumpIfFalse (at `$p + 5`): for a SmallInteger
+    // local, branches on `$cmp(local, c)`; else runs as PushLocal.
+    macro_rules! local_const_branch {
+        ($p:ident, $cmp:expr) => {{
+            let v = local!(operand!(1));
+            if v.is_small_int() {
+                let c = code[$p + 3] as i8 as i64;
+                r.pc += 8;
+                if !$cmp(small(v), c) {
+                    r.pc = (r.pc as isize + jump_offset(code, $p + 5)) as usize;
+                }
+            } else {
+                push!(v, 2)
+            }
+        }};
+    }
+    // Returns `$v` to the caller, unless the frame has a Context or is the base frame (the
+    // slow path).
+    macro_rules! ret {
+        ($v:expr) => {{
+            let v = $v;
+            let caller = hdr!(st, r.fp, CALLER_FP);
+            if hdr!(st, r.fp, CONTEXT) != NIL_WORD || caller == tag(usize::MAX) {
+                bail!()
+            }
+            let pc = untag(hdr!(st, r.fp, RETURN_PC));
+            local!(0) = v;
+            r.sp = r.bp + 1;
+            let fp = untag(caller);
+            let info = hdr!(st, fp, FRAME_INFO);
+            r.fp = fp;
+            r.bp = fp - crate::layout::frame_info_nargs(info) - 1;
+            r.pc = pc;
+            r.cells = crate::layout::frame_info_cells(info);
+        }};
+    }
     loop {
-        // `p`: the pc reduced to the arena's capacity; operands are at `p + 1 ..= p + 7`
+        // `p`: the pc reduced to the arena's capacity; operands are at `p + 1 ..= p + 15`
         // (the arena is padded for them, so they need no bounds check either).
         let p = CodeArena::mask(r.pc);
         // The operand byte `$k` after the opcode.
@@ -1007,23 +1050,21 @@ fn run_fast(
             Op::PushSmallInt => push!(tag(operand!(1) as i8 as usize), 2),
             Op::PushLiteral => {
                 let m = hdr!(st, r.fp, METHOD);
-                push!(heap.slot(m.oop(), method::FIRST_LITERAL + operand!(1)), 2)
+                push!(heap.slot_of(m, method::FIRST_LITERAL + operand!(1)), 2)
             }
             Op::PushLocal => push!(local!(operand!(1)), 2),
-            Op::PushInstVar => push!(heap.slot(local!(0).oop(), operand!(1)), 2),
+            Op::PushInstVar => push!(heap.slot_of(local!(0), operand!(1)), 2),
             Op::PushGlobal => {
                 let m = hdr!(st, r.fp, METHOD);
-                let binding = heap
-                    .slot(m.oop(), method::FIRST_LITERAL + operand!(1))
-                    .oop();
-                if heap.header(binding).class_index() != ci::ASSOCIATION {
+                let binding = heap.slot_of(m, method::FIRST_LITERAL + operand!(1));
+                if heap.header_of(binding).class_index() != ci::ASSOCIATION {
                     bail!()
                 }
-                push!(heap.slot(binding, crate::objects::association::VALUE), 2)
+                push!(heap.slot_of(binding, crate::objects::association::VALUE), 2)
             }
             Op::PushIndirect => {
                 let vector = local!(operand!(2));
-                push!(heap.slot(vector.oop(), operand!(1)), 3)
+                push!(heap.slot_of(vector, operand!(1)), 3)
             }
             Op::Dup => push!(top!(1), 1),
             Op::Pop => {
@@ -1040,23 +1081,21 @@ fn run_fast(
                 r.pc += 2;
             }
             Op::StoreInstVar => {
-                heap.set_slot(local!(0).oop(), operand!(1), top!(1));
+                heap.set_slot_of(local!(0), operand!(1), top!(1));
                 r.pc += 2;
             }
             Op::PopStoreInstVar => {
-                heap.set_slot(local!(0).oop(), operand!(1), top!(1));
+                heap.set_slot_of(local!(0), operand!(1), top!(1));
                 r.sp -= 1;
                 r.pc += 2;
             }
             Op::StoreGlobal | Op::PopStoreGlobal => {
                 let m = hdr!(st, r.fp, METHOD);
-                let binding = heap
-                    .slot(m.oop(), method::FIRST_LITERAL + operand!(1))
-                    .oop();
-                if heap.header(binding).class_index() != ci::ASSOCIATION {
+                let binding = heap.slot_of(m, method::FIRST_LITERAL + operand!(1));
+                if heap.header_of(binding).class_index() != ci::ASSOCIATION {
                     bail!()
                 }
-                heap.set_slot(binding, crate::objects::association::VALUE, top!(1));
+                heap.set_slot_of(binding, crate::objects::association::VALUE, top!(1));
                 if code[p] == op::PopStoreGlobal {
                     r.sp -= 1;
                 }
@@ -1064,7 +1103,7 @@ fn run_fast(
             }
             Op::StoreIndirect | Op::PopStoreIndirect => {
                 let vector = local!(operand!(2));
-                heap.set_slot(vector.oop(), operand!(1), top!(1));
+                heap.set_slot_of(vector, operand!(1), top!(1));
                 if code[p] == op::PopStoreIndirect {
                     r.sp -= 1;
                 }
@@ -1073,9 +1112,18 @@ fn run_fast(
             Op::Send => {
                 let cell = &cells[r.cells + operand!(1)];
                 let nargs = cell.nargs as usize;
-                let rcv = at!(st, r.sp - 1 - nargs);
-                let mid = cell.probe(heap.class_index_of(rcv));
-                if mid == 0 || !activate(st, heap, infos, limit, interrupt, &mut r, mid, nargs, 2) {
+                // The receiver, below the arguments (at most 255: the stack's front padding).
+                let rcv = top!(1 + nargs);
+                let class = class_of(heap, rcv).0;
+                let mid = if cell.entries[0].class == class {
+                    cell.entries[0].method
+                } else {
+                    match cell.entries[1..].iter().find(|e| e.class == class) {
+                        Some(e) if cell.state == crate::methods::IcState::Polymorphic => e.method,
+                        _ => bail!(),
+                    }
+                };
+                if !activate(st, heap, infos, limit, &mut poll, &mut r, mid, nargs, 2) {
                     bail!()
                 }
             }
@@ -1085,7 +1133,7 @@ fn run_fast(
                     bail!()
                 }
                 let (mid, nargs) = (cell.entries[0].method, cell.nargs as usize);
-                if !activate(st, heap, infos, limit, interrupt, &mut r, mid, nargs, 2) {
+                if !activate(st, heap, infos, limit, &mut poll, &mut r, mid, nargs, 2) {
                     bail!()
                 }
             }
@@ -1137,12 +1185,12 @@ fn run_fast(
                 r.pc += 1;
             }
             Op::Value => {
-                if !activate_block(st, heap, infos, limit, interrupt, &mut r, 0) {
+                if !activate_block(st, heap, infos, limit, &mut poll, &mut r, 0) {
                     bail!()
                 }
             }
             Op::Value1 => {
-                if !activate_block(st, heap, infos, limit, interrupt, &mut r, 1) {
+                if !activate_block(st, heap, infos, limit, &mut poll, &mut r, 1) {
                     bail!()
                 }
             }
@@ -1150,7 +1198,7 @@ fn run_fast(
             Op::IdentityNe => binary!(|a, b| Some(boolean(a != b))),
             Op::Jump => {
                 let off = jump_offset(code, p);
-                if off < 0 && interrupt.load(Relaxed) {
+                if off < 0 && poll.due() {
                     bail!()
                 }
                 r.pc = (r.pc as isize + 3 + off) as usize;
@@ -1166,27 +1214,8 @@ fn run_fast(
                     r.pc += 3;
                 }
             }
-            Op::ReturnTop | Op::ReturnSelf => {
-                let v = if code[p] == op::ReturnTop {
-                    top!(1)
-                } else {
-                    local!(0)
-                };
-                let caller = hdr!(st, r.fp, CALLER_FP);
-                // A frame with a Context, or the base frame: the slow path.
-                if hdr!(st, r.fp, CONTEXT) != NIL_WORD || caller == tag(usize::MAX) {
-                    bail!()
-                }
-                let pc = untag(hdr!(st, r.fp, RETURN_PC));
-                local!(0) = v;
-                r.sp = r.bp + 1;
-                let fp = untag(caller);
-                let info = hdr!(st, fp, FRAME_INFO);
-                r.fp = fp;
-                r.bp = fp - crate::layout::frame_info_nargs(info) - 1;
-                r.pc = pc;
-                r.cells = infos[crate::layout::frame_info_method(info).0 as usize].cell_base;
-            }
+            Op::ReturnTop => ret!(top!(1)),
+            Op::ReturnSelf => ret!(local!(0)),
             // ---- superinstructions: the whole sequence when it can, else the first
             // ---- instruction alone (as the slow path would) ----
             Op::PushLocal2 => {
@@ -1231,6 +1260,66 @@ fn run_fast(
                 top!(1) = local!(operand!(3));
                 r.pc += 4;
             }
+            Op::PushLocalSmallInt => {
+                // PushLocal a; PushSmallInt c
+                top!(0) = local!(operand!(1));
+                r.sp += 1;
+                push!(tag(operand!(3) as i8 as usize), 4)
+            }
+            Op::PushLocalLiteral => {
+                // PushLocal a; PushLiteral k
+                top!(0) = local!(operand!(1));
+                r.sp += 1;
+                let m = hdr!(st, r.fp, METHOD);
+                push!(heap.slot_of(m, method::FIRST_LITERAL + operand!(3)), 4)
+            }
+            Op::PushLocalAddConst | Op::PushLocalSubConst => {
+                // PushLocal a; PushSmallInt c; Add (or Sub)
+                let v = local!(operand!(1));
+                let c = (code[p + 3] as i8 as i64) << 1;
+                let sum = if code[p] == op::PushLocalAddConst {
+                    (v.raw() as i64).checked_add(c)
+                } else {
+                    (v.raw() as i64).checked_sub(c)
+                };
+                match sum {
+                    Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 5),
+                    _ => push!(v, 2),
+                }
+            }
+            Op::PushSelfPushLocal => {
+                // PushSelf; PushLocal b
+                top!(0) = local!(0);
+                r.sp += 1;
+                push!(local!(operand!(2)), 3)
+            }
+            Op::ReturnLocal => ret!(local!(operand!(1))),
+            Op::AddLocalConstJump => {
+                // PushLocal a; PushSmallInt c; Add; PopStoreLocal b; Jump (back: polls)
+                let v = local!(operand!(1));
+                let c = (code[p + 3] as i8 as i64) << 1;
+                let off = jump_offset(code, p + 7);
+                match (v.raw() as i64).checked_add(c) {
+                    Some(sum) if v.is_small_int() && !(off < 0 && poll.due()) => {
+                        local!(operand!(6)) = Word::from_raw(sum as u64);
+                        r.pc = (r.pc as isize + 10 + off) as usize;
+                    }
+                    _ => push!(v, 2),
+                }
+            }
+            Op::LocalLtConstJump => local_const_branch!(p, |a, b| a < b),
+            Op::LocalGtConstJump => local_const_branch!(p, |a, b| a > b),
+            Op::LocalLeConstJump => local_const_branch!(p, |a, b| a <= b),
+            Op::LocalGeConstJump => local_const_branch!(p, |a, b| a >= b),
+            Op::LocalEqConstJump => local_const_branch!(p, |a, b| a == b),
+            Op::LocalNeConstJump => local_const_branch!(p, |a, b| a != b),
+            Op::AddReturnTop => {
+                // Add; ReturnTop
+                let Some(v) = add(top!(2), top!(1)) else {
+                    bail!()
+                };
+                ret!(v)
+            }
             // Everything else takes the slow path.
             Op::PushThisContext
             | Op::PushNewArray
@@ -1239,6 +1328,53 @@ fn run_fast(
             | Op::NonLocalReturn
             | Op::ExtA => bail!(),
         }
+    }
+}
+
+/// Frame pushes and backward jumps between two looks at the interrupt flag in the fast loop.
+const POLL_INTERVAL: u32 = 1024;
+
+/// The fast loop's interrupt poll: a countdown, so that most polls cost a decrement; the flag
+/// itself (set by Ctrl-C) is read every [`POLL_INTERVAL`] polls. The count survives the fast
+/// loop's exits (`Vm::poll_countdown`), so polls made between slow steps add up.
+struct Poll<'a> {
+    flag: &'a AtomicBool,
+    countdown: u32,
+}
+
+impl Poll<'_> {
+    /// Whether the poll finds the interrupt flag set (the slow path then deals with it).
+    #[inline(always)]
+    fn due(&mut self) -> bool {
+        self.countdown -= 1;
+        if self.countdown != 0 {
+            return false;
+        }
+        self.countdown = POLL_INTERVAL;
+        self.flag.load(Relaxed)
+    }
+}
+
+/// The class index of any word, as an inline cache compares it.
+#[inline(always)]
+fn class_of(heap: &Heap, w: Word) -> smalt_gc::ClassIndex {
+    // Tags: SmallInteger xx1, Character 010, SmallFloat64 100 (and 110); 000 is a reference.
+    const IMMEDIATE: [smalt_gc::ClassIndex; 8] = [
+        smalt_gc::ClassIndex(0),
+        smalt_gc::SMALL_INTEGER_CLASS,
+        smalt_gc::CHARACTER_CLASS,
+        smalt_gc::SMALL_INTEGER_CLASS,
+        smalt_gc::SMALL_FLOAT_CLASS,
+        smalt_gc::SMALL_INTEGER_CLASS,
+        smalt_gc::SMALL_FLOAT_CLASS,
+        smalt_gc::SMALL_INTEGER_CLASS,
+    ];
+    let tag = (w.raw() & 7) as usize;
+    if tag == 0 {
+        // (Never the invalid word 0, whose "class" 0 would match an empty cache entry.)
+        heap.header_of(w).class_index()
+    } else {
+        IMMEDIATE[tag]
     }
 }
 
@@ -1335,18 +1471,17 @@ fn activate(
     heap: &Heap,
     infos: &mut [MethodInfo],
     limit: usize,
-    interrupt: &AtomicBool,
+    poll: &mut Poll,
     r: &mut Registers,
     mid: u32,
     nargs: usize,
     len: usize,
 ) -> bool {
     let info = &mut infos[mid as usize];
-    if info.prim_fn.is_some() {
-        return false;
-    }
     if info.quick != Quick::No {
-        let rcv = at!(st, r.sp - 1 - nargs);
+        // Not rare, but cheaper than a frame either way: keep the frame path straight.
+        std::hint::cold_path();
+        let rcv = st[Stack::mask(r.sp) + STACK_FRONT - 1 - nargs];
         let v = match info.quick {
             Quick::ReturnInstVar => match rcv.as_oop() {
                 Some(o) if usize::from(info.quick_arg) < heap.num_slots(o) => {
@@ -1356,8 +1491,8 @@ fn activate(
             },
             Quick::ReturnSelf => rcv,
             Quick::ReturnConstant => info.quick_value,
-            _ => heap.slot(
-                info.method.oop(),
+            _ => heap.slot_of(
+                info.method,
                 method::FIRST_LITERAL + usize::from(info.quick_arg),
             ),
         };
@@ -1366,8 +1501,11 @@ fn activate(
         r.pc += len;
         return true;
     }
+    if info.prim_fn.is_some() {
+        return false;
+    }
     let new_fp = r.sp;
-    if new_fp + info.frame_words > limit || interrupt.load(Relaxed) {
+    if new_fp + info.frame_words > limit || poll.due() {
         return false;
     }
     info.invocations = info.invocations.wrapping_add(1);
@@ -1396,7 +1534,7 @@ fn activate_block(
     heap: &Heap,
     infos: &mut [MethodInfo],
     limit: usize,
-    interrupt: &AtomicBool,
+    poll: &mut Poll,
     r: &mut Registers,
     nargs: usize,
 ) -> bool {
@@ -1410,11 +1548,11 @@ fn activate_block(
     ) {
         return false;
     }
-    let code = heap.slot(clo, closure::CODE);
-    let mid = untag(heap.slot(code.oop(), method::ID));
+    let code = heap.slot_of(clo_word, closure::CODE);
+    let mid = untag(heap.slot_of(code, method::ID));
     let info = &mut infos[mid];
     let new_fp = r.sp;
-    if info.num_args != nargs || new_fp + info.frame_words > limit || interrupt.load(Relaxed) {
+    if info.num_args != nargs || new_fp + info.frame_words > limit || poll.due() {
         return false;
     }
     info.invocations = info.invocations.wrapping_add(1);
@@ -1425,10 +1563,10 @@ fn activate_block(
     hdr!(st, new_fp, CLOSURE) = clo_word;
     hdr!(st, new_fp, CONTEXT) = NIL_WORD;
     let bp = new_fp - nargs - 1;
-    at!(st, bp) = heap.slot(clo, closure::RECEIVER);
+    at!(st, bp) = heap.slot_of(clo_word, closure::RECEIVER);
     let copied = info.num_copied;
     for i in 0..copied {
-        hdr!(st, new_fp, TEMPS + i) = heap.slot(clo, closure::FIRST_COPIED + i);
+        hdr!(st, new_fp, TEMPS + i) = heap.slot_of(clo_word, closure::FIRST_COPIED + i);
     }
     for i in copied..info.num_temps {
         hdr!(st, new_fp, TEMPS + i) = NIL_WORD;

@@ -36,15 +36,15 @@
 //!     caller_fp           0     SmallInteger: the caller's fp; -1 in a base frame (entered from Rust)
 //!     return_pc           1     SmallInteger: absolute code-arena pc where the caller continues
 //!     method              2     the CompiledMethod / CompiledBlock object (keeps it alive)
-//!     frame_info          3     SmallInteger: method id << 8 | number of arguments
+//!     frame_info          3     SmallInteger: first cell << 28 | method id << 8 | number of arguments
 //!     closure             4     the closure of a block activation, else nil
 //!     context             5     the activation's Context once one was made, else nil
 //! ```
 //!
 //! Every header word is a valid tagged word (SmallIntegers are stored as `v << 1 | 1`), because
 //! the collector scans the stack as plain words. `frame_info` makes a frame self-describing: its
-//! `bp` is `fp - nargs - 1` and its method's [`MethodInfo`] is `infos[id]`, with no trip through
-//! the heap. [`MethodInfo::frame_info`] holds the exact word to store, precomputed.
+//! `bp` is `fp - nargs - 1`, its first cell is known and its method's [`MethodInfo`] is
+//! `infos[id]`, with no trip through the heap. [`MethodInfo::frame_info`] holds the exact word to store, precomputed.
 //!
 //! # Sends
 //!
@@ -104,7 +104,7 @@ pub struct FrameHeader {
     pub return_pc: Word,
     /// The running CompiledMethod or CompiledBlock.
     pub method: Word,
-    /// SmallInteger: `method id << 8 | number of arguments` (see [`frame_info`]).
+    /// SmallInteger: first cell, method id and number of arguments (see [`frame_info`]).
     pub frame_info: Word,
     /// The closure of a block activation, else nil.
     pub closure: Word,
@@ -133,16 +133,37 @@ pub const TEMPS: usize = FRAME_HEADER_WORDS;
 /// CALLER_FP value (as an integer) of a base frame.
 pub const BASE_MARKER: i64 = -1;
 
-/// The FRAME_INFO word of an activation of method `id` with `nargs` arguments.
+/// The FRAME_INFO word of an activation of method `id` with `nargs` arguments whose first
+/// inline-cache cell is `cells`. As a SmallInteger its value is
+///
+/// ```text
+///   bits 0..7    number of arguments
+///   bits 8..27   method id          (METHOD_CAPACITY = 2^19 ids)
+///   bits 28..49  first cell index   (CELL_CAPACITY = 2^22 cells)
+/// ```
+///
+/// so a return finds everything it restores in the caller's header (`bp`, the cells) without
+/// reading the info table, and stack walks find the method id.
 #[inline]
-pub const fn frame_info(id: MethodId, nargs: usize) -> Word {
-    Word::from_raw(((id.0 as u64) << 9) | ((nargs as u64 & 0xFF) << 1) | 1)
+pub const fn frame_info(id: MethodId, nargs: usize, cells: usize) -> Word {
+    Word::from_raw(
+        ((cells as u64 & 0x3F_FFFF) << 29)
+            | ((id.0 as u64 & 0xF_FFFF) << 9)
+            | ((nargs as u64 & 0xFF) << 1)
+            | 1,
+    )
 }
 
 /// The method id in a FRAME_INFO word.
 #[inline(always)]
 pub const fn frame_info_method(w: Word) -> MethodId {
-    MethodId((w.raw() >> 9) as u32)
+    MethodId(((w.raw() >> 9) & 0xF_FFFF) as u32)
+}
+
+/// The first cell index in a FRAME_INFO word.
+#[inline(always)]
+pub const fn frame_info_cells(w: Word) -> usize {
+    (w.raw() >> 29) as usize
 }
 
 /// The argument count in a FRAME_INFO word.
@@ -430,13 +451,22 @@ mod tests {
 
     #[test]
     fn frame_info_round_trips_and_is_a_small_integer() {
-        for (id, n) in [(1, 0), (7, 3), (METHOD_CAPACITY as u32 - 1, 255)] {
-            let w = frame_info(MethodId(id), n);
+        for (id, n, c) in [
+            (1, 0, 0),
+            (7, 3, 12345),
+            (METHOD_CAPACITY as u32 - 1, 255, CELL_CAPACITY - 1),
+        ] {
+            let w = frame_info(MethodId(id), n, c);
             assert!(w.is_small_int());
             assert_eq!(frame_info_method(w), MethodId(id));
             assert_eq!(frame_info_nargs(w), n);
-            assert_eq!(w.as_small_int(), Some(i64::from(id) << 8 | n as i64));
+            assert_eq!(frame_info_cells(w), c);
+            assert_eq!(
+                w.as_small_int(),
+                Some((c as i64) << 28 | i64::from(id) << 8 | n as i64)
+            );
         }
+        assert!(METHOD_CAPACITY <= 1 << 20 && CELL_CAPACITY <= 1 << 22);
     }
 
     #[test]

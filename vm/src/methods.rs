@@ -234,7 +234,7 @@ impl MethodTable {
         };
         let info = MethodInfo {
             method,
-            frame_info: crate::layout::frame_info(id, bits.num_args),
+            frame_info: crate::layout::frame_info(id, bits.num_args, cell_base),
             code_start,
             cell_base,
             num_temps: bits.num_temps,

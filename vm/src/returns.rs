@@ -42,7 +42,7 @@ impl Vm {
         r.fp = fp;
         r.bp = fp - frame::frame_info_nargs(fi) - 1;
         r.pc = pc;
-        r.cells = self.methods.infos[frame::frame_info_method(fi).0 as usize].cell_base;
+        r.cells = frame::frame_info_cells(fi);
     }
 
     /// `^v` inside a block: return from the home method's activation.

@@ -19,9 +19,10 @@ use std::ops::{Deref, DerefMut, Index, IndexMut, Range};
 pub use crate::layout::{CODE_BYTES, STACK_WORDS};
 
 const STACK_MASK: usize = STACK_WORDS - 1;
-/// Words before word 0 of the stack, so that the interpreter can address the top few operand
-/// words as `(sp & mask) + STACK_FRONT - k` without a bounds check (and without masking each).
-pub const STACK_FRONT: usize = 8;
+/// Words before word 0 of the stack, so that the interpreter can address the operand words
+/// below the top (a send's receiver is at most 256 below it) as `(sp & mask) + STACK_FRONT - k`
+/// without a bounds check (and without masking each).
+pub const STACK_FRONT: usize = 264;
 /// Words after the capacity, so that the interpreter can address up to 511 words above a
 /// masked index (a frame's header and temporaries, a local `bp + k`) without a bounds check.
 pub const STACK_BACK: usize = 512;
@@ -112,9 +113,9 @@ impl IndexMut<Range<usize>> for Stack {
 
 const CODE_MASK: usize = CODE_BYTES - 1;
 /// Bytes past the capacity, so that the operands of an instruction, or of the sequence a
-/// superinstruction heads (at most 7 bytes after its opcode), can be read at
-/// `(pc & mask) + 1 ..= + 7` without a bounds check.
-pub const CODE_PAD: usize = 8;
+/// superinstruction heads (at most 15 bytes after its opcode), can be read at
+/// `(pc & mask) + 1 ..= + 15` without a bounds check.
+pub const CODE_PAD: usize = 16;
 
 /// The bytecodes of every method, back to back; a pc is an offset in here.
 ///

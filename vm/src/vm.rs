@@ -146,6 +146,8 @@ pub struct Vm {
     pub rt: Runtime,
     /// Saved interpreter registers (valid whenever the interpreter is not running its loop).
     pub regs: Registers,
+    /// Interrupt polls left before the interpreter's fast loop next reads the flag.
+    pub(crate) poll_countdown: u32,
     /// The method side table and caches.
     pub methods: MethodTable,
     /// Text → Symbol.
@@ -246,6 +248,7 @@ impl Vm {
             heap,
             stack: Stack::default(),
             regs: Registers::default(),
+            poll_countdown: 1,
             methods: MethodTable::default(),
             symbols: SymbolTable::default(),
             specials: Word::INVALID,

@@ -108,6 +108,75 @@ fn compare_and_branch_agrees_with_compare_then_branch() {
 }
 
 #[test]
+fn locals_compared_with_constants() {
+    check(&[
+        // PushLocal; PushSmallInt; <comparison>; JumpIfFalse
+        ("| x | x := 1. x < 2 ifTrue: [1] ifFalse: [2]", "1"),
+        ("| x | x := 2. x < 2 ifTrue: [1] ifFalse: [2]", "2"),
+        ("| x | x := -3. x >= -3 ifTrue: [1] ifFalse: [2]", "1"),
+        ("| x | x := 0. x = 0 ifTrue: [1] ifFalse: [2]", "1"),
+        ("| x | x := 0. x ~= 0 ifTrue: [1] ifFalse: [2]", "2"),
+        ("| x | x := 5. x > 4 ifTrue: [1] ifFalse: [2]", "1"),
+        ("| x | x := 5. x <= 4 ifTrue: [1] ifFalse: [2]", "2"),
+        ("| x | x := 1.5. x < 2 ifTrue: [1] ifFalse: [2]", "1"),
+        (
+            "| x | x := 2 raisedTo: 70. x > 5 ifTrue: [1] ifFalse: [2]",
+            "1",
+        ),
+        ("| x | x := $a. x < 2 ifTrue: [1] ifFalse: [2]", "2"),
+        (
+            "| x | x := nil. [ x < 2 ifTrue: [1] ] on: MessageNotUnderstood do: [:e | e return: 9]",
+            "9",
+        ),
+        (
+            "| n | n := 0. [ n < 100 ] whileTrue: [ n := n + 7 ]. n",
+            "105",
+        ),
+    ]);
+}
+
+#[test]
+fn locals_plus_constants_and_sums_returned() {
+    check(&[
+        // PushLocal; PushSmallInt; Add/Sub (then ReturnTop in a do-it: the base frame)
+        (
+            "| x | x := 4611686018427387903. x + 1",
+            "4611686018427387904",
+        ),
+        (
+            "| x | x := -4611686018427387904. x - 1",
+            "-4611686018427387905",
+        ),
+        ("| x | x := 1.5. x - 1", "0.5"),
+        ("| x | x := 'a'. x + 1", "'a1'"),
+        ("| x | x := 3. x - -128", "131"),
+    ]);
+    for mut vm in vms() {
+        vm.load_class_source(
+            "Sums = ( add: a to: b = ( ^a + b ) \
+               seen: a = ( thisContext. ^a + 1 ) \
+               down: n = ( ^n < 1 ifTrue: [0] ifFalse: [(self down: n - 1) + 1] ) )",
+            "Sums.som",
+        )
+        .unwrap();
+        let cases = [
+            ("Sums new add: 3 to: 4", "7"),
+            (
+                "Sums new add: 4611686018427387903 to: 1",
+                "4611686018427387904",
+            ),
+            ("Sums new add: 1.25 to: 1", "2.25"),
+            ("Sums new add: 'x' to: 'y'", "'xy'"),
+            ("Sums new seen: 41", "42"),
+            ("Sums new down: 1000", "1000"),
+        ];
+        for (src, want) in cases {
+            assert_eq!(eval(&mut vm, src), want, "{src}");
+        }
+    }
+}
+
+#[test]
 fn redefined_and_non_boolean_comparisons() {
     for mut vm in vms() {
         vm.load_class_source(

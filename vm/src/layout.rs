@@ -466,7 +466,7 @@ mod tests {
                 Some((c as i64) << 28 | i64::from(id) << 8 | n as i64)
             );
         }
-        assert!(METHOD_CAPACITY <= 1 << 20 && CELL_CAPACITY <= 1 << 22);
+        const { assert!(METHOD_CAPACITY <= 1 << 20 && CELL_CAPACITY <= 1 << 22) };
     }
 
     #[test]

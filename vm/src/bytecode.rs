@@ -253,6 +253,8 @@ bytecodes! {
     LocalEqConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Eq, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Eq, JumpIfFalse];
     LocalNeConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Ne, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Ne, JumpIfFalse];
     AddReturnTop    []        SEND, true,      "Add heading ReturnTop: returns a SmallInteger sum" => Add [ReturnTop];
+    PushSelfLocalAddConst []  fx(0, 1), true,  "PushSelf heading PushLocal, PushSmallInt, Add: pushes the receiver and a SmallInteger local plus a constant" => PushSelf [PushLocal, PushSmallInt, Add];
+    PushSelfLocalSubConst []  fx(0, 1), true,  "PushSelf heading PushLocal, PushSmallInt, Sub: pushes the receiver and a SmallInteger local minus a constant" => PushSelf [PushLocal, PushSmallInt, Sub];
 }
 
 impl Op {

@@ -24,8 +24,8 @@
 use crate::bytecode::{OP_OF_BYTE, Op, op};
 use crate::frame;
 use crate::layout::{
-    CALLER_FP, CLOSURE, CONTEXT, FALSE_WORD, FRAME_INFO, METHOD, NIL_WORD, Quick, RETURN_PC, TEMPS,
-    TRUE_WORD,
+    Activation, CALLER_FP, CLOSURE, CONTEXT, FALSE_WORD, FRAME_INFO, METHOD, NIL_WORD, RETURN_PC,
+    TEMPS, TRUE_WORD,
 };
 use crate::methods::{IcCell, MethodId, MethodInfo};
 use crate::objects::{FLAG_NEEDS_OUTER, class_index as ci, closure, method};
@@ -1320,6 +1320,22 @@ fn run_fast(
                 };
                 ret!(v)
             }
+            Op::PushSelfLocalAddConst | Op::PushSelfLocalSubConst => {
+                // PushSelf; PushLocal a; PushSmallInt c; Add (or Sub)
+                let v = local!(operand!(2));
+                let c = (code[p + 4] as i8 as i64) << 1;
+                let sum = if code[p] == op::PushSelfLocalAddConst {
+                    (v.raw() as i64).checked_add(c)
+                } else {
+                    (v.raw() as i64).checked_sub(c)
+                };
+                top!(0) = local!(0);
+                r.sp += 1;
+                match sum {
+                    Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 6),
+                    _ => r.pc += 1,
+                }
+            }
             // Everything else takes the slow path.
             Op::PushThisContext
             | Op::PushNewArray
@@ -1478,19 +1494,22 @@ fn activate(
     len: usize,
 ) -> bool {
     let info = &mut infos[mid as usize];
-    if info.quick != Quick::No {
+    if info.activation != Activation::Frame {
         // Not rare, but cheaper than a frame either way: keep the frame path straight.
         std::hint::cold_path();
+        if info.activation == Activation::Primitive {
+            return false;
+        }
         let rcv = st[Stack::mask(r.sp) + STACK_FRONT - 1 - nargs];
-        let v = match info.quick {
-            Quick::ReturnInstVar => match rcv.as_oop() {
+        let v = match info.activation {
+            Activation::ReturnInstVar => match rcv.as_oop() {
                 Some(o) if usize::from(info.quick_arg) < heap.num_slots(o) => {
                     heap.slot(o, usize::from(info.quick_arg))
                 }
                 _ => return false,
             },
-            Quick::ReturnSelf => rcv,
-            Quick::ReturnConstant => info.quick_value,
+            Activation::ReturnSelf => rcv,
+            Activation::ReturnConstant => info.quick_value,
             _ => heap.slot_of(
                 info.method,
                 method::FIRST_LITERAL + usize::from(info.quick_arg),
@@ -1500,9 +1519,6 @@ fn activate(
         at!(st, r.sp - 1) = v;
         r.pc += len;
         return true;
-    }
-    if info.prim_fn.is_some() {
-        return false;
     }
     let new_fp = r.sp;
     if new_fp + info.frame_words > limit || poll.due() {

@@ -251,22 +251,32 @@ pub const CELL_SIZE: usize = size_of::<IcCell>();
 
 // ---- method infos ----------------------------------------------------------------------------
 
-/// What a quick method does instead of running: methods whose whole body answers the
-/// receiver, an instance variable or a constant run without a frame (Cog's "quick methods").
+/// How a method runs when it is sent: most push a frame; a primitive method runs its primitive
+/// first; methods whose whole body answers the receiver, an instance variable or a constant run
+/// without a frame (Cog's "quick methods").
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Quick {
+pub enum Activation {
     /// An ordinary method: push a frame and run the bytecodes.
     #[default]
-    No = 0,
+    Frame = 0,
+    /// Run [`MethodInfo::prim_fn`] first; its bytecodes if it fails.
+    Primitive = 1,
     /// Answers the receiver.
-    ReturnSelf = 1,
+    ReturnSelf = 2,
     /// Answers instance variable `quick_arg` of the receiver.
-    ReturnInstVar = 2,
+    ReturnInstVar = 3,
     /// Answers literal `quick_arg` of the method.
-    ReturnLiteral = 3,
+    ReturnLiteral = 4,
     /// Answers [`MethodInfo::quick_value`] (an immediate, nil, true or false).
-    ReturnConstant = 4,
+    ReturnConstant = 5,
+}
+
+impl Activation {
+    /// Whether the method runs without a frame.
+    pub fn is_quick(self) -> bool {
+        self as u8 >= Activation::ReturnSelf as u8
+    }
 }
 
 /// Rust-side data of one compiled method or block, indexed by [`MethodId`].
@@ -292,8 +302,8 @@ pub struct MethodInfo {
     pub prim_fn: Option<crate::prims::PrimFn>,
     /// Times the method was entered (type feedback and tiering for the JIT).
     pub invocations: u32,
-    /// What a quick method does ([`Quick::No`] for ordinary ones).
-    pub quick: Quick,
+    /// How the method runs when sent (a frame, a primitive, or a quick answer).
+    pub activation: Activation,
     /// `objects::FLAG_*` bits.
     pub flags: u8,
     /// Instance-variable or literal index of a quick method.
@@ -311,7 +321,7 @@ pub struct MethodInfo {
     pub num_literals: usize,
     /// Native code entry address, 0 = none (for the JIT).
     pub native_entry: u64,
-    /// The answer of a [`Quick::ReturnConstant`] method (never a movable object).
+    /// The answer of a [`Activation::ReturnConstant`] method (never a movable object).
     pub quick_value: Word,
     /// Primitive number, 0 for none.
     pub primitive: u16,
@@ -335,8 +345,8 @@ pub mod info {
     pub const FRAME_WORDS: usize = offset_of!(MethodInfo, frame_words);
     /// Invocation counter (u32).
     pub const INVOCATIONS: usize = offset_of!(MethodInfo, invocations);
-    /// Quick kind (u8).
-    pub const QUICK: usize = offset_of!(MethodInfo, quick);
+    /// How the method runs (u8, an [`super::Activation`]).
+    pub const ACTIVATION: usize = offset_of!(MethodInfo, activation);
     /// Flags (u8).
     pub const FLAGS: usize = offset_of!(MethodInfo, flags);
     /// Arguments (usize).
@@ -508,7 +518,7 @@ mod tests {
                 info::NUM_TEMPS,
                 info::FRAME_WORDS,
                 info::INVOCATIONS,
-                info::QUICK,
+                info::ACTIVATION,
                 info::FLAGS,
             ],
             [0, 8, 16, 24, 32, 40, 56, 60, 61]

@@ -7,7 +7,7 @@
 //! this inline and comes here for everything else; compiled code will call the same functions.
 
 use crate::frame;
-use crate::layout::Quick;
+use crate::layout::Activation;
 use crate::objects::{class_index as ci, closure, message};
 use crate::prims::Prim;
 use crate::vm::{Registers, STACK_HEADROOM, Vm, VmError, sp};
@@ -158,8 +158,8 @@ impl Vm {
         nargs: usize,
     ) -> Result<(), VmError> {
         let info = &self.methods.infos[mid as usize];
-        let (quick, prim_fn) = (info.quick, info.prim_fn);
-        if quick != Quick::No && self.run_quick(r, mid, nargs) {
+        let (activation, prim_fn) = (info.activation, info.prim_fn);
+        if activation.is_quick() && self.run_quick(r, mid, nargs) {
             return Ok(());
         }
         if let Some(prim) = prim_fn {
@@ -291,15 +291,15 @@ impl Vm {
     pub(crate) fn run_quick(&mut self, r: &mut Registers, mid: u32, nargs: usize) -> bool {
         let info = &self.methods.infos[mid as usize];
         let rcv = self.stack[r.sp - 1 - nargs];
-        let v = match info.quick {
-            Quick::No => return false,
-            Quick::ReturnSelf => rcv,
-            Quick::ReturnConstant => info.quick_value,
-            Quick::ReturnLiteral => self.heap.slot(
+        let v = match info.activation {
+            Activation::Frame | Activation::Primitive => return false,
+            Activation::ReturnSelf => rcv,
+            Activation::ReturnConstant => info.quick_value,
+            Activation::ReturnLiteral => self.heap.slot(
                 info.method.oop(),
                 crate::objects::method::FIRST_LITERAL + usize::from(info.quick_arg),
             ),
-            Quick::ReturnInstVar => match rcv.as_oop() {
+            Activation::ReturnInstVar => match rcv.as_oop() {
                 Some(o) if usize::from(info.quick_arg) < self.heap.num_slots(o) => {
                     self.heap.slot(o, usize::from(info.quick_arg))
                 }

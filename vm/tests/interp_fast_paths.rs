@@ -169,6 +169,16 @@ fn locals_plus_constants_and_sums_returned() {
             ("Sums new add: 'x' to: 'y'", "'xy'"),
             ("Sums new seen: 41", "42"),
             ("Sums new down: 1000", "1000"),
+            // PushSelf; PushLocal; PushSmallInt; Sub (the argument of a send to self)
+            ("Sums new down: 2.5", "2"),
+            (
+                "Sums new down: (2 raisedTo: 64) - (2 raisedTo: 64) + 3",
+                "3",
+            ),
+            (
+                "[ Sums new down: 'x' ] on: Error do: [:e | e return: #error]",
+                "#error",
+            ),
         ];
         for (src, want) in cases {
             assert_eq!(eval(&mut vm, src), want, "{src}");

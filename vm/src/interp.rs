@@ -1010,6 +1010,30 @@ fn run_fast(
             }
         }};
     }
+    // PushLocal a; PushSmallInt c; Add (or Sub, `$op` on the tagged words): pushes a SmallInteger
+    // local plus (minus) the constant when it is one; else runs as PushLocal.
+    macro_rules! local_plus_const {
+        ($p:ident, $op:expr) => {{
+            let v = local!(operand!(1));
+            match $op(v.raw() as i64, (code[$p + 3] as i8 as i64) << 1) {
+                Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 5),
+                _ => push!(v, 2),
+            }
+        }};
+    }
+    // PushSelf; PushLocal a; PushSmallInt c; Add (or Sub): as `local_plus_const`, after the
+    // receiver; else runs as PushSelf.
+    macro_rules! self_local_plus_const {
+        ($p:ident, $op:expr) => {{
+            let v = local!(operand!(2));
+            let sum = $op(v.raw() as i64, (code[$p + 4] as i8 as i64) << 1);
+            push!(local!(0), 0);
+            match sum {
+                Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 6),
+                _ => r.pc += 1,
+            }
+        }};
+    }
     // Returns `$v` to the caller, unless the frame has a Context or is the base frame (the
     // slow path).
     macro_rules! ret {
@@ -1273,20 +1297,8 @@ fn run_fast(
                 let m = hdr!(st, r.fp, METHOD);
                 push!(heap.slot_of(m, method::FIRST_LITERAL + operand!(3)), 4)
             }
-            Op::PushLocalAddConst | Op::PushLocalSubConst => {
-                // PushLocal a; PushSmallInt c; Add (or Sub)
-                let v = local!(operand!(1));
-                let c = (code[p + 3] as i8 as i64) << 1;
-                let sum = if code[p] == op::PushLocalAddConst {
-                    (v.raw() as i64).checked_add(c)
-                } else {
-                    (v.raw() as i64).checked_sub(c)
-                };
-                match sum {
-                    Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 5),
-                    _ => push!(v, 2),
-                }
-            }
+            Op::PushLocalAddConst => local_plus_const!(p, i64::checked_add),
+            Op::PushLocalSubConst => local_plus_const!(p, i64::checked_sub),
             Op::PushSelfPushLocal => {
                 // PushSelf; PushLocal b
                 top!(0) = local!(0);
@@ -1320,22 +1332,8 @@ fn run_fast(
                 };
                 ret!(v)
             }
-            Op::PushSelfLocalAddConst | Op::PushSelfLocalSubConst => {
-                // PushSelf; PushLocal a; PushSmallInt c; Add (or Sub)
-                let v = local!(operand!(2));
-                let c = (code[p + 4] as i8 as i64) << 1;
-                let sum = if code[p] == op::PushSelfLocalAddConst {
-                    (v.raw() as i64).checked_add(c)
-                } else {
-                    (v.raw() as i64).checked_sub(c)
-                };
-                top!(0) = local!(0);
-                r.sp += 1;
-                match sum {
-                    Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 6),
-                    _ => r.pc += 1,
-                }
-            }
+            Op::PushSelfLocalAddConst => self_local_plus_const!(p, i64::checked_add),
+            Op::PushSelfLocalSubConst => self_local_plus_const!(p, i64::checked_sub),
             // Everything else takes the slow path.
             Op::PushThisContext
             | Op::PushNewArray
@@ -1515,6 +1513,7 @@ fn activate(
                 method::FIRST_LITERAL + usize::from(info.quick_arg),
             ),
         };
+        info.invocations = info.invocations.wrapping_add(1);
         r.sp -= nargs;
         at!(st, r.sp - 1) = v;
         r.pc += len;

@@ -308,6 +308,8 @@ impl Vm {
         };
         r.sp -= nargs;
         self.stack[r.sp - 1] = v;
+        let info = &mut self.methods.infos[mid as usize];
+        info.invocations = info.invocations.wrapping_add(1);
         true
     }
 

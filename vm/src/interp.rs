@@ -1357,15 +1357,24 @@ struct Poll<'a> {
 }
 
 impl Poll<'_> {
-    /// Whether the poll finds the interrupt flag set (the slow path then deals with it).
+    /// Whether the poll finds the interrupt flag set: the instruction then goes to the slow
+    /// path, which deals with it. Once the flag was seen, every poll answers true until the slow
+    /// path clears it (a superinstruction that meets a poll may run as its base instruction
+    /// instead, and the next poll must still find the interrupt).
     #[inline(always)]
     fn due(&mut self) -> bool {
+        // The count is never 0 here: it restarts at 1 (not 0) while the flag is set.
         self.countdown -= 1;
         if self.countdown != 0 {
             return false;
         }
+        std::hint::cold_path();
+        if self.flag.load(Relaxed) {
+            self.countdown = 1;
+            return true;
+        }
         self.countdown = POLL_INTERVAL;
-        self.flag.load(Relaxed)
+        false
     }
 }
 

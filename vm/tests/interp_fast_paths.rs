@@ -293,3 +293,58 @@ fn sends_and_returns_keep_the_stack_intact_through_deep_and_mixed_calls() {
         ("[ :k | thisContext ] value: 1", "[] in Nil>>DoIt (test:1)"),
     ]);
 }
+
+/// Loops and recursions that the fast loop runs entirely (superinstructions included) stop when
+/// the interrupt flag is set, as Ctrl-C does, and the VM goes on working.
+#[test]
+fn fast_loops_stop_when_interrupted() {
+    let mut vm = Vm::new(VmOptions::default()).expect("the VM starts");
+    vm.load_class_source(
+        "Spin = ( down: n = ( ^n < 1 ifTrue: [0] ifFalse: [(self down: n - 1) + (self down: n - 2)] ) )",
+        "Spin.som",
+    )
+    .unwrap();
+    for src in [
+        // a counting loop: its step and back jump are one superinstruction
+        "| s | s := 0. 1 to: 4000000000000 do: [:i | s := s + i]. s",
+        "| s | s := 0. 1 to: 4000000000000 do: [:i | s := s + 1]. s",
+        // a local compared with a constant, a backward jump
+        "| n | n := 0. [ n < 100 ] whileTrue: [ n := n + 1. n = 99 ifTrue: [ n := 0 ] ]",
+        // recursion without loops: frame pushes only
+        "Spin new down: 200",
+        // block activations
+        "| f | f := nil. f := [:k | k < 1 ifTrue: [0] ifFalse: [(f value: k - 1) + (f value: k - 2)]]. f value: 200",
+    ] {
+        // Sets the flag after 200 ms; a VM that has not stopped 30 s later hangs, and since
+        // nothing else could stop it, the watcher ends the test process.
+        let flag = vm.interrupt.clone();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let what = src.to_string();
+        let watcher = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            if finished
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .is_err()
+            {
+                eprintln!("HANG: the VM did not stop when interrupted: {what}");
+                std::process::exit(101);
+            }
+        });
+        let started = std::time::Instant::now();
+        let r = vm.evaluate(src, "test", true);
+        done.send(()).unwrap();
+        watcher.join().unwrap();
+        assert!(matches!(r, Err(VmError::Interrupted)), "{src}: {r:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{src}: stopped only after {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            eval(&mut vm, "3 + 4"),
+            "7",
+            "{src}: the VM works afterwards"
+        );
+    }
+}

@@ -34,7 +34,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Module, default_libcall_names};
 use smalt_gc::Word;
-use smalt_vm::layout::{self as vml, CELL_CAPACITY, Quick};
+use smalt_vm::layout::{self as vml, Activation, CELL_CAPACITY};
 use smalt_vm::methods::MethodId;
 use smalt_vm::tier::{JitMode, ResumePoint, Tier};
 use smalt_vm::vm::sp;
@@ -590,8 +590,8 @@ impl Tier for Jit {
     }
 }
 
-/// The native entries of quick methods, by `Quick` kind: they answer without a frame.
-fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 5], String> {
+/// The native entries of quick methods, by `Activation` kind: they answer without a frame.
+fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 6], String> {
     use cranelift_codegen::ir::MemFlagsData;
     use cranelift_codegen::ir::types::I64;
     let mut ids = Vec::new();
@@ -599,10 +599,10 @@ fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 5],
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     for kind in [
-        Quick::ReturnSelf,
-        Quick::ReturnInstVar,
-        Quick::ReturnLiteral,
-        Quick::ReturnConstant,
+        Activation::ReturnSelf,
+        Activation::ReturnInstVar,
+        Activation::ReturnLiteral,
+        Activation::ReturnConstant,
     ] {
         let id = module
             .declare_anonymous_function(&entry_signature())
@@ -629,10 +629,10 @@ fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 5],
             let bp = b.ins().ishl_imm_s(bp, 3);
             let bp_addr = b.ins().iadd(sb, bp);
             let value = match kind {
-                Quick::ReturnInstVar | Quick::ReturnLiteral => {
+                Activation::ReturnInstVar | Activation::ReturnLiteral => {
                     let k = b.ins().uload16(I64, fl, info, vml::info::QUICK_ARG as i32);
                     let k = b.ins().ishl_imm_s(k, 3);
-                    let (obj, first) = if kind == Quick::ReturnInstVar {
+                    let (obj, first) = if kind == Activation::ReturnInstVar {
                         (b.ins().load(I64, fl, bp_addr, 0), 0)
                     } else {
                         (
@@ -647,7 +647,7 @@ fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 5],
                             .load(I64, fl, addr, smalt_gc::layout::SLOT_0 + (first * 8) as i32),
                     )
                 }
-                Quick::ReturnConstant => {
+                Activation::ReturnConstant => {
                     Some(b.ins().load(I64, fl, info, vml::info::QUICK_VALUE as i32))
                 }
                 _ => None,
@@ -669,7 +669,7 @@ fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 5],
     module
         .finalize_definitions()
         .map_err(|e| format!("quick stub: {e}"))?;
-    let mut out = [0u64; 5];
+    let mut out = [0u64; 6];
     for (kind, id) in ids {
         out[kind as usize] = module.get_finalized_function(id) as u64;
     }

@@ -99,8 +99,8 @@ pub fn has_special_cell(op: Op) -> bool {
 pub fn special_sites(code: &[u8]) -> Vec<(usize, Op)> {
     smalt_vm::bytecode::instructions(code)
         .map_while(Result::ok)
-        .filter(|i| has_special_cell(i.op))
-        .map(|i| (i.pc, i.op))
+        .map(|i| (i.pc, i.op.base()))
+        .filter(|&(_, op)| has_special_cell(op))
         .collect()
 }
 
@@ -151,8 +151,11 @@ fn analyse(d: &MethodDesc) -> Result<Analysis, TranslateError> {
     let mut instrs = Vec::new();
     let mut pc = 0;
     while pc < d.code.len() {
-        let i = decode(&d.code, pc).map_err(|e| TranslateError(e.to_string()))?;
+        let mut i = decode(&d.code, pc).map_err(|e| TranslateError(e.to_string()))?;
         pc = i.next;
+        // A superinstruction has its base's operands and effect and is followed by the rest of
+        // its sequence: native code translates the plain instructions.
+        i.op = i.op.base();
         instrs.push(i);
     }
     let index: BTreeMap<usize, usize> = instrs.iter().enumerate().map(|(k, i)| (i.pc, k)).collect();
@@ -913,6 +916,40 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             Op::ExtA => {
                 return Err(TranslateError(format!("stray ExtA at pc {}", i.pc)));
+            }
+            // Superinstructions are the interpreter's dispatch device: `analyse` replaced each
+            // by its base instruction (the ones that follow it are still there), so they never
+            // reach this match. A new superinstruction only needs its name added here.
+            Op::PushLocal2
+            | Op::AddLocalConst
+            | Op::LtJumpIfFalse
+            | Op::GtJumpIfFalse
+            | Op::LeJumpIfFalse
+            | Op::GeJumpIfFalse
+            | Op::EqJumpIfFalse
+            | Op::NeJumpIfFalse
+            | Op::AddPopStoreLocal
+            | Op::PopStoreLocalPushLocal
+            | Op::PushLocalSmallInt
+            | Op::PushLocalLiteral
+            | Op::PushLocalAddConst
+            | Op::PushLocalSubConst
+            | Op::PushSelfPushLocal
+            | Op::ReturnLocal
+            | Op::AddLocalConstJump
+            | Op::LocalLtConstJump
+            | Op::LocalGtConstJump
+            | Op::LocalLeConstJump
+            | Op::LocalGeConstJump
+            | Op::LocalEqConstJump
+            | Op::LocalNeConstJump
+            | Op::AddReturnTop
+            | Op::PushSelfLocalAddConst
+            | Op::PushSelfLocalSubConst => {
+                return Err(TranslateError(format!(
+                    "superinstruction {:?} not normalised",
+                    i.op
+                )));
             }
         }
         Ok(())

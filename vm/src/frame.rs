@@ -14,7 +14,8 @@
 //!   fp + 1               RETURN_PC   SmallInteger: absolute pc in the code arena at which the
 //!                                    caller continues
 //!   fp + 2               METHOD      the CompiledMethod or CompiledBlock running
-//!   fp + 3               FRAME_INFO  SmallInteger: method id << 8 | n (so bp = fp - n - 1)
+//!   fp + 3               FRAME_INFO  SmallInteger: first cell << 28 | method id << 8 | n
+//!                                    (so bp = fp - n - 1; see layout::frame_info)
 //!   fp + 4               CLOSURE     the closure of a block activation, else nil
 //!   fp + 5               CONTEXT     the Context object of this activation once someone asked
 //!                                    for one (thisContext, a stack walk), else nil
@@ -32,5 +33,5 @@
 
 pub use crate::layout::{
     BASE_MARKER, CALLER_FP, CLOSURE, CONTEXT, FRAME_INFO, METHOD, RETURN_PC, TEMPS, frame_info,
-    frame_info_method, frame_info_nargs,
+    frame_info_cells, frame_info_method, frame_info_nargs,
 };

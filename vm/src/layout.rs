@@ -36,15 +36,15 @@
 //!     caller_fp           0     SmallInteger: the caller's fp; -1 in a base frame (entered from Rust)
 //!     return_pc           1     SmallInteger: absolute code-arena pc where the caller continues
 //!     method              2     the CompiledMethod / CompiledBlock object (keeps it alive)
-//!     frame_info          3     SmallInteger: method id << 8 | number of arguments
+//!     frame_info          3     SmallInteger: first cell << 28 | method id << 8 | number of arguments
 //!     closure             4     the closure of a block activation, else nil
 //!     context             5     the activation's Context once one was made, else nil
 //! ```
 //!
 //! Every header word is a valid tagged word (SmallIntegers are stored as `v << 1 | 1`), because
 //! the collector scans the stack as plain words. `frame_info` makes a frame self-describing: its
-//! `bp` is `fp - nargs - 1` and its method's [`MethodInfo`] is `infos[id]`, with no trip through
-//! the heap. [`MethodInfo::frame_info`] holds the exact word to store, precomputed.
+//! `bp` is `fp - nargs - 1`, its first cell is known and its method's [`MethodInfo`] is
+//! `infos[id]`, with no trip through the heap. [`MethodInfo::frame_info`] holds the exact word to store, precomputed.
 //!
 //! # Sends
 //!
@@ -104,7 +104,7 @@ pub struct FrameHeader {
     pub return_pc: Word,
     /// The running CompiledMethod or CompiledBlock.
     pub method: Word,
-    /// SmallInteger: `method id << 8 | number of arguments` (see [`frame_info`]).
+    /// SmallInteger: first cell, method id and number of arguments (see [`frame_info`]).
     pub frame_info: Word,
     /// The closure of a block activation, else nil.
     pub closure: Word,
@@ -133,16 +133,37 @@ pub const TEMPS: usize = FRAME_HEADER_WORDS;
 /// CALLER_FP value (as an integer) of a base frame.
 pub const BASE_MARKER: i64 = -1;
 
-/// The FRAME_INFO word of an activation of method `id` with `nargs` arguments.
+/// The FRAME_INFO word of an activation of method `id` with `nargs` arguments whose first
+/// inline-cache cell is `cells`. As a SmallInteger its value is
+///
+/// ```text
+///   bits 0..7    number of arguments
+///   bits 8..27   method id          (METHOD_CAPACITY = 2^19 ids)
+///   bits 28..49  first cell index   (CELL_CAPACITY = 2^22 cells)
+/// ```
+///
+/// so a return finds everything it restores in the caller's header (`bp`, the cells) without
+/// reading the info table, and stack walks find the method id.
 #[inline]
-pub const fn frame_info(id: MethodId, nargs: usize) -> Word {
-    Word::from_raw(((id.0 as u64) << 9) | ((nargs as u64 & 0xFF) << 1) | 1)
+pub const fn frame_info(id: MethodId, nargs: usize, cells: usize) -> Word {
+    Word::from_raw(
+        ((cells as u64 & 0x3F_FFFF) << 29)
+            | ((id.0 as u64 & 0xF_FFFF) << 9)
+            | ((nargs as u64 & 0xFF) << 1)
+            | 1,
+    )
 }
 
 /// The method id in a FRAME_INFO word.
 #[inline(always)]
 pub const fn frame_info_method(w: Word) -> MethodId {
-    MethodId((w.raw() >> 9) as u32)
+    MethodId(((w.raw() >> 9) & 0xF_FFFF) as u32)
+}
+
+/// The first cell index in a FRAME_INFO word.
+#[inline(always)]
+pub const fn frame_info_cells(w: Word) -> usize {
+    (w.raw() >> 29) as usize
 }
 
 /// The argument count in a FRAME_INFO word.
@@ -230,22 +251,32 @@ pub const CELL_SIZE: usize = size_of::<IcCell>();
 
 // ---- method infos ----------------------------------------------------------------------------
 
-/// What a quick method does instead of running: methods whose whole body answers the
-/// receiver, an instance variable or a constant run without a frame (Cog's "quick methods").
+/// How a method runs when it is sent: most push a frame; a primitive method runs its primitive
+/// first; methods whose whole body answers the receiver, an instance variable or a constant run
+/// without a frame (Cog's "quick methods").
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Quick {
+pub enum Activation {
     /// An ordinary method: push a frame and run the bytecodes.
     #[default]
-    No = 0,
+    Frame = 0,
+    /// Run [`MethodInfo::prim_fn`] first; its bytecodes if it fails.
+    Primitive = 1,
     /// Answers the receiver.
-    ReturnSelf = 1,
+    ReturnSelf = 2,
     /// Answers instance variable `quick_arg` of the receiver.
-    ReturnInstVar = 2,
+    ReturnInstVar = 3,
     /// Answers literal `quick_arg` of the method.
-    ReturnLiteral = 3,
+    ReturnLiteral = 4,
     /// Answers [`MethodInfo::quick_value`] (an immediate, nil, true or false).
-    ReturnConstant = 4,
+    ReturnConstant = 5,
+}
+
+impl Activation {
+    /// Whether the method runs without a frame.
+    pub fn is_quick(self) -> bool {
+        self as u8 >= Activation::ReturnSelf as u8
+    }
 }
 
 /// Rust-side data of one compiled method or block, indexed by [`MethodId`].
@@ -271,8 +302,8 @@ pub struct MethodInfo {
     pub prim_fn: Option<crate::prims::PrimFn>,
     /// Times the method was entered (type feedback and tiering for the JIT).
     pub invocations: u32,
-    /// What a quick method does ([`Quick::No`] for ordinary ones).
-    pub quick: Quick,
+    /// How the method runs when sent (a frame, a primitive, or a quick answer).
+    pub activation: Activation,
     /// `objects::FLAG_*` bits.
     pub flags: u8,
     /// Instance-variable or literal index of a quick method.
@@ -290,7 +321,7 @@ pub struct MethodInfo {
     pub num_literals: usize,
     /// Native code entry address, 0 = none (for the JIT).
     pub native_entry: u64,
-    /// The answer of a [`Quick::ReturnConstant`] method (never a movable object).
+    /// The answer of a [`Activation::ReturnConstant`] method (never a movable object).
     pub quick_value: Word,
     /// Primitive number, 0 for none.
     pub primitive: u16,
@@ -314,8 +345,8 @@ pub mod info {
     pub const FRAME_WORDS: usize = offset_of!(MethodInfo, frame_words);
     /// Invocation counter (u32).
     pub const INVOCATIONS: usize = offset_of!(MethodInfo, invocations);
-    /// Quick kind (u8).
-    pub const QUICK: usize = offset_of!(MethodInfo, quick);
+    /// How the method runs (u8, an [`super::Activation`]).
+    pub const ACTIVATION: usize = offset_of!(MethodInfo, activation);
     /// Flags (u8).
     pub const FLAGS: usize = offset_of!(MethodInfo, flags);
     /// Arguments (usize).
@@ -444,13 +475,22 @@ mod tests {
 
     #[test]
     fn frame_info_round_trips_and_is_a_small_integer() {
-        for (id, n) in [(1, 0), (7, 3), (METHOD_CAPACITY as u32 - 1, 255)] {
-            let w = frame_info(MethodId(id), n);
+        for (id, n, c) in [
+            (1, 0, 0),
+            (7, 3, 12345),
+            (METHOD_CAPACITY as u32 - 1, 255, CELL_CAPACITY - 1),
+        ] {
+            let w = frame_info(MethodId(id), n, c);
             assert!(w.is_small_int());
             assert_eq!(frame_info_method(w), MethodId(id));
             assert_eq!(frame_info_nargs(w), n);
-            assert_eq!(w.as_small_int(), Some(i64::from(id) << 8 | n as i64));
+            assert_eq!(frame_info_cells(w), c);
+            assert_eq!(
+                w.as_small_int(),
+                Some((c as i64) << 28 | i64::from(id) << 8 | n as i64)
+            );
         }
+        const { assert!(METHOD_CAPACITY <= 1 << 20 && CELL_CAPACITY <= 1 << 22) };
     }
 
     #[test]
@@ -492,7 +532,7 @@ mod tests {
                 info::NUM_TEMPS,
                 info::FRAME_WORDS,
                 info::INVOCATIONS,
-                info::QUICK,
+                info::ACTIVATION,
                 info::FLAGS,
             ],
             [0, 8, 16, 24, 32, 40, 56, 60, 61]

@@ -23,6 +23,8 @@ pub mod loader;
 pub mod methods;
 pub mod objects;
 mod prims;
+mod returns;
+mod send;
 pub mod stack;
 pub mod symbols;
 pub mod tier;

@@ -17,7 +17,7 @@
 //! Sends find methods through the per-site cells (monomorphic → polymorphic → megamorphic) and
 //! behind them a global direct-mapped **lookup cache** keyed by (class index, selector).
 
-use crate::layout::{CELL_CAPACITY, METHOD_CAPACITY, Quick};
+use crate::layout::{Activation, CELL_CAPACITY, METHOD_CAPACITY};
 use crate::stack::{FixedVec, RangeAllocator};
 use smalt_gc::{ClassIndex, Word};
 
@@ -43,7 +43,7 @@ impl MethodInfo {
         frame_words: 0,
         prim_fn: None,
         invocations: 0,
-        quick: Quick::No,
+        activation: Activation::Frame,
         flags: 0,
         quick_arg: 0,
         num_args: 0,
@@ -227,14 +227,14 @@ impl MethodTable {
             return None;
         };
         let primitive = bits.primitive;
-        let (quick, quick_arg, quick_value) = if primitive == 0 {
+        let (activation, quick_arg, quick_value) = if primitive == 0 {
             quick_kind(bytecodes, bits.flags)
         } else {
-            (Quick::No, 0, Word::INVALID)
+            (Activation::Primitive, 0, Word::INVALID)
         };
         let info = MethodInfo {
             method,
-            frame_info: crate::layout::frame_info(id, bits.num_args),
+            frame_info: crate::layout::frame_info(id, bits.num_args, cell_base),
             code_start,
             cell_base,
             num_temps: bits.num_temps,
@@ -245,7 +245,7 @@ impl MethodTable {
             prim_fn: (primitive != 0)
                 .then(|| crate::prims::table().entries[usize::from(primitive)].1),
             invocations: 0,
-            quick,
+            activation,
             flags: bits.flags,
             quick_arg,
             num_args: bits.num_args,
@@ -409,28 +409,36 @@ impl MethodTable {
     }
 }
 
-/// Whether a method whose bytecodes are `code` is quick (see [`Quick`]): its whole body
+/// How a method whose bytecodes are `code` runs (see [`Activation`]): quickly if its whole body
 /// answers the receiver, an instance variable, a literal or a constant. Blocks and marked
 /// methods (`ensure:`, `on:do:`) never are.
-fn quick_kind(code: &[u8], flags: u8) -> (Quick, u16, Word) {
+fn quick_kind(code: &[u8], flags: u8) -> (Activation, u16, Word) {
     use crate::bytecode::op;
     use crate::objects::{FLAG_BLOCK, FLAG_HANDLER, FLAG_UNWIND};
-    let none = (Quick::No, 0, Word::INVALID);
+    let none = (Activation::Frame, 0, Word::INVALID);
     if flags & (FLAG_BLOCK | FLAG_HANDLER | FLAG_UNWIND) != 0 {
         return none;
     }
     match *code {
-        [op::ReturnSelf] | [op::PushSelf, op::ReturnTop] => (Quick::ReturnSelf, 0, Word::INVALID),
-        [op::PushInstVar, k, op::ReturnTop] => (Quick::ReturnInstVar, u16::from(k), Word::INVALID),
-        [op::PushLiteral, k, op::ReturnTop] => (Quick::ReturnLiteral, u16::from(k), Word::INVALID),
+        [op::ReturnSelf] | [op::PushSelf, op::ReturnTop] => {
+            (Activation::ReturnSelf, 0, Word::INVALID)
+        }
+        [op::PushInstVar, k, op::ReturnTop] => {
+            (Activation::ReturnInstVar, u16::from(k), Word::INVALID)
+        }
+        [op::PushLiteral, k, op::ReturnTop] => {
+            (Activation::ReturnLiteral, u16::from(k), Word::INVALID)
+        }
         [op::PushSmallInt, v, op::ReturnTop] => (
-            Quick::ReturnConstant,
+            Activation::ReturnConstant,
             0,
             Word::small_int(i64::from(v as i8)),
         ),
-        [op::PushNil, op::ReturnTop] => (Quick::ReturnConstant, 0, crate::layout::NIL_WORD),
-        [op::PushTrue, op::ReturnTop] => (Quick::ReturnConstant, 0, crate::layout::TRUE_WORD),
-        [op::PushFalse, op::ReturnTop] => (Quick::ReturnConstant, 0, crate::layout::FALSE_WORD),
+        [op::PushNil, op::ReturnTop] => (Activation::ReturnConstant, 0, crate::layout::NIL_WORD),
+        [op::PushTrue, op::ReturnTop] => (Activation::ReturnConstant, 0, crate::layout::TRUE_WORD),
+        [op::PushFalse, op::ReturnTop] => {
+            (Activation::ReturnConstant, 0, crate::layout::FALSE_WORD)
+        }
         _ => none,
     }
 }

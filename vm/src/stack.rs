@@ -19,18 +19,28 @@ use std::ops::{Deref, DerefMut, Index, IndexMut, Range};
 pub use crate::layout::{CODE_BYTES, STACK_WORDS};
 
 const STACK_MASK: usize = STACK_WORDS - 1;
+/// Words before word 0 of the stack, so that the interpreter can address the operand words
+/// below the top (a send's receiver is at most 256 below it) as `(sp & mask) + STACK_FRONT - k`
+/// without a bounds check (and without masking each).
+pub const STACK_FRONT: usize = 264;
+/// Words after the capacity, so that the interpreter can address up to 511 words above a
+/// masked index (a frame's header and temporaries, a local `bp + k`) without a bounds check.
+pub const STACK_BACK: usize = 512;
+/// The physical length of the stack array.
+pub const STACK_ARRAY: usize = STACK_FRONT + STACK_WORDS + STACK_BACK;
 
-/// The VM stack: frames of tagged words (see `layout.rs`).
+/// The VM stack: frames of tagged words (see `layout.rs`). Word `i` of the stack is element
+/// `i + STACK_FRONT` of the array; the padding at either end is never used for frames.
 pub struct Stack {
-    words: Box<[Word; STACK_WORDS]>,
+    words: Box<[Word; STACK_ARRAY]>,
 }
 
 impl Default for Stack {
     fn default() -> Self {
         Stack {
-            words: bytemuck::allocation::zeroed_slice_box(STACK_WORDS)
+            words: bytemuck::allocation::zeroed_slice_box(STACK_ARRAY)
                 .try_into()
-                .expect("the box has STACK_WORDS words"),
+                .expect("the box has STACK_ARRAY words"),
         }
     }
 }
@@ -49,17 +59,18 @@ impl Stack {
 
     /// The words `0..end`, mutably (the collector's roots).
     pub fn used_mut(&mut self, end: usize) -> &mut [Word] {
-        &mut self.words[..end]
+        &mut self.words[STACK_FRONT..STACK_FRONT + end]
     }
 
     /// Address of word 0 (for compiled code; the stack never moves).
     pub fn base_address(&self) -> usize {
-        self.words.as_ptr() as usize
+        self.words[STACK_FRONT..].as_ptr() as usize
     }
 
-    /// All words, for the interpreter's inner loop (indexed with [`Stack::mask`]).
+    /// The whole array, padding included, for the interpreter's inner loop: word `i` is element
+    /// `Stack::mask(i) + STACK_FRONT`.
     #[inline(always)]
-    pub fn words_mut(&mut self) -> &mut [Word; STACK_WORDS] {
+    pub fn words_mut(&mut self) -> &mut [Word; STACK_ARRAY] {
         &mut self.words
     }
 
@@ -75,7 +86,7 @@ impl Index<usize> for Stack {
     #[inline(always)]
     fn index(&self, i: usize) -> &Word {
         debug_assert!(i < STACK_WORDS, "stack index {i} out of range");
-        &self.words[i & STACK_MASK]
+        &self.words[(i & STACK_MASK) + STACK_FRONT]
     }
 }
 
@@ -83,27 +94,28 @@ impl IndexMut<usize> for Stack {
     #[inline(always)]
     fn index_mut(&mut self, i: usize) -> &mut Word {
         debug_assert!(i < STACK_WORDS, "stack index {i} out of range");
-        &mut self.words[i & STACK_MASK]
+        &mut self.words[(i & STACK_MASK) + STACK_FRONT]
     }
 }
 
 impl Index<Range<usize>> for Stack {
     type Output = [Word];
     fn index(&self, r: Range<usize>) -> &[Word] {
-        &self.words[r]
+        &self.words[r.start + STACK_FRONT..r.end + STACK_FRONT]
     }
 }
 
 impl IndexMut<Range<usize>> for Stack {
     fn index_mut(&mut self, r: Range<usize>) -> &mut [Word] {
-        &mut self.words[r]
+        &mut self.words[r.start + STACK_FRONT..r.end + STACK_FRONT]
     }
 }
 
 const CODE_MASK: usize = CODE_BYTES - 1;
-/// Bytes past the capacity, so that an instruction's operands (at most 3 bytes after its
-/// opcode) can be read at `(pc & mask) + 1 ..= + 3` without a bounds check.
-pub const CODE_PAD: usize = 8;
+/// Bytes past the capacity, so that the operands of an instruction, or of the sequence a
+/// superinstruction heads (at most 15 bytes after its opcode), can be read at
+/// `(pc & mask) + 1 ..= + 15` without a bounds check.
+pub const CODE_PAD: usize = 16;
 
 /// The bytecodes of every method, back to back; a pc is an offset in here.
 ///

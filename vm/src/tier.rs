@@ -42,7 +42,6 @@
 
 use crate::frame::{self, BASE_MARKER};
 use crate::interp::Flow;
-use crate::layout::Quick;
 use crate::methods::MethodId;
 use crate::prims::Prim;
 use crate::vm::{Registers, Vm, VmError, sp};
@@ -144,8 +143,8 @@ pub struct NativeRuntime {
     pub bridge_entry: u64,
     /// Native entry that sends doesNotUnderstand: (its `mid` argument is the cell index).
     pub dnu_entry: u64,
-    /// Native entries of quick methods, by [`Quick`] kind (0 = none).
-    pub quick_entries: [u64; 5],
+    /// Native entries of quick methods, by [`Activation`] kind (0 = none).
+    pub quick_entries: [u64; 6],
 }
 
 /// The VM's side of tiering (not read by native code).
@@ -767,9 +766,10 @@ impl Vm {
         if info.native_entry != 0 {
             return info.native_entry;
         }
-        match info.quick {
-            Quick::No => 0,
-            q => self.native.quick_entries[q as usize],
+        if info.activation.is_quick() {
+            self.native.quick_entries[info.activation as usize]
+        } else {
+            0
         }
     }
 

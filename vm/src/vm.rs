@@ -170,6 +170,8 @@ pub struct Vm {
     pub native: NativeRuntime,
     /// The native tier, if any, and the interpreter's side of tiering.
     pub tiering: Tiering,
+    /// Interrupt polls left before the interpreter's fast loop next reads the flag.
+    pub(crate) poll_countdown: u32,
     /// The method side table and caches.
     pub methods: MethodTable,
     /// Text → Symbol.
@@ -273,6 +275,7 @@ impl Vm {
             regs: Registers::default(),
             native: NativeRuntime::default(),
             tiering: Tiering::default(),
+            poll_countdown: 1,
             methods: MethodTable::default(),
             symbols: SymbolTable::default(),
             specials: Word::INVALID,

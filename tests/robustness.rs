@@ -394,12 +394,7 @@ fn render_statement(st: &Statement, sels: &Selectors) -> Vec<String> {
 
 /// Runs a case in a fresh VM: every evaluation must end without a panic, and the VM must be
 /// usable afterwards with a sound heap.
-fn run_case(
-    case: &Case,
-    sels: &Selectors,
-    wd: &Watchdog,
-    tier: Tier,
-) -> Result<(), TestCaseError> {
+fn run_case(case: &Case, sels: &Selectors, wd: &Watchdog, tier: Tier) -> Result<(), TestCaseError> {
     let (mut vm, _out) = new_vm_in(tier, case.stress);
     let timeout = Duration::from_millis(if case.stress { 3000 } else { 1000 });
     let mut ran = Vec::new();

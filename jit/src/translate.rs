@@ -1058,11 +1058,46 @@ impl<'a, 'b> Translator<'a, 'b> {
             .uload32(self.fl.cell, cell_addr, vml::cell_entry_class(0) as i32);
         let hit = self.b.ins().icmp(IntCC::Equal, c0, class);
         let check_entry = self.new_block();
+        let poly = self.new_block();
         let miss = self.cold_block();
         let call = self.new_block();
         self.b.append_block_param(call, I64);
         self.b.append_block_param(call, I64);
-        self.b.ins().brif(hit, check_entry, &[], miss, &[]);
+        self.b.ins().brif(hit, check_entry, &[], poly, &[]);
+        // The other entries of a polymorphic cell, without branches (empty entries have class
+        // 0, which no receiver has).
+        self.b.switch_to_block(poly);
+        let mut entry = self.iconst(0);
+        let mut mid = self.iconst(0);
+        for k in (1..vml::PIC_SIZE).rev() {
+            let ck = self
+                .b
+                .ins()
+                .uload32(self.fl.cell, cell_addr, vml::cell_entry_class(k) as i32);
+            let ek = self.b.ins().load(
+                I64,
+                self.fl.cell,
+                cell_addr,
+                vml::cell_entry_native(k) as i32,
+            );
+            let mk =
+                self.b
+                    .ins()
+                    .uload32(self.fl.cell, cell_addr, vml::cell_entry_method(k) as i32);
+            let hit = self.b.ins().icmp(IntCC::Equal, ck, class);
+            entry = self.b.ins().select(hit, ek, entry);
+            mid = self.b.ins().select(hit, mk, mid);
+        }
+        if let Some(counters) = self.d.hit_counters {
+            let at = self.iconst((counters + cell * 8) as i64);
+            let n = self.b.ins().load(I64, self.fl.cell, at, 0);
+            let linked = self.b.ins().icmp_imm_u(IntCC::NotEqual, entry, 0);
+            let one = self.b.ins().uextend(I64, linked);
+            let n = self.b.ins().iadd(n, one);
+            self.b.ins().store(self.fl.cell, n, at, 0);
+        }
+        let call_args = [BlockArg::Value(entry), BlockArg::Value(mid)];
+        self.b.ins().brif(entry, call, &call_args, miss, &[]);
         self.b.switch_to_block(check_entry);
         let e0 = self.b.ins().load(
             I64,

@@ -111,6 +111,7 @@ pub struct Jit {
     failed: HashMap<u32, Word>,
     print_ir: HashSet<String>,
     hit_counters: Option<Box<[u64]>>,
+    perf_map: Option<std::fs::File>,
     stats: Stats,
     /// Holds the quick-method stubs (never freed).
     _stubs: JITModule,
@@ -181,6 +182,9 @@ impl Jit {
                 .map(|s| s.trim().to_string())
                 .collect(),
             hit_counters,
+            perf_map: std::env::var_os("SMALT_PERF_MAP").and_then(|_| {
+                std::fs::File::create(format!("/tmp/perf-{}.map", std::process::id())).ok()
+            }),
             stats: Stats::default(),
             _stubs: stubs,
         })
@@ -283,6 +287,18 @@ impl Jit {
             return Err("the code memory is full".into());
         };
         let elapsed = os::thread_cpu_time().saturating_sub(started);
+        if let Some(map) = &mut self.perf_map {
+            // `perf report` names native code from this file (SMALT_PERF_MAP=1).
+            use std::io::Write;
+            let _ = writeln!(
+                map,
+                "{addr:x} {:x} {}{}",
+                bytes.len(),
+                if desc.is_block { "[] in " } else { "" },
+                desc.name
+            );
+            let _ = map.flush();
+        }
         if let Some(ir) = ir {
             let _ = writeln_err(
                 vm,

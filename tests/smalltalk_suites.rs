@@ -1,5 +1,6 @@
-//! Runs every Smalltalk test suite of `tests/smalltalk/` in a fresh VM, once normally and once
-//! under GC stress, and fails with the suite's report if any test fails.
+//! Runs every Smalltalk test suite of `tests/smalltalk/` in a fresh VM resumed from the
+//! embedded default image (as `smalt` starts), once normally and once under GC stress, and
+//! fails with the suite's report if any test fails.
 
 use smalt_vm::{Vm, VmOptions};
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ fn run_suite(suite: &str, gc_stress: u32, verify_heap: bool) -> Result<String, S
         verify_heap,
         ..VmOptions::default()
     };
-    let mut vm = Vm::new(options).map_err(|e| format!("cannot start the VM: {e}"))?;
+    let mut vm = smalt::new_vm(options).map_err(|e| format!("cannot start the VM: {e}"))?;
     let out = Capture::default();
     vm.out = Box::new(out.clone());
     vm.err = Box::new(out.clone());
@@ -68,6 +69,39 @@ macro_rules! suites {
     };
 }
 
+/// The embedded default image holds the world a VM compiling the class library makes: the
+/// same objects, classes, methods and identity hashes (a stale image would differ).
+#[test]
+fn the_default_image_is_the_compiled_class_library() {
+    let mut compiled = Vm::new(VmOptions::default()).expect("the class library compiles");
+    compiled.collect_garbage(0).expect("a collection");
+    let resumed = smalt::new_vm(VmOptions::default()).expect("the default image loads");
+    assert!(
+        smalt_image::world::world(&compiled) == smalt_image::world::world(&resumed),
+        "the default image differs from the compiled class library"
+    );
+}
+
+/// A suite in a VM that compiled the class library itself (the path the build takes to make
+/// the default image).
+#[test]
+fn a_suite_in_a_vm_compiled_from_source() {
+    let options = VmOptions {
+        class_path: vec![suite_dir()],
+        ..VmOptions::default()
+    };
+    let mut vm = Vm::new(options).expect("the class library compiles");
+    let out = Capture::default();
+    vm.out = Box::new(out.clone());
+    vm.err = Box::new(out.clone());
+    let result = vm.evaluate("TestRunner run: IntegerTest", "suite", false);
+    assert!(
+        matches!(&result, Ok(w) if *w == vm.true_obj()),
+        "{}",
+        out.text()
+    );
+}
+
 /// A small suite collecting at every safepoint and verifying the whole heap after each
 /// collection.
 #[test]
@@ -104,4 +138,15 @@ suites!(
     AbstractClassesTest,
     ReadOnlyTest,
     InliningTest,
+    // The classics, part two.
+    PointTest,
+    RectangleTest,
+    FractionTest,
+    RandomTest,
+    DurationTest,
+    DateTest,
+    TimeTest,
+    DateAndTimeTest,
+    ReflectionTest,
+    PrintingTest,
 );

@@ -9,6 +9,7 @@
 //! * [`layout`]: every structure and offset compiled code uses by address.
 //! * `prims`: primitives.
 //! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
+//! * [`snapshot`]: the VM's state as plain data for images, and a VM rebuilt from it.
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
@@ -24,9 +25,10 @@ pub mod objects;
 mod prims;
 mod returns;
 mod send;
+pub mod snapshot;
 pub mod stack;
 pub mod symbols;
 pub mod vm;
 
-pub use prims::{Prim, PrimFn, primitive_signatures};
+pub use prims::{PRIMITIVE_STAMP, Prim, PrimFn, primitive_signatures};
 pub use vm::{Vm, VmError, VmOptions};

@@ -275,7 +275,8 @@ impl Vm {
         Ok(self.listing_of(m, spec))
     }
 
-    fn listing_of(&self, m: Word, title: &str) -> String {
+    /// The disassembly of method (or block) `m` under the heading `title`, with its blocks.
+    pub fn listing_of(&self, m: Word, title: &str) -> String {
         let id = self.method_id(m);
         let info = self.methods.info(id);
         let bytes = self.heap.method_bytes(m.oop()).to_vec();

@@ -196,6 +196,13 @@ pub struct Vm {
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
     pub kernel_ready: bool,
+    /// Writes images for `Smalltalk saveImage:` (installed by the embedder; see `snapshot`).
+    pub image_writer: Option<std::rc::Rc<dyn crate::snapshot::ImageWriter>>,
+    /// Why the last `saveImage:` failed (for its Smalltalk error).
+    pub image_error: String,
+    /// A run suspended in `saveImage:` and loaded from an image, waiting for
+    /// [`Vm::resume`]: the bp of its base frame.
+    pub(crate) suspended: Option<usize>,
 }
 
 pub use crate::layout::{Registers, Runtime};
@@ -239,6 +246,11 @@ impl Vm {
         // GC stress and heap verification start once the kernel classes exist (see
         // `bootstrap`): before that, objects have classes that are not registered yet.
         let heap = Heap::new(options.heap.clone());
+        Vm::with_heap(options, heap)
+    }
+
+    /// A VM around `heap`, with empty side tables and stack.
+    pub(crate) fn with_heap(options: VmOptions, heap: Heap) -> Vm {
         let limit = options.max_stack_words.min(MAX_STACK_LIMIT);
         let mut vm = Vm {
             rt: Runtime {
@@ -270,6 +282,9 @@ impl Vm {
             loading: Vec::new(),
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
+            image_writer: None,
+            image_error: String::new(),
+            suspended: None,
         };
         vm.refresh_runtime();
         vm
@@ -337,6 +352,14 @@ impl Vm {
             symbols: &mut self.symbols,
         };
         (&mut self.heap, roots)
+    }
+
+    /// Two-way `become:` of each pair: every reference to one object of a pair, in the heap
+    /// and in every root, becomes a reference to the other (see `smalt_gc`'s
+    /// `exchange_identities`; `prims::reflection` decides which objects may be exchanged).
+    pub(crate) fn exchange_identities(&mut self, pairs: &[(smalt_gc::Oop, smalt_gc::Oop)]) {
+        let (heap, mut roots) = self.heap_and_roots();
+        heap.exchange_identities(pairs, &mut roots);
     }
 
     /// Collects now, making room for an object of `need_slots` slots.

@@ -144,23 +144,34 @@ fn string_as_string(vm: &mut Vm, n: usize) -> Prim {
     done(vm.new_string(&s))
 }
 
-/// SOM `primSubstringFrom:to:` / `copyFrom:to:`: characters start..=end (1-based).
+/// SOM `primSubstringFrom:to:` / `copyFrom:to:`: characters start..=end (1-based). An ASCII
+/// receiver (the common case) is sliced by bytes, so taking a few characters out of a long
+/// string costs what the substring costs, not a pass over the whole receiver.
 fn string_substring(vm: &mut Vm, n: usize) -> Prim {
-    let s = prim_try!(text(vm, vm.rcv(n)));
     let start = prim_try!(vm.int_arg(n, 1));
     let end = prim_try!(vm.int_arg(n, 2));
-    let len = s.chars().count() as i64;
-    if start < 1 || end > len || end < start - 1 {
-        return Prim::Fail;
-    }
-    let sub: String = s
-        .chars()
-        .skip(start as usize - 1)
-        .take((end - start + 1) as usize)
-        .collect();
-    let r = vm.new_string(&sub);
+    let s = prim_try!(vm.string_bytes(vm.rcv(n)));
+    let in_bounds = |len: usize| start >= 1 && end <= len as i64 && end >= start - 1;
+    let sub: String = if s.is_ascii() {
+        if !in_bounds(s.len()) {
+            return Prim::Fail;
+        }
+        s[start as usize - 1..end as usize]
+            .iter()
+            .map(|&b| char::from(b))
+            .collect()
+    } else {
+        let s = String::from_utf8_lossy(s);
+        if !in_bounds(s.chars().count()) {
+            return Prim::Fail;
+        }
+        s.chars()
+            .skip(start as usize - 1)
+            .take((end - start + 1) as usize)
+            .collect()
+    };
     // Substrings of symbols are strings; of strings, strings of the same class.
-    done(r)
+    done(vm.new_string(&sub))
 }
 
 /// `indexOf: aCharacterOrString`: the 1-based character index of the first occurrence, or 0.

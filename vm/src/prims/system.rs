@@ -215,7 +215,53 @@ fn primitive_failure_reason(vm: &mut Vm, _: usize) -> Prim {
     }
 }
 
+/// `saveImage: path`: writes the running system to an image file through the embedder's
+/// [`crate::snapshot::ImageWriter`]. Answers false here; the resumed image answers true from
+/// the same send (see `snapshot.rs`). Fails, with the reason in `imageSaveError`, if there is
+/// no writer, the path is not a String, or saving fails.
+fn save_image(vm: &mut Vm, n: usize) -> Prim {
+    let Some(path) = vm.string_value(vm.arg(n, 1)) else {
+        vm.image_error = "the file name must be a String".into();
+        return Prim::Fail;
+    };
+    let Some(writer) = vm.image_writer.clone() else {
+        vm.image_error = "this VM has no image writer".into();
+        return Prim::Fail;
+    };
+    let _ = vm.out.flush();
+    let result = vm.save_in_primitive(n, writer.as_ref(), &path);
+    match result {
+        Ok(()) => Prim::Done(vm.false_obj()),
+        Err(e) => {
+            vm.image_error = e;
+            Prim::Fail
+        }
+    }
+}
+
+/// `imageSaveError`: why the last `saveImage:` failed.
+fn image_save_error(vm: &mut Vm, _: usize) -> Prim {
+    let msg = vm.image_error.clone();
+    done(vm.new_string(&msg))
+}
+
 pub(super) const PRIMITIVES: &[PrimDef] = &[
+    (
+        &[
+            "SystemDictionary>>saveImage:",
+            "System>>saveImage:",
+            "saveImage",
+        ],
+        save_image,
+    ),
+    (
+        &[
+            "SystemDictionary>>imageSaveError",
+            "System>>imageSaveError",
+            "imageSaveError",
+        ],
+        image_save_error,
+    ),
     (
         &[
             "System>>primitiveFailureReason",

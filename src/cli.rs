@@ -26,6 +26,11 @@ struct Args {
     #[arg(long = "verify-heap")]
     verify_heap: bool,
 
+    /// Warn about legal but suspicious code as classes load (a variable that shadows an outer
+    /// variable or an instance variable), with file:line:column.
+    #[arg(long = "warn")]
+    warn: bool,
+
     /// Largest heap size, e.g. 512M or 2G.
     #[arg(long = "max-heap", value_name = "SIZE", value_parser = parse_size)]
     max_heap: Option<usize>,
@@ -103,6 +108,7 @@ fn options(args: &Args) -> VmOptions {
         o.gc_stress = n;
     }
     o.verify_heap = args.verify_heap;
+    o.warnings = args.warn;
     if let Some(words) = args.max_stack {
         o.max_stack_words = words.max(1024);
     }
@@ -142,6 +148,10 @@ fn run(args: Args) -> anyhow::Result<i32> {
         Box::new(std::io::BufWriter::new(std::io::stdout()))
     };
     vm.interrupt = install_interrupt_handler();
+    // The class path decides (SOM): its files for library classes load before anything runs.
+    if let Err(e) = vm.apply_class_path() {
+        return Ok(report(&mut vm, &e));
+    }
     if let Some(code) = resume(&mut vm, started.tag) {
         return Ok(code);
     }

@@ -138,6 +138,7 @@ suites!(
     AbstractClassesTest,
     ReadOnlyTest,
     InliningTest,
+    SomProtocolTest,
     // The classics, part two.
     PointTest,
     RectangleTest,

@@ -107,6 +107,9 @@ pub struct VmOptions {
     pub verify_heap: bool,
     /// Directories searched for `Name.som` when a global is undefined.
     pub class_path: Vec<PathBuf>,
+    /// Report legal but suspicious code (a declaration shadowing an outer variable or an
+    /// instance variable) on `err` as classes load.
+    pub warnings: bool,
 }
 
 impl Default for VmOptions {
@@ -117,6 +120,7 @@ impl Default for VmOptions {
             gc_stress: 0,
             verify_heap: false,
             class_path: Vec::new(),
+            warnings: false,
         }
     }
 }
@@ -192,6 +196,12 @@ pub struct Vm {
     pub last_compile_error: String,
     /// Names of classes being loaded from the class path (breaks cycles).
     pub loading: Vec<String>,
+    /// While [`Vm::apply_class_path`] runs: the class-path files not yet loaded that
+    /// override library classes.
+    pub pending_overrides: Vec<String>,
+    /// The names of the defined globals and the number of globals they were taken at (see
+    /// `Vm::defined_globals` in the loader).
+    pub defined_globals_cache: Option<(i64, std::sync::Arc<std::collections::HashSet<String>>)>,
     /// State of the random number generator (`atRandom`).
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
@@ -280,6 +290,8 @@ impl Vm {
             prim_failure: None,
             last_compile_error: String::new(),
             loading: Vec::new(),
+            pending_overrides: Vec::new(),
+            defined_globals_cache: None,
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
             image_writer: None,

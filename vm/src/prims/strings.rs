@@ -175,6 +175,9 @@ fn string_substring(vm: &mut Vm, n: usize) -> Prim {
 }
 
 /// `indexOf: aCharacterOrString`: the 1-based character index of the first occurrence, or 0.
+/// SOM `indexOf: aString` (and `indexOf: aString startingAt: start`): the index of the first
+/// character of the first occurrence of a substring (or Character) at or after `start`; -1
+/// when there is none.
 fn string_index_of(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(text(vm, vm.rcv(n)));
     let arg = vm.arg(n, 1);
@@ -182,11 +185,23 @@ fn string_index_of(vm: &mut Vm, n: usize) -> Prim {
         Some(c) => c.to_string(),
         None => prim_try!(text(vm, arg)),
     };
-    let index = s
-        .find(&needle)
-        .map(|b| s[..b].chars().count() + 1)
-        .unwrap_or(0);
-    Prim::Done(Word::from_usize(index))
+    let start = if n == 2 {
+        let i = prim_try!(vm.int_arg(n, 2));
+        if i < 1 {
+            return Prim::Fail;
+        }
+        i as usize
+    } else {
+        1
+    };
+    let Some((from, _)) = s.char_indices().chain([(s.len(), ' ')]).nth(start - 1) else {
+        return Prim::Done(Word::small_int(-1));
+    };
+    let index = match s[from..].find(&needle) {
+        Some(b) => (start + s[from..from + b].chars().count()) as i64,
+        None => -1,
+    };
+    Prim::Done(Word::small_int(index))
 }
 
 fn string_begins_with(vm: &mut Vm, n: usize) -> Prim {
@@ -450,7 +465,14 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         ],
         string_substring,
     ),
-    (&["String>>indexOf:", "stringIndexOf"], string_index_of),
+    (
+        &[
+            "String>>indexOf:",
+            "String>>indexOf:startingAt:",
+            "stringIndexOf",
+        ],
+        string_index_of,
+    ),
     (
         &[
             "String>>beginsWith:",

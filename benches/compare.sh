@@ -51,7 +51,8 @@ for line in sys.stdin:
 }
 
 ids_interp=("interpreter/fib 25 (sends)" "interpreter/block loop (block evaluations)" "interpreter/tree allocation (objects)")
-ids_som=(som/Sieve som/Queens som/Towers som/Permute som/List som/Storage som/Mandelbrot som/NBody som/Richards)
+ids_som=(som/Sieve som/Queens som/Towers som/Permute som/List som/Storage som/Mandelbrot som/NBody som/Richards
+    som/Bounce som/DeltaBlue som/Json som/Havlak som/CD)
 printf '%-44s %12s %12s %8s\n' benchmark "$rev" "working" "ratio"
 ratios=()
 for bench in interp som; do

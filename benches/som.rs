@@ -1,7 +1,8 @@
-//! The classic benchmark programs of `benches/som/` (Sieve, Queens, Towers, Permute, List,
-//! Storage, Mandelbrot, NBody, Richards), one criterion benchmark each: a VM with the class path
-//! set to `benches/som` runs `Name new innerBenchmarkLoop: 1`, which checks its own result, so a
-//! fast wrong answer cannot pass for speed.
+//! The benchmark programs of `benches/som/`, one criterion benchmark each: the classics (Sieve,
+//! Queens, Towers, Permute, List, Storage, Mandelbrot, NBody, Richards) and the later ones at
+//! their benchmark size (Bounce, DeltaBlue, Json, Havlak, CD). A VM with the class path set to
+//! `benches/som` runs `Name new innerBenchmarkLoop: 1`, which checks its own result, so a fast
+//! wrong answer cannot pass for speed.
 //!
 //! `benches/compare.sh REV` runs these against an older revision in one run (interleaved) and
 //! prints the ratios.
@@ -22,6 +23,11 @@ const BENCHMARKS: &[&str] = &[
     "Mandelbrot",
     "NBody",
     "Richards",
+    "Bounce",
+    "DeltaBlue",
+    "Json",
+    "Havlak",
+    "CD",
 ];
 
 /// A VM that has loaded benchmark `name`, and an instance of it kept in a handle (object

@@ -3,7 +3,7 @@
 use anyhow::bail;
 use clap::Parser;
 use smalt_vm::{Vm, VmError, VmOptions};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// A Smalltalk-80 virtual machine that runs SOM programs.
@@ -26,6 +26,11 @@ struct Args {
     #[arg(long = "verify-heap")]
     verify_heap: bool,
 
+    /// Warn about legal but suspicious code as classes load (a variable that shadows an outer
+    /// variable or an instance variable), with file:line:column.
+    #[arg(long = "warn")]
+    warn: bool,
+
     /// Largest heap size, e.g. 512M or 2G.
     #[arg(long = "max-heap", value_name = "SIZE", value_parser = parse_size)]
     max_heap: Option<usize>,
@@ -33,6 +38,11 @@ struct Args {
     /// Largest VM stack in words (deeper recursion raises a StackOverflow error).
     #[arg(long = "max-stack", value_name = "WORDS", hide = true)]
     max_stack: Option<usize>,
+
+    /// Start from this image (saved by Smalltalk saveImage: or the REPL's :save) instead of
+    /// the default one; a computation suspended in saveImage: continues first.
+    #[arg(long = "image", value_name = "FILE")]
+    image: Option<PathBuf>,
 
     /// Print the bytecode of a method, e.g. 'Integer>>fib' or 'Foo class>>new', then run.
     #[arg(long = "print-bytecode", value_name = "CLASS>>SELECTOR")]
@@ -81,6 +91,9 @@ fn parse_size(s: &str) -> Result<usize, String> {
 /// Runs the command; answers the exit status.
 pub fn main(argv: Vec<String>) -> i32 {
     // SOM's `-cp DIR` is spelled `--classpath` for clap.
+    if argv.get(1).is_some_and(|a| a == "bench") {
+        return crate::bench::main(argv[1..].to_vec());
+    }
     let argv: Vec<String> = argv
         .into_iter()
         .map(|a| if a == "-cp" { "--classpath".into() } else { a })
@@ -114,6 +127,7 @@ fn options(args: &Args) -> VmOptions {
         o.gc_stress = n;
     }
     o.verify_heap = args.verify_heap;
+    o.warnings = args.warn;
     o.jit = args.jit;
     o.jit_threshold = args.jit_threshold;
     o.print_ir = args.print_ir.clone();
@@ -140,26 +154,88 @@ fn run(args: Args) -> anyhow::Result<i32> {
             .unwrap_or(Path::new("."));
         opts.class_path.push(dir.to_path_buf());
     }
-    let mut vm = match Vm::new(opts) {
-        Ok(vm) => vm,
-        Err(e) => bail!("cannot start: {e}"),
+    let started = match smalt::start(opts, args.image.as_deref()) {
+        Ok(s) => s,
+        Err(e) => match &args.image {
+            Some(path) => bail!("cannot load {}: {e}", path.display()),
+            None => bail!("cannot start: {e}"),
+        },
     };
-    vm.out = Box::new(std::io::BufWriter::new(std::io::stdout()));
-    vm.interrupt = install_interrupt_handler();
-    let code = if let Some(expr) = &args.eval {
-        Ok(eval_and_print(&mut vm, expr))
+    let (mut vm, writer) = (started.vm, started.writer);
+    // The REPL on a terminal shows what a program prints as it prints it (stdout is
+    // line-buffered); elsewhere output is buffered and flushed at the end of each run.
+    let interactive = args.eval.is_none() && program.is_none() && std::io::stdout().is_terminal();
+    vm.out = if interactive {
+        Box::new(std::io::stdout())
     } else {
-        match program {
-            Some(p) => run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode),
-            None => crate::repl::run(&mut vm),
-        }
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
     };
+    vm.interrupt = install_interrupt_handler();
+    let code = run_in(&mut vm, &writer, started.tag, &args, program);
     if args.jit_stats
         && let Some(report) = vm.tier_report()
     {
+        let _ = vm.out.flush();
         eprint!("{report}");
     }
     code
+}
+
+/// Runs what the command line asks for in a started VM.
+fn run_in(
+    vm: &mut Vm,
+    writer: &smalt_image::FileWriter,
+    tag: u32,
+    args: &Args,
+    program: Option<String>,
+) -> anyhow::Result<i32> {
+    // The class path decides (SOM): its files for library classes load before anything runs.
+    if let Err(e) = vm.apply_class_path() {
+        return Ok(report(vm, &e));
+    }
+    if let Some(code) = resume(vm, tag) {
+        return Ok(code);
+    }
+    if let Some(expr) = &args.eval {
+        writer.tag.set(smalt::tag::EVAL);
+        return Ok(eval_and_print(vm, expr));
+    }
+    match program {
+        Some(p) => {
+            writer.tag.set(smalt::tag::PROGRAM);
+            run_program(vm, &p, &args.program[1..], &args.print_bytecode)
+        }
+        None => {
+            writer.tag.set(smalt::tag::REPL);
+            crate::repl::run(vm)
+        }
+    }
+}
+
+/// Continues the computation an image suspended in `saveImage:`, finishing its run as the
+/// command that ran it would have (`tag`): the value of a REPL input or `-e` expression is
+/// printed. Answers the exit status if smalt should stop now (`system exit:`, or an error in
+/// anything but a REPL input).
+fn resume(vm: &mut Vm, tag: u32) -> Option<i32> {
+    let result = vm.resume()?;
+    let prints = tag == smalt::tag::REPL || tag == smalt::tag::EVAL;
+    let result = result.and_then(|v| {
+        if prints {
+            let s = vm.send_message(v, "printString", &[])?;
+            let text = vm.string_value(s).unwrap_or_default();
+            let _ = writeln!(vm.out, "{text}");
+        }
+        Ok(())
+    });
+    let _ = vm.out.flush();
+    match result {
+        Ok(()) => None,
+        Err(VmError::Exit(code)) => Some(code),
+        Err(e) => {
+            let code = report(vm, &e);
+            (tag != smalt::tag::REPL).then_some(code)
+        }
+    }
 }
 
 fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
@@ -168,29 +244,49 @@ fn install_interrupt_handler() -> std::sync::Arc<std::sync::atomic::AtomicBool> 
     flag
 }
 
-/// Prints an error that stopped Smalltalk code; answers the exit status.
+/// Prints an error that stopped Smalltalk code; answers the exit status. This is where every
+/// Smalltalk error is printed (programs, `-e`, the REPL): the description, then the Smalltalk
+/// stack, coloured when stderr is a terminal. A failed write to stderr is ignored.
 pub(crate) fn report(vm: &mut Vm, e: &VmError) -> i32 {
     let _ = vm.out.flush();
+    report_error(e)
+}
+
+/// Prints an error that stopped Smalltalk code (see [`report`]) when the VM's own output needs
+/// no flushing; answers the exit status.
+pub(crate) fn report_error(e: &VmError) -> i32 {
+    let p = crate::style::Palette::stderr();
+    let mut err = std::io::stderr().lock();
     match e {
         VmError::Exit(code) => *code,
         VmError::Unhandled { description, trace } => {
-            eprintln!("{description}");
+            let _ = writeln!(err, "{}", p.error(description));
             if !trace.is_empty() {
-                eprintln!("Smalltalk stack (most recent call last):");
-                eprint!("{trace}");
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    p.heading("Smalltalk stack (most recent call last):")
+                );
+                for line in trace.lines() {
+                    let _ = writeln!(err, "{}", p.trace_line(line));
+                }
             }
             1
         }
         VmError::Load(msg) => {
-            eprintln!("{msg}");
+            let _ = writeln!(err, "{}", p.error(msg));
             1
         }
         VmError::OutOfMemory => {
-            eprintln!("smalt: out of memory (raise the limit with --max-heap)");
+            let _ = writeln!(
+                err,
+                "{}",
+                p.error("smalt: out of memory (raise the limit with --max-heap)")
+            );
             1
         }
         VmError::Interrupted => {
-            eprintln!("interrupted");
+            let _ = writeln!(err, "{}", p.error("interrupted"));
             130
         }
         VmError::Unwound => {
@@ -250,38 +346,4 @@ fn run_program(
         Ok(_) => 0,
         Err(e) => report(vm, &e),
     })
-}
-
-/// Whether the input so far closes every bracket, string and comment.
-pub(crate) fn is_complete(src: &str) -> bool {
-    let mut depth = 0i64;
-    let mut chars = src.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                let mut closed = false;
-                while let Some(d) = chars.next() {
-                    if d == '\'' {
-                        if chars.peek() == Some(&'\'') {
-                            chars.next();
-                        } else {
-                            closed = true;
-                            break;
-                        }
-                    }
-                }
-                if !closed {
-                    return false;
-                }
-            }
-            '"' if !chars.any(|d| d == '"') => return false,
-            '$' => {
-                chars.next();
-            }
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
-            _ => {}
-        }
-    }
-    depth <= 0
 }

@@ -6,6 +6,7 @@
 //!                                    and sent #run: with the arguments, or #run)
 //! smalt -cp DIR:DIR ClassName [ARGS…]
 //! smalt -e 'EXPR'                    print the value of an expression
+//! smalt bench [PROGRAM…] [OPTIONS]   run the benchmark programs under each tier
 //! ```
 
 use mimalloc::MiMalloc;
@@ -13,8 +14,10 @@ use mimalloc::MiMalloc;
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
+mod bench;
 mod cli;
 mod repl;
+mod style;
 
 fn main() {
     smalt_jit::install();

@@ -510,6 +510,8 @@ const PRIMS_THAT_STOP: &[&str] = &[
     "System>>exit:",
     "System>>unhandledError:",
     "System>>gcStress:",
+    // Restarts the probe method: a loop by design (interruptible).
+    "Block>>restart",
 ];
 
 /// The probe method for primitive `k` taking `n` arguments: `probeK` or `probeK:with:…`.
@@ -893,7 +895,7 @@ fn enormous_allocations_fail_cleanly() {
             ("Array new: (2 raisedTo: 100)", "error: OutOfMemory"),
             (
                 "Array new: (2 raisedTo: 100) negated",
-                "error: Error: Array new: needs",
+                "error: Error: Array new: -1267650600228229401496703205376: expected a size",
             ),
             ("Array new: 1 << 62", "error: OutOfMemory"),
             ("Array basicNew: 1 << 62", "error: OutOfMemory"),
@@ -1018,7 +1020,8 @@ fn numbers_at_the_edges() {
             ("(2 raisedTo: 2000) asFloat", "ok: Infinity"),
             ("(2 raisedTo: 2000) / 0", "error: ZeroDivide"),
             ("(2 raisedTo: 2000) \\\\ 0", "error: ZeroDivide"),
-            ("(2 raisedTo: 64) // 0", "error"),
+            // SOM's // answers a Double by IEEE 754 rules.
+            ("(2 raisedTo: 64) // 0", "ok: Infinity"),
             ("1.0e308 * 10", "ok: Infinity"),
             ("Double nan truncated", "error"),
             ("Double infinity rounded", "error"),
@@ -1030,8 +1033,10 @@ fn numbers_at_the_edges() {
             ("-0.0 printString", "ok: '-0.0'"),
             ("0.0 / 0.0", "error: ZeroDivide"),
             ("1.0e-310 printString", "ok"),
-            ("Double fromString: 'abc'", "ok: nil"),
-            ("Double fromString: ''", "ok: nil"),
+            // SOM: NaN for text that is not a number (readFrom: answers nil).
+            ("Double fromString: 'abc'", "ok: NaN"),
+            ("Double fromString: ''", "ok: NaN"),
+            ("Double readFrom: 'abc'", "ok: nil"),
             // Read as the compiler reads the literal 1e400: an Integer.
             ("'1e400' asNumber", "ok: 1000000000"),
             ("'-' asNumber", "ok: nil"),
@@ -1059,7 +1064,7 @@ fn numbers_at_the_edges() {
             ("(2 raisedTo: 64) asCharacter", "error"),
             ("16r110000 asCharacter", "error"),
             ("2 raisedTo: -2", ""),
-            ("0 raisedTo: -1", "error"),
+            ("0 raisedTo: -1", "ok: Infinity"),
             ("(2 raisedTo: 64) hash", "ok"),
             ("Double nan hash", "ok"),
             ("1 to: 5 by: 0", "error"),

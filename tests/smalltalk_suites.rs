@@ -1,6 +1,7 @@
-//! Runs every Smalltalk test suite of `tests/smalltalk/` in a fresh VM, in every tier (the
-//! interpreter, the eager JIT, the JIT with a low threshold), each normally and under GC stress,
-//! and fails with the suite's report if any test fails.
+//! Runs every Smalltalk test suite of `tests/smalltalk/` in a fresh VM resumed from the
+//! embedded default image (as `smalt` starts), in every tier (the interpreter, the eager JIT,
+//! the JIT with a low threshold), each normally and under GC stress, and fails with the
+//! suite's report if any test fails.
 
 use smalt_vm::tier::JitMode;
 use smalt_vm::{Vm, VmOptions};
@@ -39,7 +40,7 @@ fn run_suite(suite: &str, tier: Tier, gc_stress: u32, verify_heap: bool) -> Resu
         jit_threshold,
         ..VmOptions::default()
     };
-    let mut vm = Vm::new(options).map_err(|e| format!("cannot start the VM: {e}"))?;
+    let mut vm = smalt::new_vm(options).map_err(|e| format!("cannot start the VM: {e}"))?;
     let out = Capture::default();
     vm.out = Box::new(out.clone());
     vm.err = Box::new(out.clone());
@@ -121,6 +122,39 @@ macro_rules! suites {
     };
 }
 
+/// The embedded default image holds the world a VM compiling the class library makes: the
+/// same objects, classes, methods and identity hashes (a stale image would differ).
+#[test]
+fn the_default_image_is_the_compiled_class_library() {
+    let mut compiled = Vm::new(VmOptions::default()).expect("the class library compiles");
+    compiled.collect_garbage(0).expect("a collection");
+    let resumed = smalt::new_vm(VmOptions::default()).expect("the default image loads");
+    assert!(
+        smalt_image::world::world(&compiled) == smalt_image::world::world(&resumed),
+        "the default image differs from the compiled class library"
+    );
+}
+
+/// A suite in a VM that compiled the class library itself (the path the build takes to make
+/// the default image).
+#[test]
+fn a_suite_in_a_vm_compiled_from_source() {
+    let options = VmOptions {
+        class_path: vec![suite_dir()],
+        ..VmOptions::default()
+    };
+    let mut vm = Vm::new(options).expect("the class library compiles");
+    let out = Capture::default();
+    vm.out = Box::new(out.clone());
+    vm.err = Box::new(out.clone());
+    let result = vm.evaluate("TestRunner run: IntegerTest", "suite", false);
+    assert!(
+        matches!(&result, Ok(w) if *w == vm.true_obj()),
+        "{}",
+        out.text()
+    );
+}
+
 /// A small suite collecting at every safepoint and verifying the whole heap after each
 /// collection.
 #[test]
@@ -149,7 +183,13 @@ suites!(
     ClassTest,
     TestCaseTest,
     ContextTest,
-    ReadOnlyTest;
+    ReadOnlyTest,
+    SomProtocolTest,
+    PointTest,
+    RectangleTest,
+    FractionTest,
+    RandomTest,
+    DurationTest;
     stressed in hot:
     LargeIntegerTest,
     CharacterTest,
@@ -165,4 +205,10 @@ suites!(
     ExceptionTest,
     AbstractClassesTest,
     InliningTest,
+    // The classics, part two.
+    DateTest,
+    TimeTest,
+    DateAndTimeTest,
+    ReflectionTest,
+    PrintingTest,
 );

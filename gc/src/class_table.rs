@@ -55,6 +55,12 @@ impl ClassTable {
         Some(index)
     }
 
+    /// Every entry by index, [`Word::INVALID`] where no class is registered (what an image
+    /// saves, aliases included).
+    pub fn entries(&self) -> &[Word] {
+        &self.entries
+    }
+
     /// One past the largest index in use.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -62,6 +62,19 @@ impl Default for HeapConfig {
     }
 }
 
+impl HeapConfig {
+    /// The size in words of the space for an image of `top` used words: the initial size, or
+    /// half as much again as the image when that is more (room to allocate before the first
+    /// collection), within the limits.
+    pub fn image_space_words(&self, top: usize) -> usize {
+        let max_words = (self.max_bytes / WORD).clamp(MIN_SPACE_WORDS, MAX_SPACE_WORDS);
+        (self.initial_bytes / WORD)
+            .max(top.saturating_add(top / 2))
+            .clamp(MIN_SPACE_WORDS, max_words)
+            .max(top)
+    }
+}
+
 /// Why an allocation or collection failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AllocError {
@@ -128,6 +141,76 @@ impl Heap {
     /// from the user.
     pub fn new(config: HeapConfig) -> Heap {
         Heap::try_new(config).unwrap_or_else(|e| panic!("cannot make the initial heap: {e}"))
+    }
+
+    /// A heap holding the objects of a saved image. `space[..top]` are the used words of a
+    /// space (word 0 reserved) as [`Heap::image_words`] gave them, and the rest of `space` is
+    /// zero; `classes` is the class table by index ([`Word::INVALID`] for a free index) and
+    /// `hash_state` the identity-hash generator's state. If `space` is shorter than
+    /// [`HeapConfig::image_space_words`] asks, a larger zeroed space is made and the words are
+    /// copied into it; a loader that reads the words straight into a space of that size
+    /// (zeroed memory, mapped lazily) saves the copy.
+    ///
+    /// Nothing is checked: the caller (the image loader) checks the words' structure, or runs
+    /// [`Heap::verify`] before trusting them. Returns [`AllocError::OutOfMemory`] if the words
+    /// exceed the configured maximum or the host refuses the memory.
+    ///
+    /// # Panics
+    /// If `top` is 0 or exceeds `space.len()`.
+    pub fn from_image(
+        config: HeapConfig,
+        mut space: Vec<u64>,
+        top: usize,
+        classes: Vec<Word>,
+        nil: Word,
+        hash_state: u32,
+    ) -> Result<Heap, AllocError> {
+        assert!(top >= 1 && top <= space.len(), "bad image top {top}");
+        let max_words = (config.max_bytes / WORD).clamp(MIN_SPACE_WORDS, MAX_SPACE_WORDS);
+        let oom = || AllocError::OutOfMemory {
+            requested: top * WORD,
+            limit: max_words * WORD,
+        };
+        if top > max_words {
+            return Err(oom());
+        }
+        let want = config.image_space_words(top);
+        if space.len() < want {
+            let mut bigger =
+                bytemuck::allocation::try_zeroed_vec::<u64>(want).map_err(|_| oom())?;
+            bigger[..top].copy_from_slice(&space[..top]);
+            space = bigger;
+        }
+        Ok(Heap {
+            space,
+            spare: Vec::new(),
+            top,
+            config,
+            nil,
+            classes: ClassTable { entries: classes },
+            handles: Vec::new(),
+            stats: GcStats::default(),
+            stress_interval: 0,
+            stress_counter: 0,
+            hash_state: hash_state.max(1),
+        })
+    }
+
+    /// The used words of the space, `0 .. top` (word 0 reserved): what an image saves, after a
+    /// full collection so that they hold live objects only.
+    pub fn image_words(&self) -> &[u64] {
+        &self.space[..self.top]
+    }
+
+    /// The used words of the space, mutably (the image loader fixes up method headers).
+    pub fn image_words_mut(&mut self) -> &mut [u64] {
+        &mut self.space[..self.top]
+    }
+
+    /// The state of the identity-hash generator (saved in images, so a resumed image goes on
+    /// drawing the same sequence).
+    pub fn hash_state(&self) -> u32 {
+        self.hash_state
     }
 
     /// An empty heap, or [`AllocError::OutOfMemory`] if the host cannot give the initial space.

@@ -18,6 +18,7 @@
 
 mod class_table;
 mod collector;
+mod exchange;
 mod header;
 mod heap;
 pub mod layout;

@@ -140,4 +140,45 @@ pub const FILES: &[(&str, &str)] = &[
     ("TestCase.som", include_str!("../TestCase.som")),
     ("TestResult.som", include_str!("../TestResult.som")),
     ("TestRunner.som", include_str!("../TestRunner.som")),
+    // The Smalltalk-80 classics, part two: geometry, numbers, time, randomness, reflection.
+    // The *Classics and *Reflection files extend kernel classes (Number, Integer, Double,
+    // Collection, Class, Object, Array, SystemDictionary).
+    ("Point.som", include_str!("../Point.som")),
+    ("Rectangle.som", include_str!("../Rectangle.som")),
+    ("Fraction.som", include_str!("../Fraction.som")),
+    ("NumberClassics.som", include_str!("../NumberClassics.som")),
+    (
+        "IntegerClassics.som",
+        include_str!("../IntegerClassics.som"),
+    ),
+    ("DoubleClassics.som", include_str!("../DoubleClassics.som")),
+    ("Random.som", include_str!("../Random.som")),
+    (
+        "CollectionClassics.som",
+        include_str!("../CollectionClassics.som"),
+    ),
+    ("Duration.som", include_str!("../Duration.som")),
+    ("Date.som", include_str!("../Date.som")),
+    ("Time.som", include_str!("../Time.som")),
+    ("DateAndTime.som", include_str!("../DateAndTime.som")),
+    (
+        "ClassDescriptions.som",
+        include_str!("../ClassDescriptions.som"),
+    ),
+    (
+        "ClassReflection.som",
+        include_str!("../ClassReflection.som"),
+    ),
+    (
+        "ObjectReflection.som",
+        include_str!("../ObjectReflection.som"),
+    ),
+    (
+        "ArrayReflection.som",
+        include_str!("../ArrayReflection.som"),
+    ),
+    (
+        "SystemReflection.som",
+        include_str!("../SystemReflection.som"),
+    ),
 ];

@@ -318,6 +318,7 @@ impl Vm {
             }
         }
         vm.attach_tier()?;
+        vm.apply_class_path()?;
         Ok(vm)
     }
 
@@ -439,8 +440,10 @@ impl Vm {
                 .ok_or_else(|| VmError::Load(format!("{name}: superclass is not a class")))?;
             (spec, self.instance_variable_names(sup))
         };
-        // A class-library file for a kernel class adds methods to it: it must keep the
-        // superclass and may only restate the kernel's own variables.
+        // A file for a kernel class (the library's, or one on the class path) adds methods to
+        // it: it may name the kernel's superclass or any class above it (SOM's `Integer = (`
+        // says Object, where smalt has Number in between), and may only restate the kernel's
+        // own variables.
         if fixed.is_none()
             && let Some(existing) = self.global(name)
             && self.is_class(existing)
@@ -448,9 +451,17 @@ impl Vm {
                 .index_of_class(existing)
                 .is_some_and(|i| i < ci::FIRST_DYNAMIC)
         {
+            let kernel_super = self.superclass(existing);
             let all = self.instance_variable_names(existing);
-            let own = &all[super_ivars.len().min(all.len())..];
-            if self.superclass(existing) != sup || !(ivars.is_empty() || ivars == own) {
+            let inherited = if kernel_super == nil {
+                0
+            } else {
+                self.instance_variable_names(kernel_super).len()
+            };
+            let own = &all[inherited.min(all.len())..];
+            let super_ok =
+                kernel_super == sup || (sup != nil && self.inherits_from(kernel_super, sup));
+            if !super_ok || !(ivars.is_empty() || ivars == own) {
                 return Err(VmError::Load(format!(
                     "{name} is a kernel class: its superclass and instance variables cannot change"
                 )));

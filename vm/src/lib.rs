@@ -10,6 +10,7 @@
 //! * `prims`: primitives.
 //! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
 //! * [`tier`]: the interface of a native-code tier (the JIT lives in `smalt-jit`).
+//! * [`snapshot`]: the VM's state as plain data for images, and a VM rebuilt from it.
 #![forbid(unsafe_code)]
 
 pub mod bootstrap;
@@ -25,10 +26,11 @@ pub mod objects;
 mod prims;
 mod returns;
 mod send;
+pub mod snapshot;
 pub mod stack;
 pub mod symbols;
 pub mod tier;
 pub mod vm;
 
-pub use prims::{Prim, PrimFn, primitive_signatures};
+pub use prims::{PRIMITIVE_STAMP, Prim, PrimFn, primitive_signatures};
 pub use vm::{Vm, VmError, VmOptions};

@@ -10,6 +10,7 @@ use crate::compiler::{self, ClassScope, SuperclassRef};
 use crate::install::primitive_problem;
 use crate::vm::{Vm, VmError};
 use smalt_gc::Word;
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -19,29 +20,42 @@ impl Vm {
     /// Compile errors of single methods do not stop the others from being installed; they are
     /// all reported together as one `VmError::Load` after the class is complete.
     pub fn load_class_source(&mut self, source: &str, file: &str) -> Result<Word, VmError> {
+        self.load_class_source_as(source, file, false)
+    }
+
+    /// [`Vm::load_class_source`]; with `replace`, a library class of the same name is replaced
+    /// by a new class rather than redefined (see [`Vm::apply_class_path`]).
+    fn load_class_source_as(
+        &mut self,
+        source: &str,
+        file: &str,
+        replace: bool,
+    ) -> Result<Word, VmError> {
         let started = Instant::now();
         let def = compiler::parse_class(file, source).map_err(|e| VmError::Load(e.to_string()));
         self.compile_micros += started.elapsed().as_micros() as u64;
         let def = def?;
+        if replace && self.is_library_class(&def.name) {
+            self.unbind_global(&def.name)?;
+        }
+        self.loading.push(def.name.clone());
+        let r = self.define_and_compile(&def, source, file, started);
+        self.loading.pop();
+        r
+    }
+
+    fn define_and_compile(
+        &mut self,
+        def: &compiler::ClassDef,
+        source: &str,
+        file: &str,
+        started: Instant,
+    ) -> Result<Word, VmError> {
         let superclass = match &def.superclass {
             SuperclassRef::Nil => None,
             // The kernel's Object, whatever the global `Object` names now.
             SuperclassRef::Default => Some(self.class_at(crate::objects::class_index::OBJECT)),
-            SuperclassRef::Named(s) => {
-                let found = match self.global(s) {
-                    Some(c) => Some(c),
-                    None => self.load_class_from_path(s)?,
-                };
-                match found {
-                    Some(c) if self.is_class(c) => Some(c),
-                    _ => {
-                        return Err(VmError::Load(format!(
-                            "{file}:{}:{}: error: superclass {s} of {} is not defined",
-                            def.position.line, def.position.column, def.name
-                        )));
-                    }
-                }
-            }
+            SuperclassRef::Named(s) => Some(self.resolve_superclass(def, s, file)?),
         };
         let cls = self
             .define_class(
@@ -60,10 +74,178 @@ impl Vm {
             })?;
         let mark = self.handle_mark();
         let hcls = self.push_handle(cls);
-        let result = self.compile_class_methods(&def, hcls, file, source, started);
+        let result = self.compile_class_methods(def, hcls, file, source, started);
         let cls = self.handle(hcls);
         self.release_handles(mark);
         result.map(|_| cls)
+    }
+
+    /// The names of the globals defined now (for the compiler's clean-block decision, see
+    /// [`ClassScope::defined_globals`]); remade only when the number of globals changed.
+    fn defined_globals(&mut self) -> std::sync::Arc<std::collections::HashSet<String>> {
+        let globals = self.special(crate::vm::sp::GLOBALS);
+        let tally = self
+            .heap
+            .slot(globals.oop(), crate::objects::method_dict::TALLY)
+            .as_small_int()
+            .unwrap_or(-1);
+        if let Some((t, names)) = &self.defined_globals_cache
+            && *t == tally
+        {
+            return names.clone();
+        }
+        let names: std::collections::HashSet<String> = self
+            .dict_entries(globals)
+            .into_iter()
+            .filter_map(|(k, _)| self.string_value(k))
+            .collect();
+        let names = std::sync::Arc::new(names);
+        self.defined_globals_cache = Some((tally, names.clone()));
+        names
+    }
+
+    /// The superclass named `name` in the definition of `def`: a class file on the class
+    /// path that replaces a library class is loaded first; an undefined one is loaded from
+    /// the class path; a chain that comes back to a class being loaded is a cycle.
+    fn resolve_superclass(
+        &mut self,
+        def: &compiler::ClassDef,
+        name: &str,
+        file: &str,
+    ) -> Result<Word, VmError> {
+        let at = |what: String| {
+            VmError::Load(format!(
+                "{file}:{}:{}: error: {what}",
+                def.position.line, def.position.column
+            ))
+        };
+        if self.pending_overrides.iter().any(|n| n == name) {
+            self.load_override(name)?;
+        }
+        let found = match self.global(name) {
+            Some(c) => Some(c),
+            None if self.loading.iter().any(|n| n == name) => {
+                let from = self.loading.iter().position(|n| n == name).unwrap_or(0);
+                let mut chain: Vec<&str> =
+                    self.loading[from..].iter().map(|s| s.as_str()).collect();
+                chain.dedup();
+                chain.push(name);
+                return Err(at(format!(
+                    "superclass cycle: {} (each class's superclass follows it)",
+                    chain.join(" -> ")
+                )));
+            }
+            None => self.load_class_from_path(name)?,
+        };
+        match found {
+            Some(c) if self.is_class(c) => Ok(c),
+            _ => Err(at(format!(
+                "superclass {name} of {} is not defined",
+                def.name
+            ))),
+        }
+    }
+
+    /// Whether `name` is a global naming a class of the class library, not a kernel class.
+    fn is_library_class(&self, name: &str) -> bool {
+        self.global(name).is_some_and(|c| {
+            self.is_class(c)
+                && self
+                    .index_of_class(c)
+                    .is_some_and(|i| i >= crate::objects::class_index::FIRST_DYNAMIC)
+        })
+    }
+
+    /// Removes global `name` from the globals, leaving its binding to the code compiled
+    /// against it: that code keeps the old value; code compiled later gets a new binding.
+    fn unbind_global(&mut self, name: &str) -> Result<(), VmError> {
+        let sym = self.intern(name)?;
+        let globals = self.special(crate::vm::sp::GLOBALS);
+        self.dict_remove(globals, sym);
+        Ok(())
+    }
+
+    /// The class path decides, as in every SOM VM: smalt's library is the last entry on it.
+    ///
+    /// For every class file `X.som` on the class path (the first directory that has one wins)
+    /// whose `X` is a class the library already defines, loads that file now:
+    ///
+    /// * a **kernel class** (one the VM lays out itself: `Object`, `Integer`, `String`,
+    ///   `Array`, …) keeps its identity; the file's methods are installed into it, replacing
+    ///   the library's methods of the same selectors. Its instance variables must agree with
+    ///   the kernel's or be omitted, and its superclass must be the kernel's or a class above it;
+    /// * any other **library class** is replaced: the file defines a new class that the
+    ///   global `X` names from now on. The library's own code keeps the class it was compiled
+    ///   against (its bindings hold the old class), so it goes on working.
+    ///
+    /// A file whose superclass is also overridden is loaded after that superclass. Called by
+    /// [`Vm::new`] once the library is loaded; a VM made from an image calls it likewise.
+    pub fn apply_class_path(&mut self) -> Result<(), VmError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut overrides = Vec::new();
+        for dir in self.options.class_path.clone() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| {
+                    let path = e.ok()?.path();
+                    if path.extension()? != "som" || !path.is_file() {
+                        return None;
+                    }
+                    Some(path.file_stem()?.to_str()?.to_string())
+                })
+                .collect();
+            names.sort();
+            for name in names {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                if self.global(&name).is_some_and(|c| self.is_class(c)) {
+                    overrides.push(name);
+                }
+            }
+        }
+        // Unbind every library class that a file replaces before compiling any of the files,
+        // so that each file's references to another replaced class bind to the new class.
+        for name in &overrides {
+            if self.is_library_class(name) {
+                self.unbind_global(name)?;
+            }
+        }
+        self.pending_overrides = overrides.clone();
+        let r = (|| {
+            for name in &overrides {
+                if self.pending_overrides.contains(name) {
+                    self.load_override(name)?;
+                }
+            }
+            Ok(())
+        })();
+        self.pending_overrides.clear();
+        r
+    }
+
+    /// Loads the class-path file that overrides library class `name` (see
+    /// [`Vm::apply_class_path`]).
+    fn load_override(&mut self, name: &str) -> Result<(), VmError> {
+        self.pending_overrides.retain(|n| n != name);
+        let Some(path) = self.class_file(name) else {
+            return Ok(());
+        };
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| VmError::Load(format!("{}: cannot read: {e}", path.display())))?;
+        self.load_class_source_as(&source, &path.display().to_string(), true)?;
+        Ok(())
+    }
+
+    /// The first `name.som` on the class path.
+    fn class_file(&self, name: &str) -> Option<std::path::PathBuf> {
+        self.options
+            .class_path
+            .iter()
+            .map(|dir| dir.join(format!("{name}.som")))
+            .find(|p| p.is_file())
     }
 
     fn compile_class_methods(
@@ -76,15 +258,18 @@ impl Vm {
     ) -> Result<(), VmError> {
         let cls = self.handle(hcls);
         let meta = self.class_of(cls);
+        let globals = Some(self.defined_globals());
         let instance_scope = ClassScope {
             class_name: def.name.clone(),
             instance_vars: self.instance_variable_names(cls),
             class_side: false,
+            defined_globals: globals.clone(),
         };
         let class_scope = ClassScope {
             class_name: format!("{} class", def.name),
             instance_vars: self.instance_variable_names(meta),
             class_side: true,
+            defined_globals: globals,
         };
         let t = Instant::now();
         let mut errors = Vec::new();
@@ -98,6 +283,11 @@ impl Vm {
                     let pos = m.primitive_position;
                     errors.push(compiler::CompileError::at(file, source, pos, problem));
                     continue;
+                }
+                if self.options.warnings {
+                    for w in compiler::method_warnings(m, scope, file, source) {
+                        let _ = writeln!(self.err, "{w}");
+                    }
                 }
                 match compiler::compile_method(m, scope, file, source) {
                     Ok(code) => compiled.push((code, side)),
@@ -115,6 +305,12 @@ impl Vm {
             } else {
                 prim_class.clone()
             };
+            if self.som_primitive_already_provided(target, &code, &prim_name)? {
+                continue;
+            }
+            // (The check may have collected: the class is read again.)
+            let cls = self.handle(hcls);
+            let target = if class_side { self.class_of(cls) } else { cls };
             self.install_in(target, &code, file, &prim_name)?;
         }
         let _ = started;
@@ -124,6 +320,41 @@ impl Vm {
             errors.sort_by_key(|e| (e.line, e.column));
             Err(VmError::Load(compiler::CompileErrors(errors).to_string()))
         }
+    }
+
+    /// Whether `code`, a SOM `= primitive` declaration, is already implemented by the
+    /// method `target` has for that selector, which then stays: one with the same primitive
+    /// (its Smalltalk fallback is at least as good as the declaration's `primitiveFailed`),
+    /// or any method when the VM has no primitive of that name (the library implements it in
+    /// Smalltalk). So SOM's own `Integer.som` on the class path keeps `3 + aFraction` working
+    /// and `Object>>halt` (a primitive in SOM) signals Halt as the library's does.
+    fn som_primitive_already_provided(
+        &mut self,
+        target: Word,
+        code: &compiler::CompiledCode,
+        prim_class: &str,
+    ) -> Result<bool, VmError> {
+        if code.primitive != compiler::Primitive::Som {
+            return Ok(false);
+        }
+        // Interning may collect: the class is read back from a handle afterwards.
+        let mark = self.handle_mark();
+        let ht = self.push_handle(target);
+        let sel = self.intern(&code.selector);
+        let target = self.handle(ht);
+        self.release_handles(mark);
+        let sel = sel?;
+        let dict = self.heap.slot(target.oop(), crate::objects::class::METHODS);
+        let Some(existing) = self.dict_at(dict, sel) else {
+            return Ok(false);
+        };
+        let existing = self.methods.info(self.method_id(existing)).primitive;
+        Ok(
+            match crate::prims::lookup(&format!("{prim_class}>>{}", code.selector)) {
+                Some(index) => index == existing,
+                None => true,
+            },
+        )
     }
 
     /// Installs compiled method code in class `target` under its selector. A safepoint.
@@ -164,13 +395,7 @@ impl Vm {
         if self.loading.iter().any(|n| n == name) {
             return Ok(None);
         }
-        let Some(path) = self
-            .options
-            .class_path
-            .iter()
-            .map(|dir| dir.join(format!("{name}.som")))
-            .find(|p| p.is_file())
-        else {
+        let Some(path) = self.class_file(name) else {
             return Ok(None);
         };
         self.loading.push(name.to_string());
@@ -202,6 +427,7 @@ impl Vm {
                 class_name: self.class_name(cls),
                 instance_vars: self.instance_variable_names(cls),
                 class_side: self.heap.class_index_of(cls) == crate::objects::class_index::METACLASS,
+                defined_globals: Some(self.defined_globals()),
             };
             let code = compiler::compile_method(&def, &scope, file, source)
                 .map_err(|e| VmError::Load(e.to_string()))?;
@@ -227,6 +453,7 @@ impl Vm {
             class_name: self.class_name(nil_class),
             instance_vars: Vec::new(),
             class_side: false,
+            defined_globals: None,
         };
         let code = compiler::compile_doit(file, source, &scope, auto_declare)
             .map_err(|e| VmError::Load(e.to_string()))?;
@@ -275,7 +502,8 @@ impl Vm {
         Ok(self.listing_of(m, spec))
     }
 
-    fn listing_of(&self, m: Word, title: &str) -> String {
+    /// The disassembly of method (or block) `m` under the heading `title`, with its blocks.
+    pub fn listing_of(&self, m: Word, title: &str) -> String {
         let id = self.method_id(m);
         let info = self.methods.info(id);
         let bytes = self.heap.method_bytes(m.oop()).to_vec();

@@ -242,8 +242,7 @@ impl MethodTable {
                 + bits.num_temps
                 + bits.max_stack
                 + FRAME_SLACK,
-            prim_fn: (primitive != 0)
-                .then(|| crate::prims::table().entries[usize::from(primitive)].1),
+            prim_fn: (primitive != 0).then(|| crate::prims::functions()[usize::from(primitive)].1),
             invocations: 0,
             activation,
             flags: bits.flags,
@@ -445,10 +444,24 @@ fn quick_kind(code: &[u8], flags: u8) -> (Activation, u16, Word) {
 
 impl crate::Vm {
     /// Registers the compiled method or block `m` (a heap object) in the side table: copies its
-    /// bytecodes into the code arena, makes a cache cell per literal, decodes its header and
-    /// writes the new id into the object. Everything is read from the object, so this is also
-    /// how the table is rebuilt for the methods of a loaded image. Does not allocate.
+    /// bytecodes into the code arena, makes a cache cell per literal (those that `Send` and
+    /// `SuperSend` name are send sites), decodes its header (primitive number included) and
+    /// writes the new id into the object. Everything is read from the object: this is the one
+    /// way into the side table, for installed code and for the methods of a loaded image
+    /// (`snapshot.rs` resolves their primitives by name first). Does not allocate.
     pub fn register_method(&mut self, m: Word) -> Result<MethodId, crate::VmError> {
+        let mut scratch = Vec::new();
+        self.register_method_with(m, &mut scratch)
+            .map_err(crate::VmError::Load)
+    }
+
+    /// [`Vm::register_method`] with a scratch buffer for the send sites (reused when many
+    /// methods are registered at once).
+    pub(crate) fn register_method_with(
+        &mut self,
+        m: Word,
+        selectors: &mut Vec<Option<(Word, u8)>>,
+    ) -> Result<MethodId, String> {
         use crate::bytecode::{Op, instructions};
         use crate::objects::{MethodInfoBits, method};
         let o = m.oop();
@@ -456,35 +469,40 @@ impl crate::Vm {
             MethodInfoBits::decode(self.heap.slot(o, method::INFO).as_small_int().unwrap_or(0));
         let pointers = self.heap.method_pointer_slots(o);
         let nlit = pointers.saturating_sub(method::FIRST_LITERAL + method::TRAILER);
-        let code = self.heap.method_bytes(o).to_vec();
-        let mut selectors: Vec<Option<(Word, u8)>> = vec![None; nlit];
-        for ins in instructions(&code).map_while(Result::ok) {
+        selectors.clear();
+        selectors.resize(nlit, None);
+        for ins in instructions(self.heap.method_bytes(o)).map_while(Result::ok) {
             if matches!(ins.op, Op::Send | Op::SuperSend) {
                 let k = ins.operands[0] as usize;
-                let sel = self.heap.slot(o, method::FIRST_LITERAL + k);
-                let text = self.string_value(sel).unwrap_or_default();
-                selectors[k] = Some((sel, crate::compiler::selector_arity(&text) as u8));
+                if k < nlit {
+                    let sel = self.heap.slot(o, method::FIRST_LITERAL + k);
+                    let nargs = self.string_bytes(sel).map_or(0, selector_arity);
+                    selectors[k] = Some((sel, nargs));
+                }
             }
         }
         let id = self
             .methods
-            .register(m, bits, &code, &selectors)
-            .ok_or_else(|| crate::VmError::Load("the code space is full".into()))?;
+            .register(m, bits, self.heap.method_bytes(o), selectors)
+            .ok_or_else(|| "the code space is full".to_string())?;
         self.heap
             .set_slot(o, method::ID, Word::small_int(i64::from(id.0)));
         Ok(id)
     }
+}
 
-    /// The method-relative pc of absolute pc `pc` in a frame running method `id` (what a
-    /// Context answers, what the debug info's line table uses).
-    pub fn relative_pc(&self, id: MethodId, pc: usize) -> usize {
-        pc.saturating_sub(self.methods.info(id).code_start)
-    }
-
-    /// The absolute pc (a frame's pc, a RETURN_PC word) of method-relative pc `rel` in method
-    /// `id`.
-    pub fn absolute_pc(&self, id: MethodId, rel: usize) -> usize {
-        self.methods.info(id).code_start + rel
+/// The number of arguments a selector takes, from its bytes: keywords count their colons,
+/// anything not starting like an identifier is binary.
+pub(crate) fn selector_arity(name: &[u8]) -> u8 {
+    match name.first() {
+        None => 0,
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+            name.iter().filter(|b| **b == b':').count().min(255) as u8
+        }
+        Some(c) if c.is_ascii() => 1,
+        // A non-ASCII start: let the compiler's rule decide (letters start identifiers).
+        Some(_) => std::str::from_utf8(name)
+            .map_or(1, |s| crate::compiler::selector_arity(s).min(255) as u8),
     }
 }
 

@@ -142,10 +142,17 @@ impl Vm {
         let dnu = self.special(sp::SEL_DNU);
         match self.lookup(class, dnu) {
             Some(mid) => self.invoke(r, mid.0, 1),
-            None => Err(VmError::Load(format!(
-                "{} does not understand #doesNotUnderstand:",
-                self.class_name(self.class_of(rcv))
-            ))),
+            // A class that does not inherit from Object (`Foo = nil ( … )`): Object's
+            // doesNotUnderstand: reports it (it sends nothing to such a receiver).
+            None => match self.lookup(ci::OBJECT, dnu) {
+                Some(mid) => self.invoke(r, mid.0, 1),
+                None => Err(VmError::Load(format!(
+                    "{} does not understand #{}",
+                    self.class_name(self.class_of(rcv)),
+                    self.string_value(self.heap.slot(msg, message::SELECTOR))
+                        .unwrap_or_default()
+                ))),
+            },
         }
     }
 

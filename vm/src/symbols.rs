@@ -5,24 +5,35 @@
 //! to any more is collected and its entry dropped. After an image load the table is rebuilt by
 //! walking the heap.
 
+use rustc_hash::FxHashMap;
 use smalt_gc::Word;
-use std::collections::HashMap;
 
-/// Text → Symbol object.
+/// Text → Symbol object. Keyed by the symbol's bytes (its UTF-8), hashed with FxHash: the
+/// table is rebuilt from the heap at every start from an image, so inserting must be cheap.
 #[derive(Debug, Default)]
 pub struct SymbolTable {
-    map: HashMap<Box<str>, Word>,
+    map: FxHashMap<Box<[u8]>, Word>,
 }
 
 impl SymbolTable {
     /// The symbol for `name`, if it exists.
     pub fn get(&self, name: &str) -> Option<Word> {
-        self.map.get(name).copied()
+        self.map.get(name.as_bytes()).copied()
     }
 
     /// Records a newly made symbol.
     pub fn insert(&mut self, name: &str, symbol: Word) {
+        self.insert_bytes(name.as_bytes(), symbol);
+    }
+
+    /// Records a symbol by its bytes (rebuilding the table from a loaded heap).
+    pub fn insert_bytes(&mut self, name: &[u8], symbol: Word) {
         self.map.insert(name.into(), symbol);
+    }
+
+    /// Makes room for `n` more symbols.
+    pub fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
     }
 
     /// Visits every entry as a weak root.

@@ -123,6 +123,9 @@ pub struct VmOptions {
     pub print_ir: Vec<String>,
     /// Count inline-cache hits in native code too (`--jit-stats`).
     pub jit_stats: bool,
+    /// Report legal but suspicious code (a declaration shadowing an outer variable or an
+    /// instance variable) on `err` as classes load.
+    pub warnings: bool,
 }
 
 impl Default for VmOptions {
@@ -137,6 +140,7 @@ impl Default for VmOptions {
             jit_threshold: crate::tier::DEFAULT_THRESHOLD,
             print_ir: Vec::new(),
             jit_stats: false,
+            warnings: false,
         }
     }
 }
@@ -216,10 +220,23 @@ pub struct Vm {
     pub last_compile_error: String,
     /// Names of classes being loaded from the class path (breaks cycles).
     pub loading: Vec<String>,
+    /// While [`Vm::apply_class_path`] runs: the class-path files not yet loaded that
+    /// override library classes.
+    pub pending_overrides: Vec<String>,
+    /// The names of the defined globals and the number of globals they were taken at (see
+    /// `Vm::defined_globals` in the loader).
+    pub defined_globals_cache: Option<(i64, std::sync::Arc<std::collections::HashSet<String>>)>,
     /// State of the random number generator (`atRandom`).
     pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
     pub kernel_ready: bool,
+    /// Writes images for `Smalltalk saveImage:` (installed by the embedder; see `snapshot`).
+    pub image_writer: Option<std::rc::Rc<dyn crate::snapshot::ImageWriter>>,
+    /// Why the last `saveImage:` failed (for its Smalltalk error).
+    pub image_error: String,
+    /// A run suspended in `saveImage:` and loaded from an image, waiting for
+    /// [`Vm::resume`]: the bp of its base frame.
+    pub(crate) suspended: Option<usize>,
 }
 
 pub use crate::layout::{Registers, Runtime};
@@ -264,6 +281,11 @@ impl Vm {
         // GC stress and heap verification start once the kernel classes exist (see
         // `bootstrap`): before that, objects have classes that are not registered yet.
         let heap = Heap::new(options.heap.clone());
+        Vm::with_heap(options, heap)
+    }
+
+    /// A VM around `heap`, with empty side tables and stack.
+    pub(crate) fn with_heap(options: VmOptions, heap: Heap) -> Vm {
         let limit = options.max_stack_words.min(MAX_STACK_LIMIT);
         let mut vm = Vm {
             rt: Runtime {
@@ -295,8 +317,13 @@ impl Vm {
             prim_failure: None,
             last_compile_error: String::new(),
             loading: Vec::new(),
+            pending_overrides: Vec::new(),
+            defined_globals_cache: None,
             rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
+            image_writer: None,
+            image_error: String::new(),
+            suspended: None,
         };
         vm.refresh_runtime();
         vm
@@ -364,6 +391,14 @@ impl Vm {
             symbols: &mut self.symbols,
         };
         (&mut self.heap, roots)
+    }
+
+    /// Two-way `become:` of each pair: every reference to one object of a pair, in the heap
+    /// and in every root, becomes a reference to the other (see `smalt_gc`'s
+    /// `exchange_identities`; `prims::reflection` decides which objects may be exchanged).
+    pub(crate) fn exchange_identities(&mut self, pairs: &[(smalt_gc::Oop, smalt_gc::Oop)]) {
+        let (heap, mut roots) = self.heap_and_roots();
+        heap.exchange_identities(pairs, &mut roots);
     }
 
     /// Collects now, making room for an object of `need_slots` slots.

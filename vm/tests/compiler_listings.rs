@@ -298,6 +298,26 @@ golden!(brace_arrays, "foo: x ^{x. {}. {x + 1. {x}}}");
 golden!(brace_for_effect, "foo: x {x. x bar}");
 golden!(negative_literals, "foo: x ^x - -2 + (x-2) + #(-1 -2.5)");
 
+// ---- SOM scoping: shadowing and assigned arguments -------------------------------------------
+
+golden!(
+    shadowing_in_inlined_blocks,
+    "foo: a | t | t := 1. a ifTrue: [ | t | t := 2. a ifTrue: [ | t | t := 3 ] ]. ^t"
+);
+golden!(assigned_method_argument, "foo: x x := x + 1. ^x");
+golden!(
+    assigned_argument_after_capture,
+    "foo: x | blk | blk := [ x ]. x := 2. ^blk"
+);
+golden!(
+    assigned_loop_variable_uses_a_counter,
+    "foo 1 to: 3 do: [:i | i := i * 2. self bar: i]"
+);
+golden!(
+    assigned_inlined_argument_after_capture,
+    "foo: y ^y ifNotNil: [:v | | blk | blk := [ v ]. v := 0. blk]"
+);
+
 // ---- primitives ----------------------------------------------------------------------------
 
 golden!(som_primitive, "at: i = primitive");

@@ -18,11 +18,13 @@ fn exercise(src: &str) {
             class_name: class.name.clone(),
             instance_vars: class.instance_vars.clone(),
             class_side: false,
+            defined_globals: None,
         };
         let meta = ClassScope {
             class_name: format!("{} class", class.name),
             instance_vars: class.class_vars.clone(),
             class_side: true,
+            defined_globals: None,
         };
         if let Ok(compiled) = compile_class(&class, &inst, &meta, "fuzz.som", src) {
             for m in compiled

@@ -79,7 +79,7 @@ impl Expr {
             | Expr::CascadeReceiver { pos, .. }
             | Expr::Brace { pos, .. } => *pos,
             Expr::Var(n) | Expr::Assign { target: n, .. } => n.pos,
-            Expr::Send(s) => s.receiver.pos(),
+            Expr::Send(s) => s.chain().1.pos(),
             Expr::Cascade { receiver, .. } => receiver.pos(),
             Expr::Block(b) => b.pos,
         }
@@ -102,6 +102,33 @@ pub(crate) struct Send {
     pub args: Vec<Expr>,
     /// Position of the selector (its first keyword).
     pub pos: SourcePos,
+}
+
+impl Send {
+    /// The spine of a chain of sends: `self` and the sends that are receivers in turn
+    /// (`(a foo) bar` gives `[bar, foo]`), and the first receiver that is not a send (`a`).
+    /// A chain can be as long as the source (`1 + 1 + 1 …`), so passes walk it with this
+    /// loop instead of recursing along it.
+    pub fn chain(&self) -> (Vec<&Send>, &Expr) {
+        let mut sends = vec![self];
+        let mut inner = &self.receiver;
+        while let Expr::Send(s) = inner {
+            sends.push(s);
+            inner = &s.receiver;
+        }
+        (sends, inner)
+    }
+}
+
+/// Dropping a long chain of sends one link at a time (the default drop would recurse along
+/// the spine, as deep as the chain is long).
+impl Drop for Send {
+    fn drop(&mut self) {
+        let mut next = std::mem::replace(&mut self.receiver, Expr::Nil(self.pos));
+        while let Expr::Send(mut s) = next {
+            next = std::mem::replace(&mut s.receiver, Expr::Nil(s.pos));
+        }
+    }
 }
 
 /// A block `[:a :b | | t | statements]`.

@@ -322,6 +322,28 @@ impl Gen<'_> {
         }
         self.alloc_vector(f, scope);
         self.make_vector(f, scope);
+        self.move_args_to_vector(f, scope);
+    }
+
+    /// Copies the arguments of `scope` that live in its temp vector (they are assigned after a
+    /// capture) from the slots they arrived in into the vector just made.
+    fn move_args_to_vector(&mut self, f: &mut Frame, scope: ScopeId) {
+        let Some(&vector) = f.vector_local.get(&scope) else {
+            return;
+        };
+        for &v in &self.an.scopes[scope].vars {
+            let var = &self.an.vars[v];
+            if var.indirect
+                && var.kind != VarKind::Temp
+                && let Some(&k) = f.var_local.get(&v)
+            {
+                f.enc.emit(Op::PushLocal, &[k as i32]);
+                f.enc.emit(
+                    Op::PopStoreIndirect,
+                    &[var.vector_index as i32, vector as i32],
+                );
+            }
+        }
     }
 
     fn alloc_vector(&mut self, f: &mut Frame, scope: ScopeId) {
@@ -354,7 +376,8 @@ impl Gen<'_> {
         }
         for &v in &self.an.scopes[scope].vars {
             let var = &self.an.vars[v];
-            if !var.indirect {
+            // An indirect argument still arrives in a slot (see `move_args_to_vector`).
+            if !var.indirect || var.kind == VarKind::InlinedArg {
                 let k = self.alloc(f, var.name.clone());
                 f.var_local.insert(v, k);
             }
@@ -379,6 +402,7 @@ impl Gen<'_> {
             }
         }
         self.make_vector(f, scope);
+        self.move_args_to_vector(f, scope);
     }
 
     /// The scope of a literal block, or an internal error.
@@ -701,8 +725,27 @@ impl Gen<'_> {
         if let Some(kind) = classify(send) {
             return self.inline(f, send, kind, scope, want);
         }
+        // A chain of plain sends (`1 + 2 + 3 …`, any length): the first receiver, then each
+        // send innermost first, without recursing along the chain.
+        let (chain, first) = send.chain();
+        let plain = chain.iter().take_while(|s| classify(s).is_none()).count();
+        match chain.get(plain) {
+            Some(inlined) => {
+                self.send(f, inlined, scope, true);
+            }
+            None => {
+                self.expr(f, first, scope, true);
+            }
+        }
+        for (i, s) in chain[..plain].iter().enumerate().rev() {
+            self.send_message(f, s, scope, want || i > 0);
+        }
+        Flow::Continues
+    }
+
+    /// A send whose receiver is on the stack: its arguments and the send.
+    fn send_message(&mut self, f: &mut Frame, send: &Send, scope: ScopeId, want: bool) {
         let is_super = send.receiver.is_super();
-        self.expr(f, &send.receiver, scope, true);
         for a in &send.args {
             self.expr(f, a, scope, true);
         }
@@ -724,7 +767,6 @@ impl Gen<'_> {
         if !want {
             f.enc.emit(Op::Pop, &[]);
         }
-        Flow::Continues
     }
 
     // ---- jumps ------------------------------------------------------------------------
@@ -909,6 +951,7 @@ impl Gen<'_> {
             Expr::Var(n) => matches!(
                 self.an.resolve(&n.name, scope, self.class),
                 Resolved::Var(v) if matches!(self.an.vars[v].kind, VarKind::Arg(_))
+                    && !self.an.vars[v].written
             ),
             _ => false,
         };
@@ -939,8 +982,9 @@ impl Gen<'_> {
     ///       body; PushLocal i; PushSmallInt 1; Add; PopStoreLocal i; Jump L1
     ///   L2:
     /// ```
-    /// When `i` is captured by a real block, a hidden counter runs the loop and `i` is set from
-    /// it at the start of each iteration, so each closure sees its own value.
+    /// When `i` is captured by a real block or assigned in the body, a hidden counter runs the
+    /// loop and `i` is set from it at the start of each iteration, so each closure sees its own
+    /// value and an assignment to `i` lasts until the end of the iteration only.
     fn counting_loop(
         &mut self,
         f: &mut Frame,
@@ -968,10 +1012,12 @@ impl Gen<'_> {
             self.internal_error(b.pos, "loop variable without a slot");
             return Flow::Continues;
         };
+        // The body may capture `i` or assign it (SOM: the assignment is local to the
+        // iteration): then a hidden counter runs the loop.
         let hidden = self.an.scopes[body_scope]
             .vars
             .first()
-            .is_some_and(|&v| self.an.vars[v].captured);
+            .is_some_and(|&v| self.an.vars[v].captured || self.an.vars[v].written);
         let counter = if hidden {
             self.alloc(f, "<counter>")
         } else {

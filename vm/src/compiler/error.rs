@@ -32,9 +32,26 @@ pub struct CompileError {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.render(f, "error")
+    }
+}
+
+/// Something legal but worth a look (`smalt --warn`): displays like a [`CompileError`] with
+/// `warning:` in place of `error:`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileWarning(pub CompileError);
+
+impl fmt::Display for CompileWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.render(f, "warning")
+    }
+}
+
+impl CompileError {
+    fn render(&self, f: &mut fmt::Formatter<'_>, kind: &str) -> fmt::Result {
         writeln!(
             f,
-            "{}:{}:{}: error: {}",
+            "{}:{}:{}: {kind}: {}",
             self.file, self.line, self.column, self.message
         )?;
         let number = self.line.to_string();

@@ -62,7 +62,7 @@ mod verify;
 pub use code::{CompiledCode, Literal, Primitive, SourcePos, TempVector, selector_arity};
 pub use codegen::MAX_STACK;
 pub use disasm::{disassemble, disassemble_bytes};
-pub use error::{CompileError, CompileErrors};
+pub use error::{CompileError, CompileErrors, CompileWarning};
 pub use parser::{ClassDef, MAX_DEPTH, MethodDef, SuperclassRef};
 pub use verify::{VerifyError, max_stack, verify};
 
@@ -76,9 +76,21 @@ pub struct ClassScope {
     pub instance_vars: Vec<String>,
     /// Whether the methods are class-side methods.
     pub class_side: bool,
+    /// The globals defined when the code is compiled, if known. A block that reads a global
+    /// not among them is not compiled as a clean block: if the global is still undefined when
+    /// the block runs, the VM sends `unknownGlobal:` to the block's receiver (SOM), which a
+    /// clean block does not have. `None`: every global counts as defined.
+    pub defined_globals: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 impl ClassScope {
+    /// Whether `name` is a global that is not defined (as far as the scope knows).
+    pub fn is_undefined_global(&self, name: &str) -> bool {
+        self.defined_globals
+            .as_ref()
+            .is_some_and(|g| !g.contains(name))
+    }
+
     /// A scope with the given class name and instance variables.
     pub fn new(
         class_name: impl Into<String>,
@@ -89,6 +101,7 @@ impl ClassScope {
             class_name: class_name.into(),
             instance_vars: instance_vars.iter().map(|s| s.to_string()).collect(),
             class_side,
+            defined_globals: None,
         }
     }
 }
@@ -105,8 +118,8 @@ pub struct CompiledClass {
 /// Parses a SOM class file.
 ///
 /// When the file has syntax errors, the methods that did parse are also checked for the
-/// semantic errors that do not depend on inherited instance variables (assigning to an
-/// argument or a reserved word, duplicate or shadowing names), so one run reports both.
+/// semantic errors that do not depend on inherited instance variables (assigning to a
+/// reserved word, duplicate names), so one run reports both.
 pub fn parse_class(file: &str, source: &str) -> Result<ClassDef, CompileErrors> {
     parser::parse_class(source).map_err(|(partial, mut diags)| {
         if let Some(class) = partial {
@@ -124,6 +137,7 @@ fn semantic_errors_without_superclass(class: &ClassDef) -> Vec<error::Diag> {
         class_name: name,
         instance_vars: fields.to_vec(),
         class_side,
+        defined_globals: None,
     };
     let sides = [
         (
@@ -162,6 +176,24 @@ pub fn compile_method(
         scope::analyze(&def.ast, scope, false).map_err(|d| error::into_errors(file, source, d))?;
     codegen::generate(&def.ast, &analysis, scope, false, Some(def.source.clone()))
         .map_err(|d| error::into_errors(file, source, d))
+}
+
+/// The warnings for a parsed method: declarations that shadow a variable of an enclosing
+/// scope or an instance variable (legal, as in SOM). Empty when the method does not compile.
+pub fn method_warnings(
+    def: &MethodDef,
+    scope: &ClassScope,
+    file: &str,
+    source: &str,
+) -> Vec<CompileWarning> {
+    match scope::analyze(&def.ast, scope, false) {
+        Ok(analysis) => error::into_errors(file, source, analysis.warnings)
+            .0
+            .into_iter()
+            .map(CompileWarning)
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Compiles every method of a class, collecting the errors of all of them.

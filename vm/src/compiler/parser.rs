@@ -1,9 +1,11 @@
 //! The parser: tokens to syntax trees, for class files, single methods and do-its.
 //!
 //! A recursive-descent parser over the token list from `lexer.rs`. Every nesting level
-//! (parentheses, blocks, brace and literal arrays, message arguments, and each message of a
-//! chain, since `a foo foo foo …` nests in the tree too) counts against [`MAX_DEPTH`], so the
-//! later passes, which recurse over the tree, have a bounded depth as well.
+//! (parentheses, blocks, brace and literal arrays, message arguments, a chain of messages)
+//! counts against [`MAX_DEPTH`], so the later passes, which recurse over the tree, have a
+//! bounded depth as well. A chain (`a foo bar baz`, `1 + 2 + 3 + …`) nests in the tree as a
+//! spine of receivers of any length; it counts as one level, and every pass walks such a
+//! spine with a loop (see [`super::ast::Send::chain`]).
 //!
 //! Errors: parsing a method stops at its first error; in a class file the parser then skips to
 //! the end of that method (the parenthesis matching its body's `(`) and goes on with the next
@@ -15,8 +17,9 @@ use super::error::Diag;
 use super::lexer::{Tok, Token, tokenize};
 
 /// Deepest nesting the parser accepts, in levels: a parenthesis, block or brace array costs
-/// two (itself and the expression inside), a keyword message, each message of a chain, an
-/// assignment and a literal array one each. So 128 nested parentheses or blocks are fine.
+/// two (itself and the expression inside), a keyword message, a chain of unary or binary
+/// messages (of any length), an assignment and a literal array one each. So 128 nested
+/// parentheses or blocks are fine.
 ///
 /// Every later pass recurses over the tree, and a debug build needs up to about 2.5 KB of
 /// stack per level, so a full-depth method compiles within about 650 KB of stack.
@@ -856,14 +859,19 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// A chain of unary messages. The whole chain, however long, is one level of nesting:
+    /// the later passes walk a chain of sends (`a foo bar`, `1 + 2 + 3`) without recursing
+    /// along it.
     fn unary_tail(&mut self, mut receiver: Expr) -> PResult<Expr> {
-        let mut levels = 0;
+        let mut entered = false;
         while matches!(self.tok(), Tok::Ident(_)) && self.peek_at(1).tok != Tok::Assign {
-            self.enter()?;
-            levels += 1;
+            if !entered {
+                self.enter()?;
+                entered = true;
+            }
             receiver = self.unary_send(receiver);
         }
-        for _ in 0..levels {
+        if entered {
             self.leave();
         }
         Ok(receiver)
@@ -883,11 +891,14 @@ impl<'s> Parser<'s> {
         }))
     }
 
+    /// A chain of binary messages: one level of nesting, like [`Parser::unary_tail`].
     fn binary_tail(&mut self, mut receiver: Expr) -> PResult<Expr> {
-        let mut levels = 0;
+        let mut entered = false;
         while matches!(self.tok(), Tok::Binary(_) | Tok::Bar) {
-            self.enter()?;
-            levels += 1;
+            if !entered {
+                self.enter()?;
+                entered = true;
+            }
             let double = self.tok() == &Tok::Bar && self.peek_double_bar();
             let t = self.bump();
             let selector = match t.tok {
@@ -907,7 +918,7 @@ impl<'s> Parser<'s> {
                 pos: t.pos,
             }));
         }
-        for _ in 0..levels {
+        if entered {
             self.leave();
         }
         Ok(receiver)

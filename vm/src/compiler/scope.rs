@@ -1,9 +1,16 @@
 //! Name resolution, semantic checks and closure analysis.
 //!
 //! One walk over a method's tree builds its scopes (the method, each real block, each inlined
-//! block), resolves every name, reports the semantic errors (assigning to a reserved word, an
-//! argument or an undeclared variable; duplicate or shadowing declarations), and records for
-//! each variable where it is read and written. [`Analyzer::finish`] then decides, per variable
+//! block), resolves every name, reports the semantic errors (assigning to a reserved word or
+//! an undeclared variable; a name declared twice in one scope), and records for each variable
+//! where it is read and written.
+//!
+//! Names follow SOM: a declaration may shadow a variable of an enclosing scope or an instance
+//! variable, and the innermost binding wins, in inlined blocks as in real ones (an inlined
+//! block's variables get frame slots of their own, so writing one never touches an outer
+//! variable of the same name). Shadowing is recorded in [`Analysis::warnings`] for callers
+//! that report it. Arguments of methods and blocks (inlined ones too) may be assigned; the
+//! value is local to the activation. [`Analyzer::finish`] then decides, per variable
 //! and per block:
 //!
 //! * **captured**: referenced from a real block other than the one (or the method) whose frame
@@ -13,8 +20,10 @@
 //!   of a frame slot; closures copy the vector, so writes are shared. A variable is indirect if
 //!   it is written from inside a block, or written in its own frame at a point that comes after
 //!   a capture in the text, or written in a loop (an inlined `whileTrue:`, `to:do:`, …) nested
-//!   in its scope that also captures it. Arguments are never written, so never indirect;
-//!   neither are the arguments of inlined blocks, which are set once per entry;
+//!   in its scope that also captures it. The same rule holds for arguments: their initial
+//!   value (set by the activation, or on each entry into an inlined block) is not a write,
+//!   so only an argument assigned after a capture is indirect; the code generator copies it
+//!   into the temp vector on entry;
 //! * a real block's **captures**: the outer variables (or, for indirect ones, their vectors) it
 //!   or its nested blocks reference, in order of first reference: they become its copied
 //!   values;
@@ -94,6 +103,8 @@ pub(crate) struct Var {
     pub home: ScopeId,
     pub kind: VarKind,
     pub captured: bool,
+    /// Assigned somewhere (arguments too: SOM lets a method or block assign its arguments).
+    pub written: bool,
     pub indirect: bool,
     /// Indirect variables: the index in the scope's temp vector.
     pub vector_index: usize,
@@ -122,6 +133,9 @@ pub(crate) struct Analysis {
     pub scopes: Vec<Scope>,
     pub vars: Vec<Var>,
     block_scope: Vec<Option<ScopeId>>,
+    /// Declarations that shadow an outer variable or an instance variable (legal, as in SOM;
+    /// reported only when asked for).
+    pub warnings: Vec<Diag>,
 }
 
 impl Analysis {
@@ -175,6 +189,7 @@ pub(crate) fn analyze(
             scopes: Vec::new(),
             vars: Vec::new(),
             block_scope: vec![None; method.num_blocks as usize],
+            warnings: Vec::new(),
         },
         class,
         auto_declare,
@@ -278,15 +293,19 @@ impl Analyzer<'_> {
             self.error(name.pos, format!("duplicate name '{n}'"));
             return;
         }
-        if let Some(parent) = self.an.scopes[scope].parent
-            && self.an.lookup(n, parent).is_some()
-        {
-            self.error(
-                name.pos,
-                format!("'{n}' shadows a variable of an enclosing scope"),
-            );
-        } else if self.class.instance_vars.iter().any(|iv| iv == n) {
-            self.error(name.pos, format!("'{n}' shadows an instance variable"));
+        // SOM scoping: an inner declaration hides an outer variable or an instance variable
+        // of the same name (lookup is innermost first); `warnings` lets a caller report it.
+        let shadowed = match self.an.scopes[scope].parent {
+            Some(parent) if self.an.lookup(n, parent).is_some() => {
+                Some("a variable of an enclosing scope")
+            }
+            _ if self.class.instance_vars.iter().any(|iv| iv == n) => Some("an instance variable"),
+            _ => None,
+        };
+        if let Some(what) = shadowed {
+            self.an
+                .warnings
+                .push(Diag::new(name.pos, format!("'{n}' shadows {what}")));
         }
         let id = self.an.vars.len();
         self.an.vars.push(Var {
@@ -295,6 +314,7 @@ impl Analyzer<'_> {
             home: self.home(scope),
             kind,
             captured: false,
+            written: false,
             indirect: false,
             vector_index: 0,
             refs: Vec::new(),
@@ -339,15 +359,13 @@ impl Analyzer<'_> {
                     }
                     r = self.outer_home(id);
                 }
-                if write && self.an.vars[v].kind != VarKind::Temp {
-                    self.error(
-                        name.pos,
-                        format!("cannot assign to argument '{}'", name.name),
-                    );
-                }
             }
             Resolved::InstVar(_) => self.mark_self(scope),
             Resolved::Global => {
+                // SOM sends unknownGlobal: to the receiver, from blocks too.
+                if !write && self.class.is_undefined_global(&name.name) {
+                    self.mark_self(scope);
+                }
                 if write && !self.auto_declare {
                     self.error(
                         name.pos,
@@ -405,9 +423,18 @@ impl Analyzer<'_> {
 
     fn send(&mut self, send: &Send, scope: ScopeId) {
         let Some(kind) = classify(send) else {
-            self.expr(&send.receiver, scope);
-            for a in &send.args {
-                self.expr(a, scope);
+            // A chain of plain sends: the first receiver, then each send's arguments, in
+            // evaluation order, without recursing along the chain.
+            let (chain, first) = send.chain();
+            let plain = chain.iter().take_while(|s| classify(s).is_none()).count();
+            match chain.get(plain) {
+                Some(inlined) => self.send(inlined, scope),
+                None => self.expr(first, scope),
+            }
+            for s in chain[..plain].iter().rev() {
+                for a in &s.args {
+                    self.expr(a, scope);
+                }
             }
             return;
         };
@@ -509,6 +536,7 @@ impl Analyzer<'_> {
             let indirect = self.is_indirect(v);
             let var = &mut self.an.vars[v];
             var.captured = var.refs.iter().any(|r| !r.from_home);
+            var.written = var.refs.iter().any(|r| r.write);
             var.indirect = indirect;
         }
         for s in 0..self.an.scopes.len() {
@@ -548,10 +576,9 @@ impl Analyzer<'_> {
     }
 
     fn is_indirect(&self, v: VarId) -> bool {
+        // Arguments are treated like temporaries whose first write is the activation (or,
+        // for an inlined block's argument, the entry into the block).
         let var = &self.an.vars[v];
-        if var.kind != VarKind::Temp {
-            return false;
-        }
         let captures: Vec<u32> = var
             .refs
             .iter()

@@ -206,7 +206,27 @@ fn invoke(vm: &mut Vm, mid: u32, nargs: usize) -> Prim {
     Prim::Switched
 }
 
+/// `Block>>restart` (SOM): starts the activation that sent it over from its first bytecode,
+/// with an empty operand stack; its arguments and temporaries keep their values. SOM's
+/// `Block>>whileTrue:` loops this way (`self value ifFalse: [ ^nil ]. block value. self
+/// restart`) in constant stack space.
+fn block_restart(vm: &mut Vm, n: usize) -> Prim {
+    if n != 0 {
+        return Prim::Fail;
+    }
+    let fi = vm.stack[vm.regs.fp + crate::frame::FRAME_INFO];
+    let info = vm.methods.info(crate::layout::frame_info_method(fi));
+    let (code_start, temps) = (info.code_start, info.num_temps);
+    vm.regs.pc = code_start;
+    vm.regs.sp = vm.regs.fp + crate::frame::TEMPS + temps;
+    if vm.take_interrupt() {
+        return Prim::Error(crate::vm::VmError::Interrupted);
+    }
+    Prim::Switched
+}
+
 pub(super) const PRIMITIVES: &[PrimDef] = &[
+    (&["Block>>restart", "blockRestart"], block_restart),
     (
         &[
             "Block1>>value",
@@ -257,7 +277,11 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         perform_in_superclass,
     ),
     (
-        &["Method>>invokeOn:with:", "methodInvokeOn"],
+        &[
+            "Method>>invokeOn:with:",
+            "Primitive>>invokeOn:with:",
+            "methodInvokeOn",
+        ],
         method_invoke_on,
     ),
 ];

@@ -30,15 +30,18 @@
 
 use crate::objects::class_index as ci;
 use crate::vm::{Vm, VmError};
+use rustc_hash::FxHashMap;
 use smalt_gc::Word;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 mod blocks;
+mod clock;
 mod collections;
 mod contexts;
 mod numbers;
 mod objects;
+mod random;
+mod reflection;
 mod strings;
 mod system;
 
@@ -80,7 +83,7 @@ pub struct PrimTable {
     /// (canonical name, function) by index.
     pub entries: Vec<(&'static str, PrimFn)>,
     /// Every name → index.
-    pub by_name: HashMap<&'static str, u16>,
+    pub by_name: FxHashMap<&'static str, u16>,
     /// The argument counts each primitive takes, by index: bit n set = n arguments.
     pub arities: Vec<u32>,
 }
@@ -124,27 +127,92 @@ pub const UNWIND_MARKER: &str = "unwindMarker";
 /// See [`UNWIND_MARKER`].
 pub const HANDLER_MARKER: &str = "handlerMarker";
 
+/// Every group of primitives, in table order (index 1 is the first group's first entry).
+const GROUPS: [&[PrimDef]; 10] = [
+    objects::PRIMITIVES,
+    numbers::PRIMITIVES,
+    strings::PRIMITIVES,
+    blocks::PRIMITIVES,
+    contexts::PRIMITIVES,
+    system::PRIMITIVES,
+    collections::PRIMITIVES,
+    reflection::PRIMITIVES,
+    random::PRIMITIVES,
+    clock::PRIMITIVES,
+];
+
+/// A hash of every primitive's names in table order, and of [`ARITIES`]: two builds with the
+/// same stamp number their primitives the same way and give them the same argument counts
+/// (which follow from the names). Computed at compile time; images record it.
+pub const PRIMITIVE_STAMP: u64 = {
+    const fn mix(mut h: u64, bytes: &[u8]) -> u64 {
+        let mut i = 0;
+        while i < bytes.len() {
+            h ^= bytes[i] as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+            i += 1;
+        }
+        h
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut g = 0;
+    while g < GROUPS.len() {
+        let defs = GROUPS[g];
+        let mut i = 0;
+        while i < defs.len() {
+            let names = defs[i].0;
+            let mut j = 0;
+            while j < names.len() {
+                h = mix(h, names[j].as_bytes());
+                h = mix(h, b",");
+                j += 1;
+            }
+            h = mix(h, b";");
+            i += 1;
+        }
+        g += 1;
+    }
+    let mut a = 0;
+    while a < ARITIES.len() {
+        h = mix(h, ARITIES[a].0.as_bytes());
+        let mut c = 0;
+        while c < ARITIES[a].1.len() {
+            h = mix(h, &[ARITIES[a].1[c] as u8]);
+            c += 1;
+        }
+        a += 1;
+    }
+    h
+};
+
+fn no_primitive(_: &mut Vm, _: usize) -> Prim {
+    Prim::Fail
+}
+
+/// (canonical name, function) of every primitive by index: the cheap part of [`table`],
+/// enough to run methods whose primitive indices are known.
+pub fn functions() -> &'static [(&'static str, PrimFn)] {
+    static FUNCTIONS: LazyLock<Vec<(&'static str, PrimFn)>> = LazyLock::new(|| {
+        let mut entries: Vec<(&'static str, PrimFn)> = Vec::with_capacity(1024);
+        entries.push(("", no_primitive));
+        for defs in GROUPS {
+            entries.extend(defs.iter().map(|(names, f)| (names[0], *f)));
+        }
+        entries
+    });
+    &FUNCTIONS
+}
+
 /// The primitive table.
 pub fn table() -> &'static PrimTable {
     static TABLE: LazyLock<PrimTable> = LazyLock::new(|| {
-        fn none(_: &mut Vm, _: usize) -> Prim {
-            Prim::Fail
-        }
-        let mut entries: Vec<(&'static str, PrimFn)> = vec![("", none)];
-        let mut arities = vec![0];
-        let mut by_name = HashMap::new();
-        for defs in [
-            objects::PRIMITIVES,
-            numbers::PRIMITIVES,
-            strings::PRIMITIVES,
-            blocks::PRIMITIVES,
-            contexts::PRIMITIVES,
-            system::PRIMITIVES,
-            collections::PRIMITIVES,
-        ] {
-            for (names, f) in defs {
-                let index = entries.len() as u16;
-                entries.push((names[0], *f));
+        let entries = functions().to_vec();
+        let mut arities = Vec::with_capacity(entries.len());
+        arities.push(0);
+        let mut by_name = FxHashMap::with_capacity_and_hasher(2048, Default::default());
+        for defs in GROUPS {
+            for (names, _) in defs {
+                let index = arities.len() as u16;
                 arities.push(arity_bits(names));
                 for n in *names {
                     let old = by_name.insert(*n, index);

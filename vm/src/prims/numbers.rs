@@ -12,7 +12,7 @@
 use super::{Prim, PrimDef, done, prim_try};
 use crate::objects::class_index as ci;
 use crate::vm::{Vm, VmError};
-use dashu_int::ops::{Abs, Gcd};
+use dashu_int::ops::{Abs, Gcd, UnsignedAbs};
 use dashu_int::{IBig, Sign, UBig};
 use smalt_gc::{Format, Word};
 
@@ -283,6 +283,18 @@ fn int_mod(vm: &mut Vm, n: usize) -> Prim {
         f_mod,
     )
 }
+/// SOM `%`: on Integers modulo with the sign of the divisor (as `\\`); with a Double
+/// argument the IEEE 754 remainder of the truncated division (C's fmod, the dividend's
+/// sign: `-7 % 2.5` = -2.0; a zero divisor gives NaN), as SOM's Double `%`.
+fn int_percent(vm: &mut Vm, n: usize) -> Prim {
+    if n == 1
+        && let Some(y) = vm.float_value(vm.arg(1, 1))
+    {
+        let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
+        return done(vm.new_float(x % y));
+    }
+    int_mod(vm, n)
+}
 /// `rem:`: remainder with the sign of the dividend.
 fn int_rem(vm: &mut Vm, n: usize) -> Prim {
     int_arith(
@@ -320,17 +332,99 @@ fn int_floor_div_integers(vm: &mut Vm, n: usize) -> Prim {
         |_, _| None,
     )
 }
-/// SOM `//`: division answering a Double.
+/// SOM `//`: division answering a Double, by IEEE 754 rules (`1 // 0` is Infinity, `0 // 0`
+/// NaN, as in SOM). Two Integers divide exactly, then round once: `(2 raisedTo: 2000) //
+/// (2 raisedTo: 1999)` is 2.0 although neither converts to a finite Double.
 fn int_fdiv(vm: &mut Vm, n: usize) -> Prim {
     if n != 1 {
         return Prim::Fail;
     }
-    let x = prim_try!(as_f64(vm, vm.arg(1, 0)));
-    let y = prim_try!(as_f64(vm, vm.arg(1, 1)));
-    if y == 0.0 {
-        return Prim::Fail;
+    let (a, b) = (vm.arg(1, 0), vm.arg(1, 1));
+    if let Some(y) = vm.float_value(b) {
+        let x = prim_try!(as_f64(vm, a));
+        return done(vm.new_float(x / y));
     }
-    done(vm.new_float(x / y))
+    let x = prim_try!(big_from_word(vm, a));
+    let y = prim_try!(big_from_word(vm, b));
+    done(vm.new_float(ratio_to_f64(&x, &y)))
+}
+
+/// `a / b` rounded once to the nearest Double (IEEE 754: a zero `b` gives an infinity or NaN).
+pub(crate) fn ratio_to_f64(a: &IBig, b: &IBig) -> f64 {
+    const EXACT: usize = 53;
+    if b.is_zero() {
+        return a.to_f64().value() / 0.0;
+    }
+    let negative = (a.sign() == Sign::Negative) != (b.sign() == Sign::Negative);
+    if a.is_zero() {
+        return if negative { -0.0 } else { 0.0 };
+    }
+    if bit_len(a) <= EXACT && bit_len(b) <= EXACT {
+        return a.to_f64().value() / b.to_f64().value();
+    }
+    // q = |a| * 2^s / |b| with 66 or 67 bits, its lowest bit set if the division is inexact
+    // (a sticky bit), so that converting q rounds as the exact quotient would.
+    let (num, den) = (a.unsigned_abs(), b.unsigned_abs());
+    let s = 66 + bit_len(b) as i64 - bit_len(a) as i64;
+    let (num, den) = if s >= 0 {
+        (num << s as usize, den)
+    } else {
+        (num, den << (-s) as usize)
+    };
+    let (mut q, r) = (&num / &den, &num % &den);
+    if !r.is_zero() {
+        q |= UBig::ONE;
+    }
+    let x = scale_by_power_of_two(q.to_f64().value(), -s);
+    if negative { -x } else { x }
+}
+
+/// `x * 2^e` without intermediate overflow or underflow (in steps the exponent range allows).
+fn scale_by_power_of_two(mut x: f64, mut e: i64) -> f64 {
+    while e > 1000 {
+        x *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 {
+        x *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    x * 2f64.powi(e as i32)
+}
+
+/// The natural logarithm of a positive Integer of any size: `ln m + k ln 2` for `m` the top
+/// 64 bits and `k` the bits shifted out (converting the Integer to a Double would overflow).
+fn big_ln(x: &IBig) -> f64 {
+    if x.sign() == Sign::Negative {
+        return f64::NAN;
+    }
+    if x.is_zero() {
+        return f64::NEG_INFINITY;
+    }
+    let k = bit_len(x).saturating_sub(64);
+    let top = (x >> k).to_f64().value();
+    top.ln() + k as f64 * std::f64::consts::LN_2
+}
+
+/// `ln` of an Integer, computed from the Integer (exact for values beyond the Double range).
+fn int_ln(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    done(vm.new_float(big_ln(&x)))
+}
+
+/// `log` (base 10) of an Integer, computed from the Integer; exact for powers of ten.
+fn int_log10(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if bit_len(&x) <= 1000 {
+        return done(vm.new_float(x.to_f64().value().log10()));
+    }
+    let log = big_ln(&x) / std::f64::consts::LN_10;
+    let e = log.round();
+    // A power of ten answers its exponent exactly.
+    if (log - e).abs() < 1e-6 && IBig::from(10u8).pow(e as usize) == x {
+        return done(vm.new_float(e));
+    }
+    done(vm.new_float(log))
 }
 fn int_and(vm: &mut Vm, n: usize) -> Prim {
     int_arith(vm, n, |a, b| Some(a & b), |a, b| Some(a & b), |_, _| None)
@@ -747,11 +841,22 @@ fn float_sub(vm: &mut Vm, n: usize) -> Prim {
 fn float_mul(vm: &mut Vm, n: usize) -> Prim {
     float_arith(vm, n, |x, y| Some(x * y))
 }
+/// Smalltalk-80 `/`: a zero divisor fails (ZeroDivide).
 fn float_div(vm: &mut Vm, n: usize) -> Prim {
     float_arith(vm, n, |x, y| (y != 0.0).then_some(x / y))
 }
+/// SOM `//`: IEEE 754 division (`1.0 // 0.0` is Infinity, `0.0 // 0.0` NaN).
+fn float_som_div(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| Some(x / y))
+}
+/// Smalltalk-80 `\\`: floored modulo, the divisor's sign; a zero divisor fails.
 fn float_mod(vm: &mut Vm, n: usize) -> Prim {
     float_arith(vm, n, f_mod)
+}
+/// SOM `%`: the IEEE 754 remainder of the truncated division (C's fmod: the dividend's sign,
+/// `-5.5 % 2` = -1.5; a zero divisor gives NaN).
+fn float_percent(vm: &mut Vm, n: usize) -> Prim {
+    float_arith(vm, n, |x, y| Some(x % y))
 }
 fn float_rem(vm: &mut Vm, n: usize) -> Prim {
     float_arith(vm, n, |x, y| (y != 0.0).then_some(x % y))
@@ -1060,7 +1165,11 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Integer>>*", "integerMultiply"], int_mul),
     (&["Integer>>/", "integerDivide"], int_div),
     (&["Integer>>quo:", "integerQuo"], int_quo),
-    (&["Integer>>%", "Integer>>\\\\", "integerModulo"], int_mod),
+    // Canonical names never hold a backslash (tools quote them in SOM strings).
+    (&["integerModulo", "Integer>>\\\\"], int_mod),
+    (&["Integer>>%", "integerPercent"], int_percent),
+    (&["Integer>>ln", "integerLn"], int_ln),
+    (&["Integer>>log", "integerLog10"], int_log10),
     (&["Integer>>rem:", "integerRem"], int_rem),
     (&["integerFloorDivide"], int_floor_div),
     (&["Integer>>//", "integerDivideToDouble"], int_fdiv),
@@ -1119,8 +1228,10 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["Double>>+", "doubleAdd"], float_add),
     (&["Double>>-", "doubleSubtract"], float_sub),
     (&["Double>>*", "doubleMultiply"], float_mul),
-    (&["Double>>/", "Double>>//", "doubleDivide"], float_div),
-    (&["Double>>%", "Double>>\\\\", "doubleModulo"], float_mod),
+    (&["Double>>/", "doubleDivide"], float_div),
+    (&["Double>>//", "doubleSomDivide"], float_som_div),
+    (&["doubleModulo", "Double>>\\\\"], float_mod),
+    (&["Double>>%", "doublePercent"], float_percent),
     (&["Double>>rem:", "doubleRem"], float_rem),
     (&["Double>>raisedTo:", "doubleRaisedTo"], float_raised_to),
     (&["Double>>=", "doubleEqual"], float_eq),

@@ -848,10 +848,18 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     ),
     (&["classMethodCount"], class_method_count),
     (
-        &["Method>>signature", "Method>>selector", "methodSelector"],
+        &[
+            "Method>>signature",
+            "Method>>selector",
+            "Primitive>>signature",
+            "methodSelector",
+        ],
         method_selector,
     ),
-    (&["Method>>holder", "methodHolder"], method_holder),
+    (
+        &["Method>>holder", "Primitive>>holder", "methodHolder"],
+        method_holder,
+    ),
     (&["Method>>numArgs", "methodNumArgs"], method_num_args),
     (&["Method>>sourceCode", "methodSource"], method_source),
     (

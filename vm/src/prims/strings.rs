@@ -144,26 +144,40 @@ fn string_as_string(vm: &mut Vm, n: usize) -> Prim {
     done(vm.new_string(&s))
 }
 
-/// SOM `primSubstringFrom:to:` / `copyFrom:to:`: characters start..=end (1-based).
+/// SOM `primSubstringFrom:to:` / `copyFrom:to:`: characters start..=end (1-based). An ASCII
+/// receiver (the common case) is sliced by bytes, so taking a few characters out of a long
+/// string costs what the substring costs, not a pass over the whole receiver.
 fn string_substring(vm: &mut Vm, n: usize) -> Prim {
-    let s = prim_try!(text(vm, vm.rcv(n)));
     let start = prim_try!(vm.int_arg(n, 1));
     let end = prim_try!(vm.int_arg(n, 2));
-    let len = s.chars().count() as i64;
-    if start < 1 || end > len || end < start - 1 {
-        return Prim::Fail;
-    }
-    let sub: String = s
-        .chars()
-        .skip(start as usize - 1)
-        .take((end - start + 1) as usize)
-        .collect();
-    let r = vm.new_string(&sub);
+    let s = prim_try!(vm.string_bytes(vm.rcv(n)));
+    let in_bounds = |len: usize| start >= 1 && end <= len as i64 && end >= start - 1;
+    let sub: String = if s.is_ascii() {
+        if !in_bounds(s.len()) {
+            return Prim::Fail;
+        }
+        s[start as usize - 1..end as usize]
+            .iter()
+            .map(|&b| char::from(b))
+            .collect()
+    } else {
+        let s = String::from_utf8_lossy(s);
+        if !in_bounds(s.chars().count()) {
+            return Prim::Fail;
+        }
+        s.chars()
+            .skip(start as usize - 1)
+            .take((end - start + 1) as usize)
+            .collect()
+    };
     // Substrings of symbols are strings; of strings, strings of the same class.
-    done(r)
+    done(vm.new_string(&sub))
 }
 
 /// `indexOf: aCharacterOrString`: the 1-based character index of the first occurrence, or 0.
+/// SOM `indexOf: aString` (and `indexOf: aString startingAt: start`): the index of the first
+/// character of the first occurrence of a substring (or Character) at or after `start`; -1
+/// when there is none.
 fn string_index_of(vm: &mut Vm, n: usize) -> Prim {
     let s = prim_try!(text(vm, vm.rcv(n)));
     let arg = vm.arg(n, 1);
@@ -171,11 +185,23 @@ fn string_index_of(vm: &mut Vm, n: usize) -> Prim {
         Some(c) => c.to_string(),
         None => prim_try!(text(vm, arg)),
     };
-    let index = s
-        .find(&needle)
-        .map(|b| s[..b].chars().count() + 1)
-        .unwrap_or(0);
-    Prim::Done(Word::from_usize(index))
+    let start = if n == 2 {
+        let i = prim_try!(vm.int_arg(n, 2));
+        if i < 1 {
+            return Prim::Fail;
+        }
+        i as usize
+    } else {
+        1
+    };
+    let Some((from, _)) = s.char_indices().chain([(s.len(), ' ')]).nth(start - 1) else {
+        return Prim::Done(Word::small_int(-1));
+    };
+    let index = match s[from..].find(&needle) {
+        Some(b) => (start + s[from..from + b].chars().count()) as i64,
+        None => -1,
+    };
+    Prim::Done(Word::small_int(index))
 }
 
 fn string_begins_with(vm: &mut Vm, n: usize) -> Prim {
@@ -439,7 +465,14 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         ],
         string_substring,
     ),
-    (&["String>>indexOf:", "stringIndexOf"], string_index_of),
+    (
+        &[
+            "String>>indexOf:",
+            "String>>indexOf:startingAt:",
+            "stringIndexOf",
+        ],
+        string_index_of,
+    ),
     (
         &[
             "String>>beginsWith:",

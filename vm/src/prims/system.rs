@@ -104,8 +104,31 @@ fn load(vm: &mut Vm, n: usize) -> Prim {
     }
 }
 
-/// `loadFile: 'path/Foo.som'`: loads the class defined in a file; answers it or nil.
+/// `loadFile: 'path'` (SOM): the contents of a text file as a String; nil if it cannot be
+/// read or is not UTF-8.
 fn load_file(vm: &mut Vm, n: usize) -> Prim {
+    let path = prim_try!(vm.string_value(vm.arg(n, 1)));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => done(vm.new_string(&text)),
+        Err(_) => Prim::Done(vm.nil()),
+    }
+}
+
+/// `classOf: anObject`: the class of any object, also one that does not inherit from Object
+/// (which does not understand `class`).
+fn class_of(vm: &mut Vm, n: usize) -> Prim {
+    Prim::Done(vm.class_of(vm.arg(n, 1)))
+}
+
+/// `hasPrimitive: aName`: whether the VM has a primitive of that name (`'Integer>>+'`,
+/// `#integerAdd`).
+fn has_primitive(vm: &mut Vm, n: usize) -> Prim {
+    let name = prim_try!(vm.string_value(vm.arg(n, 1)));
+    Prim::Done(vm.boolean(super::lookup(&name).is_some()))
+}
+
+/// `loadClassFile: 'path/Foo.som'`: loads the class defined in a file; answers it or nil.
+fn load_class_file(vm: &mut Vm, n: usize) -> Prim {
     let path = prim_try!(vm.string_value(vm.arg(n, 1)));
     match vm.load_class_file(std::path::Path::new(&path)) {
         Ok(c) => Prim::Done(c),
@@ -159,9 +182,9 @@ fn gc_stats(vm: &mut Vm, _: usize) -> Prim {
     done(vm.new_array_from(&items))
 }
 
-/// `totalCompilationTime`: microseconds spent compiling Smalltalk source.
+/// `totalCompilationTime` (SOM): milliseconds spent compiling Smalltalk source.
 fn total_compilation_time(vm: &mut Vm, _: usize) -> Prim {
-    Prim::Done(Word::small_int(vm.compile_micros as i64))
+    Prim::Done(Word::small_int((vm.compile_micros / 1000) as i64))
 }
 
 /// `arguments`: the program's arguments as an Array of Strings.
@@ -215,7 +238,53 @@ fn primitive_failure_reason(vm: &mut Vm, _: usize) -> Prim {
     }
 }
 
+/// `saveImage: path`: writes the running system to an image file through the embedder's
+/// [`crate::snapshot::ImageWriter`]. Answers false here; the resumed image answers true from
+/// the same send (see `snapshot.rs`). Fails, with the reason in `imageSaveError`, if there is
+/// no writer, the path is not a String, or saving fails.
+fn save_image(vm: &mut Vm, n: usize) -> Prim {
+    let Some(path) = vm.string_value(vm.arg(n, 1)) else {
+        vm.image_error = "the file name must be a String".into();
+        return Prim::Fail;
+    };
+    let Some(writer) = vm.image_writer.clone() else {
+        vm.image_error = "this VM has no image writer".into();
+        return Prim::Fail;
+    };
+    let _ = vm.out.flush();
+    let result = vm.save_in_primitive(n, writer.as_ref(), &path);
+    match result {
+        Ok(()) => Prim::Done(vm.false_obj()),
+        Err(e) => {
+            vm.image_error = e;
+            Prim::Fail
+        }
+    }
+}
+
+/// `imageSaveError`: why the last `saveImage:` failed.
+fn image_save_error(vm: &mut Vm, _: usize) -> Prim {
+    let msg = vm.image_error.clone();
+    done(vm.new_string(&msg))
+}
+
 pub(super) const PRIMITIVES: &[PrimDef] = &[
+    (
+        &[
+            "SystemDictionary>>saveImage:",
+            "System>>saveImage:",
+            "saveImage",
+        ],
+        save_image,
+    ),
+    (
+        &[
+            "SystemDictionary>>imageSaveError",
+            "System>>imageSaveError",
+            "imageSaveError",
+        ],
+        image_save_error,
+    ),
     (
         &[
             "System>>primitiveFailureReason",
@@ -239,6 +308,15 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
     (&["System>>hasGlobal:", "systemHasGlobal"], has_global),
     (&["System>>load:", "systemLoad"], load),
     (&["System>>loadFile:", "systemLoadFile"], load_file),
+    (
+        &["System>>loadClassFile:", "systemLoadClassFile"],
+        load_class_file,
+    ),
+    (&["System>>classOf:", "systemClassOf"], class_of),
+    (
+        &["System>>hasPrimitive:", "systemHasPrimitive"],
+        has_primitive,
+    ),
     (&["System>>exit:", "systemExitWith"], exit_with),
     (&["System>>exit", "systemExit"], exit),
     (&["System>>time", "systemTime"], time),

@@ -49,6 +49,25 @@ struct Args {
     #[arg(long = "print-bytecode", value_name = "CLASS>>SELECTOR")]
     print_bytecode: Vec<String>,
 
+    /// The native-code tier: off (interpreter only), on (compile hot methods), eager (compile
+    /// every method before its first run).
+    #[arg(long = "jit", value_name = "MODE", default_value = "on")]
+    jit: smalt_vm::tier::JitMode,
+
+    /// Compile a method or block after this many invocations or loop back-edges.
+    #[arg(long = "jit-threshold", value_name = "N", default_value_t = smalt_vm::tier::DEFAULT_THRESHOLD)]
+    jit_threshold: u32,
+
+    /// Print the Cranelift IR and machine-code size of a method when it is compiled, e.g.
+    /// 'Integer>>fib' (blocks in it too); with --jit=eager it is compiled at its first call.
+    #[arg(long = "print-ir", value_name = "CLASS>>SELECTOR")]
+    print_ir: Vec<String>,
+
+    /// Print JIT statistics when the program ends: methods compiled, compile time, code
+    /// size, send sites by cache state with their misses and (counted) native hits.
+    #[arg(long = "jit-stats")]
+    jit_stats: bool,
+
     /// The program: a .som file or a class name on the class path, then its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     program: Vec<String>,
@@ -94,6 +113,10 @@ fn options(args: &Args) -> VmOptions {
     }
     o.verify_heap = args.verify_heap;
     o.warnings = args.warn;
+    o.jit = args.jit;
+    o.jit_threshold = args.jit_threshold;
+    o.print_ir = args.print_ir.clone();
+    o.jit_stats = args.jit_stats;
     if let Some(words) = args.max_stack {
         o.max_stack_words = words.max(1024);
     }
@@ -131,28 +154,46 @@ fn run(args: Args) -> anyhow::Result<i32> {
         Box::new(ProgramOutput::new())
     };
     vm.interrupt = install_interrupt_handler();
+    let code = run_in(&mut vm, &writer, started.tag, &args, program);
+    if args.jit_stats
+        && let Some(report) = vm.tier_report()
+    {
+        let _ = vm.out.flush();
+        eprint!("{report}");
+    }
+    code
+}
+
+/// Runs what the command line asks for in a started VM.
+fn run_in(
+    vm: &mut Vm,
+    writer: &smalt_image::FileWriter,
+    tag: u32,
+    args: &Args,
+    program: Option<String>,
+) -> anyhow::Result<i32> {
     // The class path decides (SOM): its files for library classes load before anything runs.
     if let Err(e) = vm.apply_class_path() {
-        let status = report(&mut vm, &e);
+        let status = report(vm, &e);
         return Ok(finish_output(&mut vm.out, status));
     }
-    if let Some(code) = resume(&mut vm, started.tag) {
+    if let Some(code) = resume(vm, tag) {
         return Ok(finish_output(&mut vm.out, code));
     }
     let status = if let Some(expr) = &args.eval {
         writer.tag.set(smalt::tag::EVAL);
-        let status = eval_and_print(&mut vm, expr);
-        interrupted_at_the_end(&mut vm, status)
+        let status = eval_and_print(vm, expr);
+        interrupted_at_the_end(vm, status)
     } else {
         match program {
             Some(p) => {
                 writer.tag.set(smalt::tag::PROGRAM);
-                let status = run_program(&mut vm, &p, &args.program[1..], &args.print_bytecode)?;
-                interrupted_at_the_end(&mut vm, status)
+                let status = run_program(vm, &p, &args.program[1..], &args.print_bytecode)?;
+                interrupted_at_the_end(vm, status)
             }
             None => {
                 writer.tag.set(smalt::tag::REPL);
-                crate::repl::run(&mut vm)?
+                crate::repl::run(vm)?
             }
         }
     };
@@ -245,6 +286,10 @@ pub(crate) fn report_error(e: &VmError) -> i32 {
             let _ = writeln!(err, "{}", p.error("interrupted"));
             write_trace(&mut err, &p, trace);
             130
+        }
+        VmError::Unwound => {
+            let _ = writeln!(err, "smalt: internal error: an unwinding escaped the VM");
+            70
         }
     }
 }

@@ -21,5 +21,6 @@ mod repl;
 mod style;
 
 fn main() {
+    smalt_jit::install();
     std::process::exit(cli::main(std::env::args().collect()));
 }

@@ -18,7 +18,7 @@
 #[path = "robustness/harness.rs"]
 mod harness;
 
-use harness::{Watchdog, check_usable, new_vm};
+use harness::{TIERS, Tier, Watchdog, check_usable, new_vm, new_vm_in, new_vm_with, tier_of};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -476,36 +476,33 @@ impl std::io::Write for ClosingPipe {
     }
 }
 
-/// The VM a case runs in: the robustness VM, with its heap or its output made hostile.
-fn hostile_vm(case: &Case) -> (Vm, harness::Capture) {
+/// The VM a case runs in: the robustness VM of `tier`, with its heap or its output made hostile.
+fn hostile_vm(case: &Case, tier: Tier) -> (Vm, harness::Capture) {
     match case.hostility {
         Hostility::SmallHeap => {
-            let mut options = harness::options();
-            options.heap.max_bytes = 3 << 20;
-            options.heap.initial_bytes = 1 << 20;
-            let mut vm = Vm::new(options).expect("the VM starts");
-            let out = harness::Capture::default();
-            vm.out = Box::new(out.clone());
-            vm.err = Box::new(out.clone());
+            let (mut vm, out) = new_vm_with(tier, false, |options| {
+                options.heap.max_bytes = 3 << 20;
+                options.heap.initial_bytes = 1 << 20;
+            });
             if case.stress {
                 vm.heap.set_stress(97);
             }
             (vm, out)
         }
         Hostility::BrokenPipe(room) => {
-            let (mut vm, out) = new_vm(case.stress);
+            let (mut vm, out) = new_vm_in(tier, case.stress);
             vm.out = Box::new(ClosingPipe { room });
             vm.err = Box::new(ClosingPipe { room: room / 2 });
             (vm, out)
         }
-        _ => new_vm(case.stress),
+        _ => new_vm_in(tier, case.stress),
     }
 }
 
 /// Runs a case in a fresh VM: every evaluation must end without a panic, and the VM must be
 /// usable afterwards with a sound heap.
-fn run_case(case: &Case, sels: &Selectors, wd: &Watchdog) -> Result<(), TestCaseError> {
-    let (mut vm, _out) = hostile_vm(case);
+fn run_case(case: &Case, sels: &Selectors, wd: &Watchdog, tier: Tier) -> Result<(), TestCaseError> {
+    let (mut vm, _out) = hostile_vm(case, tier);
     let timeout = match case.hostility {
         // Interrupted soon: the loop after the send runs for ever.
         Hostility::InterruptedUnwinding => Duration::from_millis(100),
@@ -589,7 +586,12 @@ fn fuzz(stress: bool, cases: u32, seed_offset: u8) {
     seed[..8].copy_from_slice(&env_number("SMALT_FUZZ_SEED", 0x5eed).to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed);
     let mut runner = TestRunner::new_with_rng(config, rng);
-    let result = runner.run(&case(stress), |c| run_case(&c, &sels, &wd));
+    // The cases take turns in the three tiers.
+    let turn = std::cell::Cell::new(0usize);
+    let result = runner.run(&case(stress), |c| {
+        turn.set(turn.get() + 1);
+        run_case(&c, &sels, &wd, tier_of(turn.get()))
+    });
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -717,7 +719,8 @@ fn every_primitive(stress: bool, select: impl Fn(usize) -> bool) {
         if k % 6 == 0 {
             vm_and_out = None;
         }
-        let (vm, _out) = vm_and_out.get_or_insert_with(|| new_vm(false));
+        // A few primitives per VM; the VMs take turns in the three tiers.
+        let (vm, _out) = vm_and_out.get_or_insert_with(|| new_vm_in(tier_of(k / 6), false));
         vm.heap.set_stress(0);
         for &n in arities {
             let (selector, source) = probe(k, name, n);
@@ -779,8 +782,14 @@ fn a_sample_of_primitives_collecting_at_every_safepoint() {
 /// The primitives that stop the evaluation, on good and bad arguments.
 #[test]
 fn primitives_that_stop() {
+    for tier in TIERS {
+        primitives_that_stop_in(tier);
+    }
+}
+
+fn primitives_that_stop_in(tier: Tier) {
     let wd = Watchdog::new();
-    let (mut vm, _out) = new_vm(false);
+    let (mut vm, _out) = new_vm_in(tier, false);
     let cases = [
         ("system exit: 3", Some(VmError::Exit(3))),
         ("system exit", Some(VmError::Exit(0))),
@@ -862,12 +871,15 @@ fn outcome(vm: &mut Vm, wd: &Watchdog, src: &str) -> String {
 /// when `stress`): the outcome must contain `expected`.
 fn expect_all(cases: &[(&str, &str)], stress: bool) {
     let wd = Watchdog::new();
-    for stressed in [false, true] {
-        if stressed && !stress {
-            continue;
-        }
-        let (mut vm, _out) = new_vm(stressed);
-        expect_outcomes(&mut vm, &wd, stressed, cases);
+    for tier in TIERS {
+        let (mut vm, _out) = new_vm_in(tier, false);
+        expect_outcomes(&mut vm, &wd, false, cases);
+    }
+    if stress {
+        // Collecting at every safepoint is slow: the lists take turns in the three tiers.
+        let tier = tier_of(cases.iter().map(|(s, _)| s.len()).sum::<usize>());
+        let (mut vm, _out) = new_vm_in(tier, true);
+        expect_outcomes(&mut vm, &wd, true, cases);
     }
 }
 
@@ -1554,8 +1566,8 @@ fn broken_handlers_end() {
 #[test]
 fn handler_markers_on_other_methods_are_skipped() {
     let wd = Watchdog::new();
-    for stress in [false, true] {
-        let (mut vm, _out) = new_vm(stress);
+    for (k, stress) in [false, false, false, true].into_iter().enumerate() {
+        let (mut vm, _out) = new_vm_in(tier_of(k), stress);
         vm.load_class_source(
             "Marked = (
                 one: x = ( <primitive: #handlerMarker> ^x value )
@@ -1586,8 +1598,8 @@ fn handler_markers_on_other_methods_are_skipped() {
 #[test]
 fn returns_from_dead_homes() {
     let wd = Watchdog::new();
-    for stress in [false, true] {
-        let (mut vm, _out) = new_vm(stress);
+    for (k, stress) in [false, false, false, true].into_iter().enumerate() {
+        let (mut vm, _out) = new_vm_in(tier_of(k + 1), stress);
         vm.evaluate("R := nil", "test", true).unwrap();
         vm.load_class_source(
             "Escaper = (
@@ -1628,8 +1640,14 @@ fn returns_from_dead_homes() {
 /// An infinite loop stops when interrupted (as Ctrl-C does), and the VM goes on working.
 #[test]
 fn interrupted_loops_leave_a_usable_vm() {
+    for tier in TIERS {
+        interrupted_loops_in(tier);
+    }
+}
+
+fn interrupted_loops_in(tier: Tier) {
     let wd = Watchdog::new();
-    let (mut vm, _out) = new_vm(false);
+    let (mut vm, _out) = new_vm_in(tier, false);
     for src in [
         "[ true ] whileTrue",
         "[ ] repeat",
@@ -1741,7 +1759,7 @@ fn mutated_library_files_load_or_fail_cleanly() {
         if k % 8 == 0 {
             vm_and_out = None;
         }
-        let (vm, _out) = vm_and_out.get_or_insert_with(|| new_vm(false));
+        let (vm, _out) = vm_and_out.get_or_insert_with(|| new_vm_in(tier_of(k / 8), false));
         for _ in 0..per_file {
             let mut text = source.to_string();
             for _ in 0..rng.random_range(1..4) {
@@ -1883,8 +1901,8 @@ fn replaced_globals_and_removed_methods() {
             "R value: 4",
         ],
     ];
-    for seq in sequences {
-        let (mut vm, _out) = new_vm(false);
+    for (k, seq) in sequences.iter().enumerate() {
+        let (mut vm, _out) = new_vm_in(tier_of(k), false);
         vm.evaluate("R := nil", "test", true).unwrap();
         for step in *seq {
             let t = std::time::Instant::now();

@@ -1,7 +1,9 @@
 //! Runs every Smalltalk test suite of `tests/smalltalk/` in a fresh VM resumed from the
-//! embedded default image (as `smalt` starts), once normally and once under GC stress, and
-//! fails with the suite's report if any test fails.
+//! embedded default image (as `smalt` starts), in every tier (the interpreter, the eager JIT,
+//! the JIT with a low threshold), each normally and under GC stress, and fails with the
+//! suite's report if any test fails.
 
+use smalt_vm::tier::JitMode;
 use smalt_vm::{Vm, VmOptions};
 use std::path::PathBuf;
 
@@ -12,11 +14,30 @@ fn suite_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smalltalk")
 }
 
+/// A tier to run a suite in.
+#[derive(Clone, Copy, Debug)]
+enum Tier {
+    Interpreter,
+    /// Every method and block compiled before its first run.
+    Eager,
+    /// Compiled after a few invocations or loop iterations: mixes interpreted and native
+    /// frames, and enters loops through on-stack replacement.
+    Hot,
+}
+
 /// Runs `TestRunner run: <suite>`; answers the report, as `Err` if a test did not pass.
-fn run_suite(suite: &str, gc_stress: u32, verify_heap: bool) -> Result<String, String> {
+fn run_suite(suite: &str, tier: Tier, gc_stress: u32, verify_heap: bool) -> Result<String, String> {
+    smalt_jit::install();
+    let (jit, jit_threshold) = match tier {
+        Tier::Interpreter => (JitMode::Off, 0),
+        Tier::Eager => (JitMode::Eager, 1),
+        Tier::Hot => (JitMode::On, 3),
+    };
     let options = VmOptions {
         class_path: vec![suite_dir()],
         verify_heap,
+        jit,
+        jit_threshold,
         ..VmOptions::default()
     };
     let mut vm = smalt::new_vm(options).map_err(|e| format!("cannot start the VM: {e}"))?;
@@ -35,17 +56,19 @@ fn run_suite(suite: &str, gc_stress: u32, verify_heap: bool) -> Result<String, S
     }
     let summary = report.lines().last().unwrap_or("(no report)");
     let collections = vm.heap.stats().collections - collections_before;
-    eprintln!("{summary} [gc stress {gc_stress}: {collections} collections, {elapsed:.2?}]");
+    eprintln!(
+        "{summary} [{tier:?}, gc stress {gc_stress}: {collections} collections, {elapsed:.2?}]"
+    );
     if passed { Ok(report) } else { Err(report) }
 }
 
-fn check(suite: &str, gc_stress: u32) {
-    check_with(suite, gc_stress, false);
+fn check(suite: &str, tier: Tier, gc_stress: u32) {
+    check_with(suite, tier, gc_stress, false);
 }
 
-fn check_with(suite: &str, gc_stress: u32, verify_heap: bool) {
-    if let Err(report) = run_suite(suite, gc_stress, verify_heap) {
-        panic!("{suite} failed (gc stress {gc_stress}):\n{report}");
+fn check_with(suite: &str, tier: Tier, gc_stress: u32, verify_heap: bool) {
+    if let Err(report) = run_suite(suite, tier, gc_stress, verify_heap) {
+        panic!("{suite} failed ({tier:?}, gc stress {gc_stress}):\n{report}");
     }
 }
 
@@ -55,16 +78,46 @@ fn check_with(suite: &str, gc_stress: u32, verify_heap: bool) {
 const STRESS: u32 = 1;
 
 macro_rules! suites {
-    ($($suite:ident),* $(,)?) => {
+    (stressed in eager: $($a:ident),* ; stressed in hot: $($b:ident),* $(,)?) => {
+        suites!(@all $($a,)* $($b),*);
+        /// Half of the suites under GC stress with the eager JIT (the other half with the hot
+        /// JIT: every suite is stressed in one JIT tier, which keeps CI within its budget).
+        #[allow(non_snake_case)]
+        mod eager_stress {
+            use super::Tier::*;
+            $( #[test] fn $a() { super::check(stringify!($a), Eager, super::STRESS); } )*
+        }
+        /// The other half under GC stress with the hot JIT.
+        #[allow(non_snake_case)]
+        mod hot_stress {
+            use super::Tier::*;
+            $( #[test] fn $b() { super::check(stringify!($b), Hot, super::STRESS); } )*
+        }
+    };
+    (@all $($suite:ident),* $(,)?) => {
         /// Every suite, run normally.
         #[allow(non_snake_case)]
         mod normal {
-            $( #[test] fn $suite() { super::check(stringify!($suite), 0); } )*
+            use super::Tier::*;
+            $( #[test] fn $suite() { super::check(stringify!($suite), Interpreter, 0); } )*
         }
         /// Every suite, under GC stress.
         #[allow(non_snake_case)]
         mod stress {
-            $( #[test] fn $suite() { super::check(stringify!($suite), super::STRESS); } )*
+            use super::Tier::*;
+            $( #[test] fn $suite() { super::check(stringify!($suite), Interpreter, super::STRESS); } )*
+        }
+        /// Every suite, every method compiled before its first run.
+        #[allow(non_snake_case)]
+        mod eager {
+            use super::Tier::*;
+            $( #[test] fn $suite() { super::check(stringify!($suite), Eager, 0); } )*
+        }
+        /// Every suite, methods compiled once hot (a low threshold).
+        #[allow(non_snake_case)]
+        mod hot {
+            use super::Tier::*;
+            $( #[test] fn $suite() { super::check(stringify!($suite), Hot, 0); } )*
         }
     };
 }
@@ -106,45 +159,53 @@ fn a_suite_in_a_vm_compiled_from_source() {
 /// collection.
 #[test]
 fn symbol_suite_collecting_and_verifying_at_every_safepoint() {
-    check_with("SymbolTest", 1, true);
+    check_with("SymbolTest", Tier::Interpreter, 1, true);
+}
+
+/// The same with every method compiled.
+#[test]
+fn symbol_suite_eager_collecting_and_verifying_at_every_safepoint() {
+    check_with("SymbolTest", Tier::Eager, 1, true);
 }
 
 suites!(
+    stressed in eager:
     IntegerTest,
-    LargeIntegerTest,
     DoubleTest,
-    CharacterTest,
     StringTest,
-    SymbolTest,
     ArrayTest,
-    ByteArrayTest,
     OrderedCollectionTest,
-    VectorTest,
     SortedCollectionTest,
-    IntervalTest,
     SetTest,
-    DictionaryTest,
     BagTest,
-    AssociationTest,
     StreamTest,
-    BooleanTest,
     ObjectTest,
-    BlockTest,
     ClassTest,
-    SystemTest,
     TestCaseTest,
-    ExceptionTest,
     ContextTest,
-    AbstractClassesTest,
     ReadOnlyTest,
-    InliningTest,
     SomProtocolTest,
-    // The classics, part two.
     PointTest,
     RectangleTest,
     FractionTest,
     RandomTest,
-    DurationTest,
+    DurationTest;
+    stressed in hot:
+    LargeIntegerTest,
+    CharacterTest,
+    SymbolTest,
+    ByteArrayTest,
+    VectorTest,
+    IntervalTest,
+    DictionaryTest,
+    AssociationTest,
+    BooleanTest,
+    BlockTest,
+    SystemTest,
+    ExceptionTest,
+    AbstractClassesTest,
+    InliningTest,
+    // The classics, part two.
     DateTest,
     TimeTest,
     DateAndTimeTest,

@@ -51,14 +51,14 @@ pub const GC_FORWARDED: u64 = 1 << 29;
 /// Header bit: the object is read-only.
 pub const READ_ONLY: u64 = 1 << 22;
 
-const CLASS_SHIFT: u32 = 0;
-const CLASS_MASK: u64 = (1 << 22) - 1;
+pub(crate) const CLASS_SHIFT: u32 = 0;
+pub(crate) const CLASS_MASK: u64 = (1 << 22) - 1;
 const FORMAT_SHIFT: u32 = 24;
 const FORMAT_MASK: u64 = 0x1F;
 const HASH_SHIFT: u32 = 32;
 const HASH_MASK: u64 = (1 << 22) - 1;
-const SLOTS_SHIFT: u32 = 56;
-const OVERFLOW_COUNT_MASK: u64 = (1 << 56) - 1;
+pub(crate) const SLOTS_SHIFT: u32 = 56;
+pub(crate) const OVERFLOW_COUNT_MASK: u64 = (1 << 56) - 1;
 
 /// How an object's slots are laid out; decides what the collector scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

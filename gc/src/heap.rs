@@ -263,6 +263,12 @@ impl Heap {
         self.nil
     }
 
+    /// Address of word 0 of the space: an [`Oop`] is a byte offset from here (for compiled
+    /// code). It changes when a collection copies the objects into another space or grows it.
+    pub fn base_address(&self) -> usize {
+        self.space.as_ptr() as usize
+    }
+
     /// The class table.
     pub fn classes(&self) -> &ClassTable {
         &self.classes
@@ -640,6 +646,35 @@ impl Heap {
     pub fn set_slot(&mut self, oop: Oop, i: usize, w: Word) {
         debug_assert!(i < self.num_slots(oop), "slot {i} out of range");
         self.space[oop.index() + 1 + i] = w.raw();
+    }
+
+    /// Slot `i` of the object `w` refers to, for a word the caller knows is a reference (the
+    /// interpreter's receiver or method): [`Heap::slot`] without the tag test of
+    /// [`Word::oop`]. Checked in debug builds; in release builds a word that is not a reference
+    /// reads some word of the space (bounds-checked: never undefined behaviour).
+    #[inline]
+    #[track_caller]
+    pub fn slot_of(&self, w: Word, i: usize) -> Word {
+        debug_assert!(w.as_oop().is_some(), "slot_of {w:?}");
+        Word::from_raw(self.space[(w.raw() >> 3) as usize + 1 + i])
+    }
+
+    /// Stores into slot `i` of the object `w` refers to: [`Heap::set_slot`] for a word the
+    /// caller knows is a reference (see [`Heap::slot_of`]).
+    #[inline]
+    #[track_caller]
+    pub fn set_slot_of(&mut self, w: Word, i: usize, v: Word) {
+        debug_assert!(w.as_oop().is_some(), "set_slot_of {w:?}");
+        self.space[(w.raw() >> 3) as usize + 1 + i] = v.raw();
+    }
+
+    /// The header of the object `w` refers to, for a word the caller knows is a reference (see
+    /// [`Heap::slot_of`]).
+    #[inline]
+    #[track_caller]
+    pub fn header_of(&self, w: Word) -> Header {
+        debug_assert!(w.as_oop().is_some(), "header_of {w:?}");
+        Header::from_raw(self.space[(w.raw() >> 3) as usize])
     }
 
     /// Slot `i` if it exists.

@@ -21,6 +21,7 @@ mod collector;
 mod exchange;
 mod header;
 mod heap;
+pub mod layout;
 mod verify;
 mod word;
 

@@ -46,11 +46,11 @@ pub const SMALL_INT_MIN: i64 = -(1 << 62);
 pub const SMALL_INT_MAX: i64 = (1 << 62) - 1;
 
 /// Exponent rebias of SmallFloat64: stored exponent = IEEE biased exponent − 896.
-const FLOAT_EXP_OFFSET: u64 = 896;
+pub(crate) const FLOAT_EXP_OFFSET: u64 = 896;
 /// Smallest IEEE biased exponent held immediately.
-const FLOAT_EXP_MIN: u64 = FLOAT_EXP_OFFSET + 1;
+pub(crate) const FLOAT_EXP_MIN: u64 = FLOAT_EXP_OFFSET + 1;
 /// Largest IEEE biased exponent held immediately.
-const FLOAT_EXP_MAX: u64 = FLOAT_EXP_OFFSET + 254;
+pub(crate) const FLOAT_EXP_MAX: u64 = FLOAT_EXP_OFFSET + 254;
 
 /// One tagged value: a SmallInteger, Character, SmallFloat64 or object reference.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]

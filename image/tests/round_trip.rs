@@ -323,6 +323,7 @@ fn an_image_needs_a_heap_limit_that_holds_it() {
             initial_bytes: 64 << 10,
             max_bytes: 256 << 10,
             grow_percent: 50,
+            reserve_bytes: smalt_vm::memory::RESERVE_BYTES,
         },
         ..VmOptions::default()
     };

@@ -46,10 +46,48 @@ pub fn options() -> VmOptions {
     o
 }
 
+/// The tiers the robustness programs run in (see `tests/smalltalk_suites.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// The interpreter.
+    Interpreter,
+    /// Every method and block compiled before its first run.
+    Eager,
+    /// The JIT with a low threshold: interpreted and native frames mixed, loops entered
+    /// through on-stack replacement.
+    Hot,
+}
+
+/// Every tier.
+pub const TIERS: [Tier; 3] = [Tier::Interpreter, Tier::Eager, Tier::Hot];
+
+/// The tier of the `k`-th VM of a test that spreads its work over the tiers.
+pub fn tier_of(k: usize) -> Tier {
+    TIERS[k % TIERS.len()]
+}
+
 /// A fresh VM with the class library, output captured; with `stress`, collecting at every
 /// safepoint from now on.
 pub fn new_vm(stress: bool) -> (Vm, Capture) {
-    let mut vm = Vm::new(options()).expect("the VM starts");
+    new_vm_in(Tier::Interpreter, stress)
+}
+
+/// [`new_vm`] in a given tier.
+pub fn new_vm_in(tier: Tier, stress: bool) -> (Vm, Capture) {
+    new_vm_with(tier, stress, |_| {})
+}
+
+/// A VM for `tier` as [`new_vm_in`] makes it, with its options adjusted first.
+pub fn new_vm_with(tier: Tier, stress: bool, adjust: impl FnOnce(&mut VmOptions)) -> (Vm, Capture) {
+    smalt_jit::install();
+    let mut options = options();
+    (options.jit, options.jit_threshold) = match tier {
+        Tier::Interpreter => (smalt_vm::tier::JitMode::Off, 0),
+        Tier::Eager => (smalt_vm::tier::JitMode::Eager, 1),
+        Tier::Hot => (smalt_vm::tier::JitMode::On, 3),
+    };
+    adjust(&mut options);
+    let mut vm = Vm::new(options).expect("the VM starts");
     let out = Capture::default();
     vm.out = Box::new(out.clone());
     vm.err = Box::new(out.clone());

@@ -316,6 +316,7 @@ impl Vm {
                 vm.set_global(alias, c)?;
             }
         }
+        vm.attach_tier()?;
         vm.apply_class_path()?;
         Ok(vm)
     }
@@ -324,7 +325,6 @@ impl Vm {
     pub fn new_kernel(options: VmOptions) -> Result<Vm, VmError> {
         let mut vm = Vm::empty(options);
         vm.make_nil_true_false();
-        vm.install_stubs();
         vm.make_kernel_classes()?;
         vm.kernel_ready = true;
         vm.heap.set_stress(vm.options.gc_stress);
@@ -348,24 +348,6 @@ impl Vm {
             vm.set_global(alias, c)?;
         }
         Ok(vm)
-    }
-
-    /// The code stubs at the start of the (empty) code arena: a lone `ReturnTop`, and
-    /// `Value ReturnTop`. Images save pcs in them by their offsets, so they are made the same
-    /// way in every VM.
-    pub(crate) fn install_stubs(&mut self) {
-        use crate::bytecode::op;
-        assert!(self.methods.code.is_empty(), "the stubs come first");
-        self.return_top_stub = self
-            .methods
-            .code
-            .append(&[op::ReturnTop])
-            .expect("empty arena");
-        self.value_return_stub = self
-            .methods
-            .code
-            .append(&[op::Value, op::ReturnTop])
-            .expect("empty arena");
     }
 
     /// nil, true and false: the first three objects of the heap, which never move (see

@@ -42,10 +42,11 @@
 //! fast path does not apply they perform an ordinary send of the selector named in
 //! [`SPECIAL_SELECTORS`].
 
-/// Number of words in a frame header, between the arguments and the temporaries.
+/// Number of words in a frame header, between the arguments and the temporaries (see
+/// `layout.rs`).
 ///
 /// Part of the bytecode format: compiled local indices skip these words.
-pub const FRAME_HEADER_WORDS: usize = 5;
+pub const FRAME_HEADER_WORDS: usize = crate::layout::FRAME_HEADER_WORDS;
 
 /// Largest local index a `PushLocal`/`StoreLocal` operand can hold.
 pub const MAX_LOCALS: usize = 255;
@@ -103,6 +104,12 @@ pub struct OpInfo {
     pub falls_through: bool,
     /// One line of meaning.
     pub doc: &'static str,
+    /// For a superinstruction: the instruction it runs as when it runs alone (it has that
+    /// instruction's operands and stack effect). `None` for ordinary instructions.
+    pub base: Option<Op>,
+    /// For a superinstruction: the instructions that must follow it (compared by their base
+    /// opcode). Empty for ordinary instructions.
+    pub then: &'static [Op],
 }
 
 impl OpInfo {
@@ -118,7 +125,8 @@ impl OpInfo {
 }
 
 macro_rules! bytecodes {
-    ($( $name:ident [$($operand:ident),*] $effect:expr, $falls:expr, $doc:literal; )*) => {
+    ($( $name:ident [$($operand:ident),*] $effect:expr, $falls:expr, $doc:literal
+        $(=> $base:ident [$($then:ident),*])?; )*) => {
         /// An opcode. The discriminant is the encoded byte.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
@@ -131,6 +139,8 @@ macro_rules! bytecodes {
             effect: $effect,
             falls_through: $falls,
             doc: $doc,
+            base: first(&[$(Op::$base)?]),
+            then: &[$($(Op::$then),*)?],
         }, )* ];
 
         const ALL_OPS: &[Op] = &[ $( Op::$name, )* ];
@@ -141,6 +151,13 @@ macro_rules! bytecodes {
             $( #[doc = $doc] pub const $name: u8 = super::Op::$name as u8; )*
         }
     };
+}
+
+const fn first(ops: &[Op]) -> Option<Op> {
+    match ops {
+        [op, ..] => Some(*op),
+        [] => None,
+    }
 }
 
 const fn fx(pop: u8, push: u8) -> Effect {
@@ -210,6 +227,34 @@ bytecodes! {
     NonLocalReturn  []        RET, false,      "return the top from the home method of this block";
     // ---- prefixes -----------------------------------------------------------------------
     ExtA            [U8]      fx(0, 0), true,  "prefix: the next instruction's first U8 operand gets this byte as its high byte";
+    // ---- superinstructions (see the module docs): each heads a sequence and runs as its
+    // ---- base instruction when it runs alone; operands and stack effect are the base's
+    PushLocal2      [U8]      fx(0, 1), true,  "PushLocal heading PushLocal: pushes both locals" => PushLocal [PushLocal];
+    AddLocalConst   [U8]      fx(0, 1), true,  "PushLocal heading PushSmallInt, Add, PopStoreLocal: adds the constant to a SmallInteger local and stores the sum" => PushLocal [PushSmallInt, Add, PopStoreLocal];
+    LtJumpIfFalse   []        SEND, true,      "Lt heading JumpIfFalse: compares and branches without making a Boolean" => Lt [JumpIfFalse];
+    GtJumpIfFalse   []        SEND, true,      "Gt heading JumpIfFalse: compares and branches without making a Boolean" => Gt [JumpIfFalse];
+    LeJumpIfFalse   []        SEND, true,      "Le heading JumpIfFalse: compares and branches without making a Boolean" => Le [JumpIfFalse];
+    GeJumpIfFalse   []        SEND, true,      "Ge heading JumpIfFalse: compares and branches without making a Boolean" => Ge [JumpIfFalse];
+    EqJumpIfFalse   []        SEND, true,      "Eq heading JumpIfFalse: compares and branches without making a Boolean" => Eq [JumpIfFalse];
+    NeJumpIfFalse   []        SEND, true,      "Ne heading JumpIfFalse: compares and branches without making a Boolean" => Ne [JumpIfFalse];
+    AddPopStoreLocal []       SEND, true,      "Add heading PopStoreLocal: stores a SmallInteger sum without pushing it" => Add [PopStoreLocal];
+    PopStoreLocalPushLocal [U8] fx(1, 0), true, "PopStoreLocal heading PushLocal: stores one local and pushes another" => PopStoreLocal [PushLocal];
+    PushLocalSmallInt [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt: pushes a local and a constant" => PushLocal [PushSmallInt];
+    PushLocalLiteral [U8]     fx(0, 1), true,  "PushLocal heading PushLiteral: pushes a local and a literal" => PushLocal [PushLiteral];
+    PushLocalAddConst [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt, Add: pushes a SmallInteger local plus a constant" => PushLocal [PushSmallInt, Add];
+    PushLocalSubConst [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt, Sub: pushes a SmallInteger local minus a constant" => PushLocal [PushSmallInt, Sub];
+    PushSelfPushLocal []      fx(0, 1), true,  "PushSelf heading PushLocal: pushes the receiver and a local" => PushSelf [PushLocal];
+    ReturnLocal     [U8]      fx(0, 1), true,  "PushLocal heading ReturnTop: returns a local" => PushLocal [ReturnTop];
+    AddLocalConstJump [U8]    fx(0, 1), true,  "PushLocal heading PushSmallInt, Add, PopStoreLocal, Jump: a counting loop's step and jump back" => PushLocal [PushSmallInt, Add, PopStoreLocal, Jump];
+    LocalLtConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Lt, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Lt, JumpIfFalse];
+    LocalGtConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Gt, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Gt, JumpIfFalse];
+    LocalLeConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Le, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Le, JumpIfFalse];
+    LocalGeConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Ge, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Ge, JumpIfFalse];
+    LocalEqConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Eq, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Eq, JumpIfFalse];
+    LocalNeConstJump [U8]     fx(0, 1), true,  "PushLocal heading PushSmallInt, Ne, JumpIfFalse: compares a SmallInteger local with a constant and branches" => PushLocal [PushSmallInt, Ne, JumpIfFalse];
+    AddReturnTop    []        SEND, true,      "Add heading ReturnTop: returns a SmallInteger sum" => Add [ReturnTop];
+    PushSelfLocalAddConst []  fx(0, 1), true,  "PushSelf heading PushLocal, PushSmallInt, Add: pushes the receiver and a SmallInteger local plus a constant" => PushSelf [PushLocal, PushSmallInt, Add];
+    PushSelfLocalSubConst []  fx(0, 1), true,  "PushSelf heading PushLocal, PushSmallInt, Sub: pushes the receiver and a SmallInteger local minus a constant" => PushSelf [PushLocal, PushSmallInt, Sub];
 }
 
 impl Op {
@@ -229,12 +274,135 @@ impl Op {
     pub fn all() -> &'static [Op] {
         ALL_OPS
     }
+
+    /// The instruction this one runs as alone: a superinstruction's base, else itself.
+    #[inline]
+    pub fn base(self) -> Op {
+        self.info().base.unwrap_or(self)
+    }
 }
+
+/// The opcode byte an instruction executes when it runs alone: a superinstruction's base,
+/// any other opcode itself. (The interpreter's slow path runs superinstructions this way.)
+#[inline]
+pub fn base_opcode(byte: u8) -> u8 {
+    BASE_OPCODES[byte as usize]
+}
+
+/// The opcode of every byte, for dispatching with an exhaustive `match` (no range check).
+/// Bytes that are not opcodes map to `ExtA`, which never runs as such (the interpreter's slow
+/// path takes it, and it panics on an invalid byte).
+pub static OP_OF_BYTE: [Op; 256] = {
+    let mut t = [Op::ExtA; 256];
+    let mut i = 0;
+    while i < ALL_OPS.len() {
+        t[i] = ALL_OPS[i];
+        i += 1;
+    }
+    t
+};
+
+/// [`base_opcode`] for every byte (bytes that are not opcodes map to themselves).
+static BASE_OPCODES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < OPS.len() {
+        if let Some(b) = OPS[i].base {
+            t[i] = b as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// Rewrites the heads of instruction sequences that have a superinstruction (see the module
+/// docs) into that superinstruction. Only opcode bytes change, so lengths, jump offsets and pcs
+/// stay as they were. `code` must decode (the compiler's output); a sequence is fused only
+/// when none of its instructions has an `ExtA` prefix. Among overlapping candidates the choice
+/// that leaves the fewest instructions to dispatch wins.
+pub fn fuse_superinstructions(code: &mut [u8]) {
+    let instrs: Vec<Instr> = instructions(code).map_while(Result::ok).collect();
+    let n = instrs.len();
+    // Whether instruction i is unprefixed and could be part of a superinstruction's sequence.
+    let plain = |i: usize| code[instrs[i].pc] == instrs[i].op as u8;
+    // saved[i]: most dispatches saved from instruction i on; choice[i]: the fusion there.
+    let mut saved = vec![0usize; n + 1];
+    let mut choice: Vec<Option<(Op, usize)>> = vec![None; n];
+    for i in (0..n).rev() {
+        saved[i] = saved[i + 1];
+        if !plain(i) {
+            continue;
+        }
+        for &s in SUPERINSTRUCTIONS {
+            let info = s.info();
+            let len = 1 + info.then.len();
+            if info.base != Some(instrs[i].op)
+                || i + len > n
+                || !info
+                    .then
+                    .iter()
+                    .enumerate()
+                    .all(|(k, t)| instrs[i + 1 + k].op == *t && plain(i + 1 + k))
+            {
+                continue;
+            }
+            let with = len - 1 + saved[i + len];
+            if with > saved[i] {
+                saved[i] = with;
+                choice[i] = Some((s, len));
+            }
+        }
+    }
+    let mut i = 0;
+    while i < n {
+        match choice[i] {
+            Some((s, len)) => {
+                code[instrs[i].pc] = s as u8;
+                i += len;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// Every superinstruction, in byte order.
+pub static SUPERINSTRUCTIONS: &[Op] = {
+    const N: usize = {
+        let mut n = 0;
+        let mut i = 0;
+        while i < OPS.len() {
+            if OPS[i].base.is_some() {
+                n += 1;
+            }
+            i += 1;
+        }
+        n
+    };
+    const LIST: [Op; N] = {
+        let mut list = [Op::ExtA; N];
+        let (mut i, mut k) = (0, 0);
+        while i < OPS.len() {
+            if OPS[i].base.is_some() {
+                list[k] = ALL_OPS[i];
+                k += 1;
+            }
+            i += 1;
+        }
+        list
+    };
+    &LIST
+};
 
 /// The selectors behind the special-send opcodes, with their argument counts.
 ///
 /// The interpreter's slow path for a special opcode sends exactly this selector.
 pub fn special_selector(op: Op) -> Option<(&'static str, usize)> {
+    let op = op.base();
     SPECIAL_SELECTORS
         .iter()
         .find(|(o, _, _)| *o == op)
@@ -286,7 +454,7 @@ pub struct Instr {
 impl Instr {
     /// Target of a jump instruction.
     pub fn jump_target(&self) -> Option<usize> {
-        match self.op {
+        match self.op.base() {
             Op::Jump | Op::JumpIfTrue | Op::JumpIfFalse | Op::JumpIfNil | Op::JumpIfNotNil => {
                 Some((self.next as i64 + self.operands[0] as i64) as usize)
             }
@@ -500,6 +668,76 @@ mod tests {
         assert_eq!(ins[2].operands[0], 300);
         assert_eq!(ins[3].operands, [2, 9]);
         assert_eq!(ins[4].jump_target(), Some(target));
+    }
+
+    #[test]
+    fn superinstructions_are_their_base_heading_a_sequence() {
+        for op in Op::all() {
+            let info = op.info();
+            let Some(base) = info.base else {
+                assert!(info.then.is_empty(), "{op:?}");
+                continue;
+            };
+            let b = base.info();
+            assert!(
+                b.base.is_none(),
+                "{op:?}: the base of a superinstruction is ordinary"
+            );
+            assert_eq!(info.operands, b.operands, "{op:?}");
+            assert_eq!(info.effect, b.effect, "{op:?}");
+            assert_eq!(info.falls_through, b.falls_through, "{op:?}");
+            assert!(!info.then.is_empty(), "{op:?}");
+            assert!(info.then.iter().all(|t| t.info().base.is_none()), "{op:?}");
+            assert_eq!(base_opcode(*op as u8), base as u8);
+            assert_eq!(special_selector(*op), special_selector(base));
+            // The fast path reads operands up to 15 bytes after the head (`stack::CODE_PAD`).
+            let len: usize = b.len() + info.then.iter().map(|t| t.info().len()).sum::<usize>();
+            assert!(len <= crate::stack::CODE_PAD, "{op:?}");
+        }
+        assert!(Op::all().len() <= 256);
+        for (i, op) in Op::all().iter().enumerate() {
+            assert_eq!(OP_OF_BYTE[i], *op);
+        }
+    }
+
+    #[test]
+    fn fusing_rewrites_heads_only() {
+        // s := s + i. i := i + 1. (locals 7 and 8)
+        let mut e = Encoder::default();
+        e.emit(Op::PushLocal, &[7]);
+        e.emit(Op::PushLocal, &[8]);
+        e.emit(Op::Add, &[]);
+        e.emit(Op::PopStoreLocal, &[7]);
+        e.emit(Op::PushLocal, &[8]);
+        e.emit(Op::PushSmallInt, &[1]);
+        e.emit(Op::Add, &[]);
+        e.emit(Op::PopStoreLocal, &[8]);
+        e.emit(Op::Send, &[300]); // ExtA-prefixed: never fused into anything
+        e.emit(Op::ReturnSelf, &[]);
+        let plain = e.code.clone();
+        let mut fused = e.code;
+        fuse_superinstructions(&mut fused);
+        let ops: Vec<Op> = instructions(&fused).map(|i| i.unwrap().op).collect();
+        assert_eq!(
+            ops,
+            [
+                Op::PushLocal2,
+                Op::PushLocal,
+                Op::AddPopStoreLocal,
+                Op::PopStoreLocal,
+                Op::AddLocalConst,
+                Op::PushSmallInt,
+                Op::Add,
+                Op::PopStoreLocal,
+                Op::Send,
+                Op::ReturnSelf
+            ]
+        );
+        // Only opcode bytes changed, each into a superinstruction of the same base.
+        assert_eq!(fused.len(), plain.len());
+        for (a, b) in plain.iter().zip(&fused) {
+            assert!(a == b || base_opcode(*b) == *a);
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Frames on the VM stack, shared by interpreted and (later) compiled activations.
+//! Frames on the VM stack, shared by interpreted and compiled activations.
 //!
 //! The VM stack is a vector of tagged words that the collector scans from 0 to `sp`; nothing
-//! else is parsed. A frame:
+//! else is parsed. The layout of a frame, and of its header, is fixed in `layout.rs` (compiled
+//! code uses the same offsets); the constants are re-exported here:
 //!
 //! ```text
 //!   bp + 0               receiver (self). For a block activation: the closure's receiver; the
@@ -13,10 +14,12 @@
 //!   fp + 1               RETURN_PC   SmallInteger: absolute pc in the code arena at which the
 //!                                    caller continues
 //!   fp + 2               METHOD      the CompiledMethod or CompiledBlock running
-//!   fp + 3               CLOSURE     the closure of a block activation, else nil
-//!   fp + 4               CONTEXT     the Context object of this activation once someone asked
+//!   fp + 3               FRAME_INFO  SmallInteger: first cell << 28 | method id << 8 | n
+//!                                    (so bp = fp - n - 1; see layout::frame_info)
+//!   fp + 4               CLOSURE     the closure of a block activation, else nil
+//!   fp + 5               CONTEXT     the Context object of this activation once someone asked
 //!                                    for one (thisContext, a stack walk), else nil
-//!   fp + 5 ..            temporaries (blocks: the copied values first)
+//!   fp + 6 ..            temporaries (blocks: the copied values first)
 //!   ...                  operand stack, up to sp
 //! ```
 //!
@@ -28,18 +31,7 @@
 //! it still answers its method and receiver and has a nil sender. Every frame pop checks
 //! CONTEXT, so a context's FRAME is valid exactly while its frame lives.
 
-/// Header slot: the caller's fp (SmallInteger), -1 for a base frame.
-pub const CALLER_FP: usize = 0;
-/// Header slot: the caller's pc (SmallInteger, absolute).
-pub const RETURN_PC: usize = 1;
-/// Header slot: the running method or block code.
-pub const METHOD: usize = 2;
-/// Header slot: the closure of a block activation, else nil.
-pub const CLOSURE: usize = 3;
-/// Header slot: the activation's Context, else nil.
-pub const CONTEXT: usize = 4;
-/// First temporary.
-pub const TEMPS: usize = crate::bytecode::FRAME_HEADER_WORDS;
-
-/// CALLER_FP value of a base frame.
-pub const BASE_MARKER: i64 = -1;
+pub use crate::layout::{
+    BASE_MARKER, CALLER_FP, CLOSURE, CONTEXT, FRAME_INFO, METHOD, RETURN_PC, TEMPS, frame_info,
+    frame_info_cells, frame_info_method, frame_info_nargs,
+};

@@ -2,7 +2,6 @@
 //! side-table entries, and primitive resolution.
 
 use crate::compiler::{self, CompiledCode, Literal, Primitive};
-use crate::methods::MethodInfo;
 use crate::objects::{
     FLAG_BLOCK, FLAG_HANDLER, FLAG_NEEDS_OUTER, FLAG_SOM_PRIMITIVE, FLAG_UNWIND, MethodInfoBits,
     class_index as ci, closure, debug, method,
@@ -115,39 +114,7 @@ impl Vm {
         self.heap.set_slot(m, last - 1, self.handle(hholder));
         self.heap.set_slot(m, last, debug_info);
 
-        let selectors: Vec<Option<(Word, u8)>> = code
-            .literals
-            .iter()
-            .enumerate()
-            .map(|(k, lit)| match lit {
-                Literal::Selector(s) => Some((
-                    self.heap.slot(m, method::FIRST_LITERAL + k),
-                    compiler::selector_arity(s) as u8,
-                )),
-                _ => None,
-            })
-            .collect();
-        let info = MethodInfo {
-            method: m.word(),
-            code_start: 0,
-            code_len: 0,
-            cell_base: 0,
-            num_literals: 0,
-            num_args: code.num_args,
-            num_temps: code.num_temps,
-            num_copied: code.num_copied,
-            max_stack: code.max_stack,
-            primitive,
-            prim_fn: None,
-            flags,
-            invocations: 0,
-        };
-        let id = self
-            .methods
-            .register(info, &code.bytecodes, &selectors)
-            .ok_or_else(|| VmError::Load("the code space is full".into()))?;
-        self.heap
-            .set_slot(m, method::ID, Word::small_int(i64::from(id.0)));
+        self.register_method(m.word())?;
         Ok(m.word())
     }
 

@@ -1,25 +1,38 @@
-//! The bytecode interpreter.
+//! The bytecode interpreter: the dispatch loops.
 //!
 //! [`Vm::run`] executes frames on the VM stack until the base frame it was entered with
-//! returns. The registers live in a local [`Registers`] value `r` for speed and are written
-//! back to `vm.regs` ("synced") before anything that can collect, walk the stack or run a
-//! primitive, and read back afterwards when the callee may have switched frames.
+//! returns. It alternates between two loops over the same registers (`bp fp sp pc cells`):
 //!
+//! * the **fast loop** ([`run_fast`]) runs the common case of the common instructions: pushes,
+//!   stores, jumps, SmallInteger and float arithmetic, Array access, sends that hit their inline
+//!   cache and reach an ordinary or quick method, block activations, plain returns. It works on
+//!   borrowed parts of the VM (stack, code, heap, cells, infos) and calls nothing, so the
+//!   registers and the base addresses stay in machine registers. When an instruction needs more
+//!   (a primitive, a cache miss, an allocation, a context, an interrupt, a non-Boolean in a
+//!   conditional, an overflow…) it stops *before* that instruction, leaving every register and
+//!   word as they were;
+//! * the **slow step** ([`Vm::step`]) then executes that one instruction with the whole VM at
+//!   hand (sends in `send.rs`, returns and contexts in `returns.rs`), syncing the registers to
+//!   `vm.regs` before anything that can collect, walk the stack or run a primitive, and the
+//!   fast loop takes over again.
+//!
+//! So every instruction has one complete implementation (the slow step) and possibly a fast
+//! path that must agree with it; a fast path either does the whole instruction or nothing.
 //! Sends never recurse on the Rust stack: a send pushes a frame and the loop continues in the
-//! callee; a return pops it. Each send site's inline-cache cell (see `methods.rs`) is probed
-//! with the receiver's class index; a miss falls back to the global lookup cache and then to a
-//! dictionary walk, and records the result in the cell.
-//!
-//! Fast paths (`*_fast`) sit inline; slow paths are separate `#[cold]` functions with matching
-//! names.
+//! callee; a return pops it.
 
-use crate::bytecode::op;
-use crate::frame::{self, BASE_MARKER};
-use crate::methods::MethodId;
-use crate::objects::{FLAG_NEEDS_OUTER, FLAG_UNWIND, class_index as ci, closure, context, message};
-use crate::prims::Prim;
-use crate::vm::{Registers, STACK_HEADROOM, Vm, VmError, sp};
-use smalt_gc::{ClassIndex, Format, Word};
+use crate::bytecode::{OP_OF_BYTE, Op, op};
+use crate::frame;
+use crate::layout::{
+    Activation, CALLER_FP, CLOSURE, CONTEXT, FALSE_WORD, FRAME_INFO, METHOD, NIL_WORD, RETURN_PC,
+    TEMPS, TRUE_WORD,
+};
+use crate::methods::{IcCell, MethodId, MethodInfo};
+use crate::objects::{FLAG_NEEDS_OUTER, class_index as ci, closure, method};
+use crate::stack::{CODE_BYTES, CODE_PAD, CodeArena, STACK_ARRAY, STACK_FRONT, Stack};
+use crate::vm::{Registers, Vm, VmError, sp};
+use smalt_gc::{Format, Heap, Word};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// What a base frame runs.
 #[derive(Clone, Copy)]
@@ -31,29 +44,29 @@ enum Entry {
 }
 
 /// What a step that may leave the current frame produced.
-enum Flow {
+pub(crate) enum Flow {
     /// Keep running.
     Continue,
     /// The base frame returned this value: leave the loop.
     Exit(Word),
 }
 
-macro_rules! tri {
-    ($self:ident, $r:ident, $e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(err) => {
-                $self.regs = $r;
-                return Err(err);
-            }
-        }
-    };
-}
-
 /// A raw SmallInteger value (no tag check).
 #[inline(always)]
-fn small(w: Word) -> i64 {
+pub(crate) fn small(w: Word) -> i64 {
     (w.raw() as i64) >> 1
+}
+
+/// The SmallInteger word of a stack index or pc (`usize::MAX`, a base frame's caller, is -1).
+#[inline(always)]
+fn tag(x: usize) -> Word {
+    Word::from_raw(((x as u64) << 1) | 1)
+}
+
+/// The index or pc in a SmallInteger word written by [`tag`].
+#[inline(always)]
+fn untag(w: Word) -> usize {
+    (w.raw() >> 1) as usize
 }
 
 impl Vm {
@@ -136,6 +149,11 @@ impl Vm {
                 "Rust-to-Smalltalk calls nested too deeply".into(),
             ));
         }
+        self.refresh_runtime();
+        if self.run_depth == 1 {
+            self.tier_thread_entered();
+        }
+        let saved_stop = std::mem::replace(&mut self.tiering.stop_fp, frame::BASE_MARKER);
         let base = self.regs.sp - nargs - 1;
         let mut r = self.regs;
         r.fp = usize::MAX; // CALLER_FP = -1: a base frame
@@ -160,6 +178,13 @@ impl Vm {
             self.regs = r;
             self.run()
         })();
+        self.tiering.stop_fp = saved_stop;
+        // Native code that unwound to the base frame (a non-local return to it) leaves the
+        // state in the registers: the base frame returned, its value on top.
+        let result = match result {
+            Err(VmError::Unwound) => self.unwound_to_base(),
+            other => other,
+        };
         // An unhandled error stops its run once the unwind blocks have run, whatever they
         // did (one may have returned from a method below, and the run ended normally).
         let result = match self.pending_unhandled.take() {
@@ -200,108 +225,157 @@ impl Vm {
     /// Runs from the current registers until the base frame returns.
     pub fn run(&mut self) -> Result<Word, VmError> {
         let mut r = self.regs;
-        let nil = self.nil();
         loop {
-            let byte = self.methods.code[r.pc];
+            let mut poll = Poll {
+                flag: &self.interrupt,
+                countdown: self.poll_countdown,
+            };
+            r = run_fast(
+                self.stack.words_mut(),
+                self.methods.code.bytes(),
+                &mut self.heap,
+                &mut self.methods.cells,
+                &mut self.methods.infos,
+                self.rt.stack_limit,
+                &mut poll,
+                Tiering {
+                    threshold: self.tiering.threshold,
+                    stop: tag(self.tiering.stop_fp as usize),
+                },
+                r,
+            );
+            self.poll_countdown = poll.countdown;
+            match self.step(&mut r) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Exit(v)) => return Ok(v),
+                // An unwinding (see `tier.rs`) already says in `regs` where execution continues.
+                Err(VmError::Unwound) => return Err(VmError::Unwound),
+                Err(e) => {
+                    self.regs = r;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Polls at a frame push or a backward jump: the cheap test inline, what to do about it in
+    /// [`Vm::attend`] (a Ctrl-C or a deferred OutOfMemory, see `interrupts.rs`). A deferred
+    /// OutOfMemory also raises the interrupt flag, so this one load sees both, as the fast
+    /// loop's countdown and native code do.
+    #[inline(always)]
+    pub(crate) fn poll_interrupt(&mut self, r: &mut Registers) -> Result<(), VmError> {
+        if self.interrupt.load(Relaxed) {
+            return self.attend(r);
+        }
+        Ok(())
+    }
+
+    /// Executes the instruction at `r.pc`, whatever it needs: the slow path of the interpreter
+    /// (the fast loop handles the common cases of the common instructions and comes here for
+    /// everything else). A superinstruction runs as its first instruction alone.
+    fn step(&mut self, r: &mut Registers) -> Result<Flow, VmError> {
+        let nil = self.nil();
+        {
+            let byte = crate::bytecode::base_opcode(self.methods.code[r.pc]);
             r.pc += 1;
             match byte {
                 op::PushSelf => {
                     let v = self.stack[r.bp];
-                    self.push(&mut r, v);
+                    self.push(r, v);
                 }
-                op::PushNil => self.push(&mut r, nil),
+                op::PushNil => self.push(r, nil),
                 op::PushTrue => {
                     let v = self.true_obj();
-                    self.push(&mut r, v)
+                    self.push(r, v)
                 }
                 op::PushFalse => {
                     let v = self.false_obj();
-                    self.push(&mut r, v)
+                    self.push(r, v)
                 }
                 op::PushSmallInt => {
                     let v = self.methods.code[r.pc] as i8;
                     r.pc += 1;
-                    self.push(&mut r, Word::small_int(i64::from(v)));
+                    self.push(r, Word::small_int(i64::from(v)));
                 }
                 op::PushLiteral => {
-                    let k = self.operand(&mut r);
-                    self.push_literal(&mut r, k);
+                    let k = self.operand(r);
+                    self.push_literal(r, k);
                 }
                 op::PushLocal => {
-                    let k = self.operand(&mut r);
+                    let k = self.operand(r);
                     let v = self.stack[r.bp + k];
-                    self.push(&mut r, v);
+                    self.push(r, v);
                 }
                 op::PushInstVar => {
-                    let k = self.operand(&mut r);
-                    self.push_inst_var(&mut r, k);
+                    let k = self.operand(r);
+                    self.push_inst_var(r, k);
                 }
                 op::PushGlobal => {
-                    let k = self.operand(&mut r);
-                    tri!(self, r, self.push_global(&mut r, k));
+                    let k = self.operand(r);
+                    self.push_global(r, k)?;
                 }
                 op::PushIndirect => {
-                    let i = self.operand(&mut r);
-                    let k = self.operand(&mut r);
+                    let i = self.operand(r);
+                    let k = self.operand(r);
                     let vector = self.stack[r.bp + k].oop();
                     let v = self.heap.slot(vector, i);
-                    self.push(&mut r, v);
+                    self.push(r, v);
                 }
                 op::PushThisContext => {
-                    self.regs = r;
-                    let ctx = tri!(self, r, self.context_for_frame(r.fp));
-                    self.push(&mut r, ctx);
+                    self.regs = *r;
+                    let ctx = self.context_for_frame(r.fp)?;
+                    self.push(r, ctx);
                 }
                 op::PushNewArray => {
-                    let n = self.operand(&mut r);
-                    self.regs = r;
-                    let a = tri!(self, r, self.new_array(n));
-                    self.push(&mut r, a.word());
+                    let n = self.operand(r);
+                    self.regs = *r;
+                    let a = self.new_array(n)?;
+                    self.push(r, a.word());
                 }
                 op::MakeArray => {
-                    let n = self.operand(&mut r);
-                    tri!(self, r, self.make_array(&mut r, n));
+                    let n = self.operand(r);
+                    self.make_array(r, n)?;
                 }
                 op::PushClosure => {
-                    let k = self.operand(&mut r);
-                    let n = self.operand(&mut r);
-                    tri!(self, r, self.push_closure(&mut r, k, n));
+                    let k = self.operand(r);
+                    let n = self.operand(r);
+                    self.push_closure(r, k, n)?;
                 }
                 op::Dup => {
                     let v = self.stack[r.sp - 1];
-                    self.push(&mut r, v);
+                    self.push(r, v);
                 }
                 op::Pop => r.sp -= 1,
                 op::StoreLocal => {
-                    let k = self.operand(&mut r);
+                    let k = self.operand(r);
                     self.stack[r.bp + k] = self.stack[r.sp - 1];
                 }
                 op::PopStoreLocal => {
-                    let k = self.operand(&mut r);
+                    let k = self.operand(r);
                     r.sp -= 1;
                     self.stack[r.bp + k] = self.stack[r.sp];
                 }
                 op::StoreInstVar => {
-                    let k = self.operand(&mut r);
-                    self.store_inst_var(&r, k);
+                    let k = self.operand(r);
+                    self.store_inst_var(r, k);
                 }
                 op::PopStoreInstVar => {
-                    let k = self.operand(&mut r);
-                    self.store_inst_var(&r, k);
+                    let k = self.operand(r);
+                    self.store_inst_var(r, k);
                     r.sp -= 1;
                 }
                 op::StoreGlobal => {
-                    let k = self.operand(&mut r);
-                    self.store_global(&r, k);
+                    let k = self.operand(r);
+                    self.store_global(r, k);
                 }
                 op::PopStoreGlobal => {
-                    let k = self.operand(&mut r);
-                    self.store_global(&r, k);
+                    let k = self.operand(r);
+                    self.store_global(r, k);
                     r.sp -= 1;
                 }
                 op::StoreIndirect | op::PopStoreIndirect => {
-                    let i = self.operand(&mut r);
-                    let k = self.operand(&mut r);
+                    let i = self.operand(r);
+                    let k = self.operand(r);
                     let vector = self.stack[r.bp + k].oop();
                     self.heap.set_slot(vector, i, self.stack[r.sp - 1]);
                     if byte == op::PopStoreIndirect {
@@ -309,12 +383,12 @@ impl Vm {
                     }
                 }
                 op::Send => {
-                    let k = self.operand(&mut r);
-                    tri!(self, r, self.send_site(&mut r, k));
+                    let k = self.operand(r);
+                    self.send_site(r, k)?;
                 }
                 op::SuperSend => {
-                    let k = self.operand(&mut r);
-                    tri!(self, r, self.super_send(&mut r, k));
+                    let k = self.operand(r);
+                    self.super_send(r, k)?;
                 }
                 op::Add => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
@@ -322,14 +396,14 @@ impl Vm {
                         if let Some(v) = (a.raw() as i64).checked_add(b.raw() as i64 - 1) {
                             r.sp -= 1;
                             self.stack[r.sp - 1] = Word::from_raw(v as u64);
-                            continue;
+                            return Ok(Flow::Continue);
                         }
                     } else if let Some(v) = float_op(a, b, |x, y| x + y) {
                         r.sp -= 1;
                         self.stack[r.sp - 1] = v;
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::Sub => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
@@ -337,14 +411,14 @@ impl Vm {
                         if let Some(v) = (a.raw() as i64).checked_sub(b.raw() as i64 - 1) {
                             r.sp -= 1;
                             self.stack[r.sp - 1] = Word::from_raw(v as u64);
-                            continue;
+                            return Ok(Flow::Continue);
                         }
                     } else if let Some(v) = float_op(a, b, |x, y| x - y) {
                         r.sp -= 1;
                         self.stack[r.sp - 1] = v;
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::Mul => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
@@ -354,14 +428,14 @@ impl Vm {
                         {
                             r.sp -= 1;
                             self.stack[r.sp - 1] = v;
-                            continue;
+                            return Ok(Flow::Continue);
                         }
                     } else if let Some(v) = float_op(a, b, |x, y| x * y) {
                         r.sp -= 1;
                         self.stack[r.sp - 1] = v;
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::Div => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
@@ -373,9 +447,9 @@ impl Vm {
                     {
                         r.sp -= 1;
                         self.stack[r.sp - 1] = v;
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::Lt | op::Gt | op::Le | op::Ge | op::Eq | op::Ne => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
@@ -391,9 +465,9 @@ impl Vm {
                     if let Some(b) = result {
                         r.sp -= 1;
                         self.stack[r.sp - 1] = self.boolean(b);
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::BitAnd | op::BitOr => {
                     let (a, b) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
@@ -405,18 +479,18 @@ impl Vm {
                         };
                         r.sp -= 1;
                         self.stack[r.sp - 1] = Word::from_raw(v);
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::At => {
                     let (a, i) = (self.stack[r.sp - 2], self.stack[r.sp - 1]);
                     if let Some(v) = self.array_at_fast(a, i) {
                         r.sp -= 1;
                         self.stack[r.sp - 1] = v;
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::AtPut => {
                     let (a, i, v) = (
@@ -427,9 +501,9 @@ impl Vm {
                     if self.array_at_put_fast(a, i, v) {
                         r.sp -= 2;
                         self.stack[r.sp - 1] = v;
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::Size => {
                     let a = self.stack[r.sp - 1];
@@ -437,16 +511,16 @@ impl Vm {
                         && self.heap.header(o).class_index() == ci::ARRAY
                     {
                         self.stack[r.sp - 1] = Word::from_usize(self.heap.num_slots(o));
-                        continue;
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::Value | op::Value1 => {
                     let nargs = usize::from(byte == op::Value1);
-                    if tri!(self, r, self.activate_block(&mut r, nargs)) {
-                        continue;
+                    if self.activate_block(r, nargs)? {
+                        return Ok(Flow::Continue);
                     }
-                    tri!(self, r, self.send_special(&mut r, byte));
+                    self.send_special(r, byte)?;
                 }
                 op::IdentityEq | op::IdentityNe => {
                     let same = self.stack[r.sp - 2] == self.stack[r.sp - 1];
@@ -454,15 +528,20 @@ impl Vm {
                     self.stack[r.sp - 1] = self.boolean(same == (byte == op::IdentityEq));
                 }
                 op::Jump => {
-                    let off = self.jump_offset(&mut r);
+                    let off = self.jump_offset(r);
                     r.pc = (r.pc as isize + off) as usize;
-                    if off < 0 && self.attention_needed() {
-                        tri!(self, r, self.attend(&mut r));
+                    if off < 0 {
+                        if self.tiering.active
+                            && let Some(v) = self.tier_back_edge(r)?
+                        {
+                            return Ok(Flow::Exit(v));
+                        }
+                        self.poll_interrupt(r)?;
                     }
                 }
                 op::JumpIfTrue | op::JumpIfFalse => {
                     let at = r.pc - 1;
-                    let off = self.jump_offset(&mut r);
+                    let off = self.jump_offset(r);
                     r.sp -= 1;
                     let v = self.stack[r.sp];
                     let jump_on = if byte == op::JumpIfTrue {
@@ -478,11 +557,11 @@ impl Vm {
                     if v == jump_on {
                         r.pc = (r.pc as isize + off) as usize;
                     } else if v != other {
-                        tri!(self, r, self.must_be_boolean(&mut r, at));
+                        self.must_be_boolean(r, at)?;
                     }
                 }
                 op::JumpIfNil | op::JumpIfNotNil => {
-                    let off = self.jump_offset(&mut r);
+                    let off = self.jump_offset(r);
                     r.sp -= 1;
                     let is_nil = self.stack[r.sp] == nil;
                     if is_nil == (byte == op::JumpIfNil) {
@@ -491,38 +570,44 @@ impl Vm {
                 }
                 op::ReturnTop => {
                     let v = self.stack[r.sp - 1];
-                    if let Flow::Exit(v) = self.return_value(&mut r, v) {
-                        return Ok(v);
+                    if let Flow::Exit(v) = self.return_value(r, v) {
+                        return Ok(Flow::Exit(v));
                     }
                 }
                 op::ReturnSelf => {
                     let v = self.stack[r.bp];
-                    if let Flow::Exit(v) = self.return_value(&mut r, v) {
-                        return Ok(v);
+                    if let Flow::Exit(v) = self.return_value(r, v) {
+                        return Ok(Flow::Exit(v));
                     }
                 }
                 op::NonLocalReturn => {
-                    if let Flow::Exit(v) = tri!(self, r, self.non_local_return(&mut r)) {
-                        return Ok(v);
+                    if let Flow::Exit(v) = self.non_local_return(r)? {
+                        return Ok(Flow::Exit(v));
+                    }
+                    if !self.in_run_region(r.fp) {
+                        // The home's caller is below this run's stop (native code waits there).
+                        self.regs = *r;
+                        return Err(VmError::Unwound);
                     }
                 }
                 op::ExtA => {
-                    if let Flow::Exit(v) = tri!(self, r, self.extended(&mut r)) {
-                        return Ok(v);
+                    if let Flow::Exit(v) = self.extended(r)? {
+                        return Ok(Flow::Exit(v));
                     }
                 }
                 _ => {
-                    self.regs = r;
+                    self.regs = *r;
                     panic!("invalid bytecode {byte} at pc {}", r.pc - 1);
                 }
             }
         }
+        Ok(Flow::Continue)
     }
 
     // ---- small helpers -------------------------------------------------------------------------
 
     #[inline(always)]
-    fn push(&mut self, r: &mut Registers, v: Word) {
+    pub(crate) fn push(&mut self, r: &mut Registers, v: Word) {
         self.stack[r.sp] = v;
         r.sp += 1;
     }
@@ -543,8 +628,8 @@ impl Vm {
     }
 
     #[inline(always)]
-    fn current_method(&self, r: &Registers) -> Word {
-        self.stack[r.fp + frame::METHOD]
+    pub(crate) fn current_method(&self, r: &Registers) -> Word {
+        self.stack[r.fp + METHOD]
     }
 
     #[inline(always)]
@@ -567,7 +652,7 @@ impl Vm {
     }
 
     #[inline(always)]
-    fn push_global(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
+    pub(crate) fn push_global(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
         let binding = self.literal(self.current_method(r), k).oop();
         if self.heap.header(binding).class_index() == ci::ASSOCIATION {
             let v = self.heap.slot(binding, crate::objects::association::VALUE);
@@ -605,7 +690,7 @@ impl Vm {
         self.send_selector(r, sel, 1)
     }
 
-    fn store_global(&mut self, r: &Registers, k: usize) {
+    pub(crate) fn store_global(&mut self, r: &Registers, k: usize) {
         let binding = self.literal(self.current_method(r), k).oop();
         if self.heap.header(binding).class_index() != ci::ASSOCIATION {
             // Assigning defines the global (do-its with auto-declared variables).
@@ -636,7 +721,7 @@ impl Vm {
         );
     }
 
-    fn make_array(&mut self, r: &mut Registers, n: usize) -> Result<(), VmError> {
+    pub(crate) fn make_array(&mut self, r: &mut Registers, n: usize) -> Result<(), VmError> {
         self.regs = *r;
         let a = self.new_array(n)?;
         for i in 0..n {
@@ -647,7 +732,12 @@ impl Vm {
         Ok(())
     }
 
-    fn push_closure(&mut self, r: &mut Registers, k: usize, n: usize) -> Result<(), VmError> {
+    pub(crate) fn push_closure(
+        &mut self,
+        r: &mut Registers,
+        k: usize,
+        n: usize,
+    ) -> Result<(), VmError> {
         self.regs = *r;
         let code = self.literal(self.current_method(r), k);
         let info = self.methods.info(self.method_id(code));
@@ -686,7 +776,7 @@ impl Vm {
     /// The context of the home method activation of the frame at `fp`: the frame's own for a
     /// method, the closure's outer context for a block.
     fn home_context(&mut self, fp: usize) -> Result<Word, VmError> {
-        let clo = self.stack[fp + frame::CLOSURE];
+        let clo = self.stack[fp + CLOSURE];
         if clo != self.nil() {
             return Ok(self.heap.slot(clo.oop(), closure::OUTER_CONTEXT));
         }
@@ -721,327 +811,6 @@ impl Vm {
         true
     }
 
-    // ---- sends -------------------------------------------------------------------------------
-
-    /// A send through the inline-cache cell `k` of the current method.
-    #[inline(always)]
-    fn send_site(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
-        let cell_index = r.cells + k;
-        let cell = &self.methods.cells[cell_index];
-        let nargs = cell.nargs as usize;
-        let rcv = self.stack[r.sp - 1 - nargs];
-        let class = self.heap.class_index_of(rcv);
-        let mid = cell.probe(class);
-        if mid != 0 {
-            return self.invoke(r, mid, nargs);
-        }
-        self.send_site_miss(r, cell_index, class, nargs)
-    }
-
-    #[cold]
-    fn send_site_miss(
-        &mut self,
-        r: &mut Registers,
-        cell_index: usize,
-        class: ClassIndex,
-        nargs: usize,
-    ) -> Result<(), VmError> {
-        let selector = self.methods.cells[cell_index].selector;
-        match self.lookup(class, selector) {
-            Some(mid) => {
-                self.methods.cells[cell_index].record(class, mid);
-                self.invoke(r, mid.0, nargs)
-            }
-            None => {
-                self.regs = *r;
-                self.send_dnu(r, selector, nargs)
-            }
-        }
-    }
-
-    /// A send of `selector` through the global lookup cache only.
-    pub(crate) fn send_selector(
-        &mut self,
-        r: &mut Registers,
-        selector: Word,
-        nargs: usize,
-    ) -> Result<(), VmError> {
-        let rcv = self.stack[r.sp - 1 - nargs];
-        let class = self.heap.class_index_of(rcv);
-        match self.lookup(class, selector) {
-            Some(mid) => self.invoke(r, mid.0, nargs),
-            None => {
-                self.regs = *r;
-                self.send_dnu(r, selector, nargs)
-            }
-        }
-    }
-
-    #[cold]
-    fn send_special(&mut self, r: &mut Registers, byte: u8) -> Result<(), VmError> {
-        let index = crate::bytecode::SPECIAL_SELECTORS
-            .iter()
-            .position(|(o, _, _)| *o as u8 == byte)
-            .expect("special opcode without selector");
-        let nargs = crate::bytecode::SPECIAL_SELECTORS[index].2;
-        let selector = self.special(sp::FIRST_SPECIAL_SELECTOR + index);
-        self.send_selector(r, selector, nargs)
-    }
-
-    /// A super send. Its target depends only on the method's class, so the site's cell caches
-    /// it keyed by the superclass's index (which also lets invalidation find it).
-    fn super_send(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
-        let cell = &self.methods.cells[r.cells + k];
-        let nargs = cell.nargs as usize;
-        if cell.state != crate::methods::IcState::Empty {
-            let mid = cell.entries[0].method;
-            return self.invoke(r, mid, nargs);
-        }
-        let m = self.current_method(r);
-        let selector = self.literal(m, k);
-        let holder = self.method_holder(self.home_method(m));
-        let start = self.superclass(holder);
-        let found = if start == self.nil() {
-            None
-        } else {
-            self.lookup_in(start, selector)
-        };
-        match found {
-            Some(method) => {
-                let mid = self.method_id(method);
-                if let Some(index) = self.index_of_class(start) {
-                    self.methods.cells[r.cells + k].record(index, mid);
-                    self.methods.anything_cached = true;
-                }
-                self.invoke(r, mid.0, nargs)
-            }
-            None => {
-                self.regs = *r;
-                self.send_dnu(r, selector, nargs)
-            }
-        }
-    }
-
-    /// Replaces the arguments of a failed send with a Message and sends #doesNotUnderstand:.
-    #[cold]
-    pub(crate) fn send_dnu(
-        &mut self,
-        r: &mut Registers,
-        selector: Word,
-        nargs: usize,
-    ) -> Result<(), VmError> {
-        self.regs = *r;
-        let mark = self.handle_mark();
-        let hsel = self.push_handle(selector);
-        self.reserve(Vm::object_words(nargs) + Vm::object_words(message::SIZE))?;
-        let args = self.alloc_reserved(ci::ARRAY, Format::Indexable, nargs);
-        for i in 0..nargs {
-            self.heap.set_slot(args, i, self.stack[r.sp - nargs + i]);
-        }
-        let msg = self.alloc_reserved(ci::MESSAGE, Format::Fixed, message::SIZE);
-        self.heap
-            .set_slot(msg, message::SELECTOR, self.handle(hsel));
-        self.heap.set_slot(msg, message::ARGUMENTS, args.word());
-        self.release_handles(mark);
-        r.sp -= nargs;
-        self.push(r, msg.word());
-        let rcv = self.stack[r.sp - 2];
-        let class = self.heap.class_index_of(rcv);
-        let dnu = self.special(sp::SEL_DNU);
-        match self.lookup(class, dnu) {
-            Some(mid) => self.invoke(r, mid.0, 1),
-            // A class that does not inherit from Object (`Foo = nil ( … )`): Object's
-            // doesNotUnderstand: reports it (it sends nothing to such a receiver).
-            None => match self.lookup(ci::OBJECT, dnu) {
-                Some(mid) => self.invoke(r, mid.0, 1),
-                None => Err(VmError::Load(format!(
-                    "{} does not understand #{}",
-                    self.class_name(self.class_of(rcv)),
-                    self.string_value(self.heap.slot(msg, message::SELECTOR))
-                        .unwrap_or_default()
-                ))),
-            },
-        }
-    }
-
-    /// Runs method `mid` for the receiver and `nargs` arguments on top of the stack: its
-    /// primitive first, if any, then its bytecodes in a new frame.
-    #[inline(always)]
-    pub(crate) fn invoke(
-        &mut self,
-        r: &mut Registers,
-        mid: u32,
-        nargs: usize,
-    ) -> Result<(), VmError> {
-        if let Some(prim) = self.methods.infos[mid as usize].prim_fn {
-            self.regs = *r;
-            match prim(self, nargs) {
-                Prim::Done(v) => {
-                    r.sp -= nargs;
-                    self.stack[r.sp - 1] = v;
-                    return Ok(());
-                }
-                // The reason always describes the latest failure.
-                Prim::Fail => self.prim_failure = None,
-                Prim::OutOfMemory => self.prim_failure = Some("outOfMemory"),
-                Prim::Switched => {
-                    *r = self.regs;
-                    return Ok(());
-                }
-                Prim::Error(e) => return Err(e),
-            }
-        }
-        self.push_frame(r, mid, nargs)
-    }
-
-    /// Pushes a frame for method `mid` whose receiver and arguments are on top of the stack.
-    #[inline(always)]
-    pub(crate) fn push_frame(
-        &mut self,
-        r: &mut Registers,
-        mid: u32,
-        nargs: usize,
-    ) -> Result<(), VmError> {
-        let info = &mut self.methods.infos[mid as usize];
-        info.invocations = info.invocations.wrapping_add(1);
-        let (method, temps, code_start, cells) =
-            (info.method, info.num_temps, info.code_start, info.cell_base);
-        let new_fp = r.sp;
-        let need = new_fp + info.frame_words();
-        if need > self.stack_limit {
-            return self.raise_stack_overflow(r, nargs);
-        }
-        let nil = self.nil();
-        self.stack[new_fp + frame::CALLER_FP] = Word::small_int(r.fp as i64);
-        self.stack[new_fp + frame::RETURN_PC] = Word::small_int(r.pc as i64);
-        self.stack[new_fp + frame::METHOD] = method;
-        self.stack[new_fp + frame::CLOSURE] = nil;
-        self.stack[new_fp + frame::CONTEXT] = nil;
-        let t = new_fp + frame::TEMPS;
-        self.stack[t..t + temps].fill(nil);
-        r.bp = new_fp - nargs - 1;
-        r.fp = new_fp;
-        r.sp = t + temps;
-        r.pc = code_start;
-        r.mid = mid;
-        r.cells = cells;
-        if self.attention_needed() {
-            return self.attend(r);
-        }
-        Ok(())
-    }
-
-    /// Activates the closure below the `nargs` arguments on top of the stack, if it is a
-    /// closure taking exactly `nargs` arguments; otherwise answers false and changes nothing.
-    #[inline(always)]
-    pub(crate) fn activate_block(
-        &mut self,
-        r: &mut Registers,
-        nargs: usize,
-    ) -> Result<bool, VmError> {
-        let clo_word = self.stack[r.sp - 1 - nargs];
-        let Some(clo) = clo_word.as_oop() else {
-            return Ok(false);
-        };
-        let class = self.heap.header(clo).class_index();
-        if !matches!(class, ci::BLOCK1 | ci::BLOCK2 | ci::BLOCK3 | ci::BLOCK) {
-            return Ok(false);
-        }
-        let code = self.heap.slot(clo, closure::CODE);
-        let mid = self.method_id(code);
-        let info = &mut self.methods.infos[mid.0 as usize];
-        if info.num_args != nargs {
-            return Ok(false);
-        }
-        info.invocations = info.invocations.wrapping_add(1);
-        let (temps, copied, code_start, cells) = (
-            info.num_temps,
-            info.num_copied,
-            info.code_start,
-            info.cell_base,
-        );
-        let new_fp = r.sp;
-        let need = new_fp + info.frame_words();
-        if need > self.stack_limit {
-            self.raise_stack_overflow(r, nargs)?;
-            return Ok(true);
-        }
-        let nil = self.nil();
-        self.stack[new_fp + frame::CALLER_FP] = Word::small_int(r.fp as i64);
-        self.stack[new_fp + frame::RETURN_PC] = Word::small_int(r.pc as i64);
-        self.stack[new_fp + frame::METHOD] = code;
-        self.stack[new_fp + frame::CLOSURE] = clo_word;
-        self.stack[new_fp + frame::CONTEXT] = nil;
-        let bp = new_fp - nargs - 1;
-        self.stack[bp] = self.heap.slot(clo, closure::RECEIVER);
-        let t = new_fp + frame::TEMPS;
-        for i in 0..copied {
-            self.stack[t + i] = self.heap.slot(clo, closure::FIRST_COPIED + i);
-        }
-        self.stack[t + copied..t + temps].fill(nil);
-        r.bp = bp;
-        r.fp = new_fp;
-        r.sp = t + temps;
-        r.pc = code_start;
-        r.mid = mid.0;
-        r.cells = cells;
-        // A loop can run through block activations alone (`primCutAndEvaluate:` and the
-        // like), so they poll for interrupts as method activations do.
-        if self.attention_needed() {
-            self.attend(r)?;
-        }
-        Ok(true)
-    }
-
-    /// The stack limit was reached: instead of the message, send #stackOverflow to the
-    /// receiver, with part of the headroom above the limit available to handle it. An overflow
-    /// while handling one raises the limit again, into three quarters of what is left of the
-    /// headroom, so that it is catchable too, a few levels deep.
-    #[cold]
-    fn raise_stack_overflow(&mut self, r: &mut Registers, nargs: usize) -> Result<(), VmError> {
-        let normal = self.options.max_stack_words.min(crate::vm::MAX_STACK_LIMIT);
-        let top = normal + STACK_HEADROOM;
-        let room = top.saturating_sub(self.stack_limit);
-        if room < crate::vm::MIN_OVERFLOW_ROOM {
-            // Overflows nested in the handlers of overflows: give up on this computation.
-            return Err(VmError::Load(
-                "stack overflow while handling a stack overflow".into(),
-            ));
-        }
-        self.overflow_limits.push(self.stack_limit);
-        self.stack_limit += room / 4 * 3;
-        r.sp -= nargs;
-        let sel = self.special(sp::SEL_STACK_OVERFLOW);
-        self.send_selector(r, sel, 0)
-    }
-
-    /// Checks that the stack can hold `need` words (below the current limit).
-    pub(crate) fn ensure_stack(&mut self, need: usize) -> Result<(), VmError> {
-        if need > self.stack_limit {
-            return Err(VmError::Load("stack overflow".into()));
-        }
-        Ok(())
-    }
-
-    /// Lowers the stack limit back once the stack is well below the limit it was raised from:
-    /// by the room it was raised by, or, for the normal limit, by the headroom or half the
-    /// limit for a stack limit smaller than twice the headroom (which would otherwise never
-    /// come back, making every later overflow fatal).
-    pub(crate) fn maybe_reset_stack_limit(&mut self, sp: usize) {
-        while let Some(&previous) = self.overflow_limits.last() {
-            let margin = if self.overflow_limits.len() == 1 {
-                STACK_HEADROOM.min(previous / 2)
-            } else {
-                self.stack_limit - previous
-            };
-            if sp + margin >= previous {
-                break;
-            }
-            self.stack_limit = previous;
-            self.overflow_limits.pop();
-        }
-    }
-
     #[cold]
     fn must_be_boolean(&mut self, r: &mut Registers, jump_pc: usize) -> Result<(), VmError> {
         // Re-push the value and send #mustBeBoolean; its answer replaces the value and the
@@ -1050,148 +819,6 @@ impl Vm {
         r.pc = jump_pc;
         let sel = self.special(sp::SEL_MUST_BE_BOOLEAN);
         self.send_selector(r, sel, 0)
-    }
-
-    // ---- returns -------------------------------------------------------------------------------
-
-    /// Returns `v` from the current frame to its caller.
-    #[inline(always)]
-    fn return_value(&mut self, r: &mut Registers, v: Word) -> Flow {
-        let nil = self.nil();
-        let ctx = self.stack[r.fp + frame::CONTEXT];
-        if ctx != nil {
-            self.widow(ctx, r.fp, r.pc);
-        }
-        let caller_fp = small(self.stack[r.fp + frame::CALLER_FP]);
-        let return_pc = small(self.stack[r.fp + frame::RETURN_PC]) as usize;
-        self.stack[r.bp] = v;
-        r.sp = r.bp + 1;
-        if caller_fp == BASE_MARKER {
-            self.regs = *r;
-            self.maybe_reset_stack_limit(r.sp);
-            return Flow::Exit(v);
-        }
-        self.restore_caller(r, caller_fp as usize, return_pc);
-        Flow::Continue
-    }
-
-    /// Sets the registers to continue the frame at `fp` at `pc`, its operand stack ending at
-    /// `r.sp` (already set).
-    #[inline(always)]
-    fn restore_caller(&mut self, r: &mut Registers, fp: usize, pc: usize) {
-        let m = self.stack[fp + frame::METHOD];
-        let mid = self.method_id(m);
-        let info = &self.methods.infos[mid.0 as usize];
-        r.fp = fp;
-        r.bp = fp - info.num_args - 1;
-        r.pc = pc;
-        r.mid = mid.0;
-        r.cells = info.cell_base;
-    }
-
-    /// `^v` inside a block: return from the home method's activation.
-    fn non_local_return(&mut self, r: &mut Registers) -> Result<Flow, VmError> {
-        let v = self.stack[r.sp - 1];
-        let nil = self.nil();
-        let clo = self.stack[r.fp + frame::CLOSURE];
-        let home = self.heap.slot(clo.oop(), closure::OUTER_CONTEXT);
-        let home_fp = if home == nil {
-            None
-        } else {
-            self.heap
-                .slot(home.oop(), context::FRAME)
-                .as_small_int()
-                .map(|f| f as usize)
-        };
-        // Walk down to the home frame, noting unwind-protected frames on the way.
-        let mut unwind = None;
-        let mut found = false;
-        if let Some(home_fp) = home_fp {
-            let mut fp = r.fp;
-            loop {
-                if fp == home_fp {
-                    found = true;
-                    break;
-                }
-                if unwind.is_none() && self.frame_flags(fp) & FLAG_UNWIND != 0 {
-                    unwind = Some(fp);
-                }
-                let caller = small(self.stack[fp + frame::CALLER_FP]);
-                if caller < 0 {
-                    break;
-                }
-                fp = caller as usize;
-            }
-        }
-        if !found {
-            // The home activation is gone: SOM sends #escapedBlock: to the receiver; whatever
-            // that answers, the block returns locally (the send returns into a ReturnTop stub).
-            self.regs = *r;
-            let rcv = self.stack[r.bp];
-            r.sp -= 1;
-            self.push(r, rcv);
-            self.push(r, clo);
-            r.pc = self.return_top_stub;
-            let sel = self.special(sp::SEL_ESCAPED_BLOCK);
-            self.send_selector(r, sel, 1)?;
-            return Ok(Flow::Continue);
-        }
-        if let Some(unwind_fp) = unwind {
-            // Let Smalltalk run the unwind blocks: thisContext aboutToReturn: v through: ctx.
-            self.regs = *r;
-            self.context_for_frame(r.fp)?;
-            self.context_for_frame(unwind_fp)?;
-            let here = self.stack[r.fp + frame::CONTEXT];
-            let first = self.stack[unwind_fp + frame::CONTEXT];
-            let v = self.stack[r.sp - 1];
-            r.sp -= 1;
-            self.push(r, here);
-            self.push(r, v);
-            self.push(r, first);
-            r.pc = self.return_top_stub;
-            let sel = self.special(sp::SEL_ABOUT_TO_RETURN);
-            self.send_selector(r, sel, 2)?;
-            return Ok(Flow::Continue);
-        }
-        let home_fp = home_fp.expect("found implies a home frame");
-        self.cut_to(r, home_fp);
-        Ok(self.return_value(r, v))
-    }
-
-    /// Drops every frame above the frame at `fp` (widowing their contexts) and makes it the
-    /// current frame, with its operand stack as it was when it made its last send.
-    pub(crate) fn cut_to(&mut self, r: &mut Registers, fp: usize) {
-        if r.fp == fp {
-            return;
-        }
-        let nil = self.nil();
-        let mut f = r.fp;
-        let mut resume_pc = r.pc;
-        let mut callee_base = r.sp;
-        while f != fp {
-            let ctx = self.stack[f + frame::CONTEXT];
-            if ctx != nil {
-                self.widow(ctx, f, resume_pc);
-            }
-            resume_pc = small(self.stack[f + frame::RETURN_PC]) as usize;
-            callee_base = self.frame_bp(f);
-            f = small(self.stack[f + frame::CALLER_FP]) as usize;
-        }
-        r.sp = callee_base + 1;
-        self.restore_caller(r, fp, resume_pc);
-        self.maybe_reset_stack_limit(r.sp);
-    }
-
-    /// The bp of the frame at `fp`.
-    pub(crate) fn frame_bp(&self, fp: usize) -> usize {
-        let m = self.stack[fp + frame::METHOD];
-        fp - self.methods.info(self.method_id(m)).num_args - 1
-    }
-
-    /// The method flags of the frame at `fp`.
-    pub(crate) fn frame_flags(&self, fp: usize) -> u8 {
-        let m = self.stack[fp + frame::METHOD];
-        self.methods.info(self.method_id(m)).flags
     }
 
     /// An `ExtA`-prefixed instruction: its first operand gets a high byte.
@@ -1235,45 +862,6 @@ impl Vm {
         }
         Ok(Flow::Continue)
     }
-
-    // ---- contexts ------------------------------------------------------------------------------
-
-    /// The Context object of the live frame at `fp`, made on first request. A safepoint.
-    pub fn context_for_frame(&mut self, fp: usize) -> Result<Word, VmError> {
-        let existing = self.stack[fp + frame::CONTEXT];
-        if existing != self.nil() {
-            return Ok(existing);
-        }
-        let ctx = self.alloc(ci::CONTEXT, Format::Fixed, context::SIZE)?;
-        let bp = self.frame_bp(fp);
-        self.heap
-            .set_slot(ctx, context::FRAME, Word::small_int(fp as i64));
-        self.heap
-            .set_slot(ctx, context::METHOD, self.stack[fp + frame::METHOD]);
-        self.heap.set_slot(ctx, context::RECEIVER, self.stack[bp]);
-        self.heap
-            .set_slot(ctx, context::CLOSURE, self.stack[fp + frame::CLOSURE]);
-        self.stack[fp + frame::CONTEXT] = ctx.word();
-        Ok(ctx.word())
-    }
-
-    /// Detaches a context from its frame, which is going away; `pc` is the frame's pc.
-    pub(crate) fn widow(&mut self, ctx: Word, fp: usize, pc: usize) {
-        let o = ctx.oop();
-        let m = self.stack[fp + frame::METHOD];
-        let start = self.methods.info(self.method_id(m)).code_start;
-        self.heap.set_slot(o, context::FRAME, self.nil());
-        self.heap.set_slot(
-            o,
-            context::PC,
-            Word::small_int(pc.saturating_sub(start) as i64),
-        );
-    }
-
-    /// The method id of the running code of a frame.
-    pub fn frame_method_id(&self, fp: usize) -> MethodId {
-        self.method_id(self.stack[fp + frame::METHOD])
-    }
 }
 
 /// A float operation on two immediate floats (or a float and a SmallInteger), when the result
@@ -1315,4 +903,777 @@ fn compare_f(byte: u8, x: f64, y: f64) -> bool {
         op::Eq => x == y,
         _ => x != y,
     }
+}
+
+// ---- the fast loop -------------------------------------------------------------------------------
+
+/// The stack array the fast loop works on (see `stack.rs` for its padding).
+type StackArray = [Word; STACK_ARRAY];
+/// The code arena's bytes, padded.
+type CodeBytes = [u8; CODE_BYTES + CODE_PAD];
+
+/// Stack word `$i` (any index).
+macro_rules! at {
+    ($st:ident, $i:expr) => {
+        $st[Stack::mask($i) + STACK_FRONT]
+    };
+}
+
+/// Word `$k` of the frame header at `$fp` (`$k` < 512: no bounds check, one mask).
+macro_rules! hdr {
+    ($st:ident, $fp:expr, $k:expr) => {
+        $st[Stack::mask($fp) + STACK_FRONT + $k]
+    };
+}
+
+/// The fast loop: runs instructions while their common case applies and answers the registers
+/// at the first instruction it cannot complete (which it leaves untouched, with everything
+/// else). It calls nothing out of line, so that the registers and the base addresses of the
+/// stack, the code, the heap and the tables stay in machine registers (see the module docs).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn run_fast(
+    st: &mut StackArray,
+    code: &CodeBytes,
+    heap: &mut Heap,
+    cells: &mut [IcCell],
+    infos: &mut [MethodInfo],
+    limit: usize,
+    poll_state: &mut Poll,
+    tiering: Tiering,
+    regs: Registers,
+) -> Registers {
+    // Local copies (the arguments live in memory): kept in machine registers.
+    let mut r = Registers { ..regs };
+    let mut poll = Poll { ..*poll_state };
+    // Leaves the loop for the slow path, before the current instruction.
+    macro_rules! bail {
+        () => {{
+            std::hint::cold_path();
+            poll_state.countdown = poll.countdown;
+            return r;
+        }};
+    }
+    // Operand-stack word `$k` below the top (`top!(1)` is the top, `top!(0)` the free slot):
+    // one mask per instruction for all of them.
+    macro_rules! top {
+        ($k:expr) => {
+            st[Stack::mask(r.sp) + STACK_FRONT - $k]
+        };
+    }
+    // Local `$k` of the current frame (`bp + k`).
+    macro_rules! local {
+        ($k:expr) => {
+            st[Stack::mask(r.bp) + STACK_FRONT + $k]
+        };
+    }
+    // Pushes `$v`; then the instruction is `$len` bytes long.
+    macro_rules! push {
+        ($v:expr, $len:expr) => {{
+            let v = $v;
+            top!(0) = v;
+            r.sp += 1;
+            r.pc += $len;
+        }};
+    }
+    // The binary operation `$f` on the two values on top; `None` takes the slow path.
+    macro_rules! binary {
+        ($f:expr) => {{
+            let (a, b) = (top!(2), top!(1));
+            let Some(v) = $f(a, b) else { bail!() };
+            top!(2) = v;
+            r.sp -= 1;
+            r.pc += 1;
+        }};
+    }
+    // A conditional jump (offset at `$p + 1`) on the popped top: `$jump` jumps, `$go_on`
+    // continues, anything else takes the slow path (mustBeBoolean).
+    macro_rules! branch {
+        ($p:ident, $jump:expr, $go_on:expr) => {{
+            let v = top!(1);
+            if v == $jump {
+                r.pc = (r.pc as isize + 3 + jump_offset(code, $p)) as usize;
+            } else if v == $go_on {
+                r.pc += 3;
+            } else {
+                bail!()
+            }
+            r.sp -= 1;
+        }};
+    }
+    // A comparison heading a JumpIfFalse (at `$p + 1`): branches on SmallIntegers or floats
+    // without making a Boolean; anything else takes the slow path.
+    macro_rules! compare_branch {
+        ($p:ident, $int:expr, $float:expr) => {{
+            let Some(holds) = compare_bool(top!(2), top!(1), $int, $float) else {
+                bail!()
+            };
+            r.sp -= 2;
+            r.pc += 4;
+            if !holds {
+                r.pc = (r.pc as isize + jump_offset(code, $p + 1)) as usize;
+            }
+        }};
+    }
+    // PushLocal a; PushSmallInt c; <comparison>; JumpIfFalse (at `$p + 5`): for a SmallInteger
+    // local, branches on `$cmp(local, c)`; else runs as PushLocal.
+    macro_rules! local_const_branch {
+        ($p:ident, $cmp:expr) => {{
+            let v = local!(operand!(1));
+            if v.is_small_int() {
+                let c = code[$p + 3] as i8 as i64;
+                r.pc += 8;
+                if !$cmp(small(v), c) {
+                    r.pc = (r.pc as isize + jump_offset(code, $p + 5)) as usize;
+                }
+            } else {
+                push!(v, 2)
+            }
+        }};
+    }
+    // PushLocal a; PushSmallInt c; Add (or Sub, `$op` on the tagged words): pushes a SmallInteger
+    // local plus (minus) the constant when it is one; else runs as PushLocal.
+    macro_rules! local_plus_const {
+        ($p:ident, $op:expr) => {{
+            let v = local!(operand!(1));
+            match $op(v.raw() as i64, (code[$p + 3] as i8 as i64) << 1) {
+                Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 5),
+                _ => push!(v, 2),
+            }
+        }};
+    }
+    // PushSelf; PushLocal a; PushSmallInt c; Add (or Sub): as `local_plus_const`, after the
+    // receiver; else runs as PushSelf.
+    macro_rules! self_local_plus_const {
+        ($p:ident, $op:expr) => {{
+            let v = local!(operand!(2));
+            let sum = $op(v.raw() as i64, (code[$p + 4] as i8 as i64) << 1);
+            push!(local!(0), 0);
+            match sum {
+                Some(sum) if v.is_small_int() => push!(Word::from_raw(sum as u64), 6),
+                _ => r.pc += 1,
+            }
+        }};
+    }
+    // Returns `$v` to the caller, unless the frame has a Context or is the base frame (the
+    // slow path).
+    macro_rules! ret {
+        ($v:expr) => {{
+            let v = $v;
+            let caller = hdr!(st, r.fp, CALLER_FP);
+            if hdr!(st, r.fp, CONTEXT) != NIL_WORD || caller == tiering.stop {
+                bail!()
+            }
+            let pc = untag(hdr!(st, r.fp, RETURN_PC));
+            local!(0) = v;
+            r.sp = r.bp + 1;
+            let fp = untag(caller);
+            let info = hdr!(st, fp, FRAME_INFO);
+            r.fp = fp;
+            r.bp = fp - crate::layout::frame_info_nargs(info) - 1;
+            r.pc = pc;
+            r.cells = crate::layout::frame_info_cells(info);
+        }};
+    }
+    loop {
+        // `p`: the pc reduced to the arena's capacity; operands are at `p + 1 ..= p + 15`
+        // (the arena is padded for them, so they need no bounds check either).
+        let p = CodeArena::mask(r.pc);
+        // The operand byte `$k` after the opcode.
+        macro_rules! operand {
+            ($k:expr) => {
+                code[p + $k] as usize
+            };
+        }
+        // An exhaustive match on the opcode enum dispatches through a table without a range
+        // check.
+        match OP_OF_BYTE[code[p] as usize] {
+            Op::PushSelf => push!(local!(0), 1),
+            Op::PushNil => push!(NIL_WORD, 1),
+            Op::PushTrue => push!(TRUE_WORD, 1),
+            Op::PushFalse => push!(FALSE_WORD, 1),
+            Op::PushSmallInt => push!(tag(operand!(1) as i8 as usize), 2),
+            Op::PushLiteral => {
+                let m = hdr!(st, r.fp, METHOD);
+                push!(heap.slot_of(m, method::FIRST_LITERAL + operand!(1)), 2)
+            }
+            Op::PushLocal => push!(local!(operand!(1)), 2),
+            Op::PushInstVar => push!(heap.slot_of(local!(0), operand!(1)), 2),
+            Op::PushGlobal => {
+                let m = hdr!(st, r.fp, METHOD);
+                let binding = heap.slot_of(m, method::FIRST_LITERAL + operand!(1));
+                if heap.header_of(binding).class_index() != ci::ASSOCIATION {
+                    bail!()
+                }
+                push!(heap.slot_of(binding, crate::objects::association::VALUE), 2)
+            }
+            Op::PushIndirect => {
+                let vector = local!(operand!(2));
+                push!(heap.slot_of(vector, operand!(1)), 3)
+            }
+            Op::Dup => push!(top!(1), 1),
+            Op::Pop => {
+                r.sp -= 1;
+                r.pc += 1;
+            }
+            Op::StoreLocal => {
+                local!(operand!(1)) = top!(1);
+                r.pc += 2;
+            }
+            Op::PopStoreLocal => {
+                local!(operand!(1)) = top!(1);
+                r.sp -= 1;
+                r.pc += 2;
+            }
+            Op::StoreInstVar => {
+                heap.set_slot_of(local!(0), operand!(1), top!(1));
+                r.pc += 2;
+            }
+            Op::PopStoreInstVar => {
+                heap.set_slot_of(local!(0), operand!(1), top!(1));
+                r.sp -= 1;
+                r.pc += 2;
+            }
+            Op::StoreGlobal | Op::PopStoreGlobal => {
+                let m = hdr!(st, r.fp, METHOD);
+                let binding = heap.slot_of(m, method::FIRST_LITERAL + operand!(1));
+                if heap.header_of(binding).class_index() != ci::ASSOCIATION {
+                    bail!()
+                }
+                heap.set_slot_of(binding, crate::objects::association::VALUE, top!(1));
+                if code[p] == op::PopStoreGlobal {
+                    r.sp -= 1;
+                }
+                r.pc += 2;
+            }
+            Op::StoreIndirect | Op::PopStoreIndirect => {
+                let vector = local!(operand!(2));
+                heap.set_slot_of(vector, operand!(1), top!(1));
+                if code[p] == op::PopStoreIndirect {
+                    r.sp -= 1;
+                }
+                r.pc += 3;
+            }
+            Op::Send => {
+                let cell = &cells[r.cells + operand!(1)];
+                let nargs = cell.nargs as usize;
+                // The receiver, below the arguments (at most 255: the stack's front padding).
+                let rcv = top!(1 + nargs);
+                let class = class_of(heap, rcv).0;
+                let mid = if cell.entries[0].class == class {
+                    cell.entries[0].method
+                } else {
+                    match cell.entries[1..].iter().find(|e| e.class == class) {
+                        Some(e) if cell.state == crate::methods::IcState::Polymorphic => e.method,
+                        _ => bail!(),
+                    }
+                };
+                if !activate(
+                    st, heap, infos, limit, &mut poll, tiering, &mut r, mid, nargs, 2,
+                ) {
+                    bail!()
+                }
+            }
+            Op::SuperSend => {
+                let cell = &cells[r.cells + operand!(1)];
+                if cell.state == crate::methods::IcState::Empty {
+                    bail!()
+                }
+                let (mid, nargs) = (cell.entries[0].method, cell.nargs as usize);
+                if !activate(
+                    st, heap, infos, limit, &mut poll, tiering, &mut r, mid, nargs, 2,
+                ) {
+                    bail!()
+                }
+            }
+            Op::Add => binary!(add),
+            Op::Sub => binary!(|a: Word, b: Word| if a.is_small_int() && b.is_small_int() {
+                (a.raw() as i64)
+                    .checked_sub(b.raw() as i64 - 1)
+                    .map(|v| Word::from_raw(v as u64))
+            } else {
+                float_op(a, b, |x, y| x - y)
+            }),
+            Op::Mul => binary!(|a: Word, b: Word| if a.is_small_int() && b.is_small_int() {
+                small(a).checked_mul(small(b)).and_then(Word::try_small_int)
+            } else {
+                float_op(a, b, |x, y| x * y)
+            }),
+            Op::Div => binary!(|a: Word, b: Word| (a.is_small_int()
+                && b.is_small_int()
+                && small(b) != 0)
+                .then(|| small(a).checked_div(small(b)).and_then(Word::try_small_int))
+                .flatten()),
+            Op::Lt => binary!(|a, b| compare_fast(a, b, |o| o.is_lt(), |x, y| x < y)),
+            Op::Gt => binary!(|a, b| compare_fast(a, b, |o| o.is_gt(), |x, y| x > y)),
+            Op::Le => binary!(|a, b| compare_fast(a, b, |o| o.is_le(), |x, y| x <= y)),
+            Op::Ge => binary!(|a, b| compare_fast(a, b, |o| o.is_ge(), |x, y| x >= y)),
+            Op::Eq => binary!(|a, b| compare_fast(a, b, |o| o.is_eq(), |x, y| x == y)),
+            Op::Ne => binary!(|a, b| compare_fast(a, b, |o| o.is_ne(), |x, y| x != y)),
+            Op::BitAnd => binary!(|a: Word, b: Word| (a.is_small_int() && b.is_small_int())
+                .then(|| Word::from_raw(a.raw() & b.raw()))),
+            Op::BitOr => binary!(|a: Word, b: Word| (a.is_small_int() && b.is_small_int())
+                .then(|| Word::from_raw(a.raw() | b.raw()))),
+            Op::At => binary!(|a, i| array_at(heap, a, i)),
+            Op::AtPut => {
+                let (a, i, v) = (top!(3), top!(2), top!(1));
+                if !array_at_put(heap, a, i, v) {
+                    bail!()
+                }
+                top!(3) = v;
+                r.sp -= 2;
+                r.pc += 1;
+            }
+            Op::Size => {
+                match top!(1).as_oop() {
+                    Some(o) if heap.header(o).class_index() == ci::ARRAY => {
+                        top!(1) = tag(heap.num_slots(o));
+                    }
+                    _ => bail!(),
+                }
+                r.pc += 1;
+            }
+            Op::Value => {
+                if !activate_block(st, heap, infos, limit, &mut poll, tiering, &mut r, 0) {
+                    bail!()
+                }
+            }
+            Op::Value1 => {
+                if !activate_block(st, heap, infos, limit, &mut poll, tiering, &mut r, 1) {
+                    bail!()
+                }
+            }
+            Op::IdentityEq => binary!(|a, b| Some(boolean(a == b))),
+            Op::IdentityNe => binary!(|a, b| Some(boolean(a != b))),
+            Op::Jump => {
+                let off = jump_offset(code, p);
+                if off < 0 && (poll.due() || tiering.back_edge_due(st, infos, r.fp)) {
+                    bail!()
+                }
+                r.pc = (r.pc as isize + 3 + off) as usize;
+            }
+            Op::JumpIfTrue => branch!(p, TRUE_WORD, FALSE_WORD),
+            Op::JumpIfFalse => branch!(p, FALSE_WORD, TRUE_WORD),
+            Op::JumpIfNil | Op::JumpIfNotNil => {
+                let is_nil = top!(1) == NIL_WORD;
+                r.sp -= 1;
+                if is_nil == (code[p] == op::JumpIfNil) {
+                    r.pc = (r.pc as isize + 3 + jump_offset(code, p)) as usize;
+                } else {
+                    r.pc += 3;
+                }
+            }
+            Op::ReturnTop => ret!(top!(1)),
+            Op::ReturnSelf => ret!(local!(0)),
+            // ---- superinstructions: the whole sequence when it can, else the first
+            // ---- instruction alone (as the slow path would) ----
+            Op::PushLocal2 => {
+                // PushLocal a; PushLocal b
+                top!(0) = local!(operand!(1));
+                let b = local!(operand!(3));
+                r.sp += 1;
+                top!(0) = b;
+                r.sp += 1;
+                r.pc += 4;
+            }
+            Op::AddLocalConst => {
+                // PushLocal a; PushSmallInt c; Add; PopStoreLocal b
+                let v = local!(operand!(1));
+                let c = (code[p + 3] as i8 as i64) << 1;
+                match (v.raw() as i64).checked_add(c) {
+                    Some(sum) if v.is_small_int() => {
+                        local!(operand!(6)) = Word::from_raw(sum as u64);
+                        r.pc += 7;
+                    }
+                    _ => push!(v, 2),
+                }
+            }
+            Op::LtJumpIfFalse => compare_branch!(p, |o| o.is_lt(), |x, y| x < y),
+            Op::GtJumpIfFalse => compare_branch!(p, |o| o.is_gt(), |x, y| x > y),
+            Op::LeJumpIfFalse => compare_branch!(p, |o| o.is_le(), |x, y| x <= y),
+            Op::GeJumpIfFalse => compare_branch!(p, |o| o.is_ge(), |x, y| x >= y),
+            Op::EqJumpIfFalse => compare_branch!(p, |o| o.is_eq(), |x, y| x == y),
+            Op::NeJumpIfFalse => compare_branch!(p, |o| o.is_ne(), |x, y| x != y),
+            Op::AddPopStoreLocal => {
+                // Add; PopStoreLocal b
+                let Some(v) = add(top!(2), top!(1)) else {
+                    bail!()
+                };
+                local!(operand!(2)) = v;
+                r.sp -= 2;
+                r.pc += 3;
+            }
+            Op::PopStoreLocalPushLocal => {
+                // PopStoreLocal a; PushLocal b
+                local!(operand!(1)) = top!(1);
+                top!(1) = local!(operand!(3));
+                r.pc += 4;
+            }
+            Op::PushLocalSmallInt => {
+                // PushLocal a; PushSmallInt c
+                top!(0) = local!(operand!(1));
+                r.sp += 1;
+                push!(tag(operand!(3) as i8 as usize), 4)
+            }
+            Op::PushLocalLiteral => {
+                // PushLocal a; PushLiteral k
+                top!(0) = local!(operand!(1));
+                r.sp += 1;
+                let m = hdr!(st, r.fp, METHOD);
+                push!(heap.slot_of(m, method::FIRST_LITERAL + operand!(3)), 4)
+            }
+            Op::PushLocalAddConst => local_plus_const!(p, i64::checked_add),
+            Op::PushLocalSubConst => local_plus_const!(p, i64::checked_sub),
+            Op::PushSelfPushLocal => {
+                // PushSelf; PushLocal b
+                top!(0) = local!(0);
+                r.sp += 1;
+                push!(local!(operand!(2)), 3)
+            }
+            Op::ReturnLocal => ret!(local!(operand!(1))),
+            Op::AddLocalConstJump => {
+                // PushLocal a; PushSmallInt c; Add; PopStoreLocal b; Jump (back: polls)
+                let v = local!(operand!(1));
+                let c = (code[p + 3] as i8 as i64) << 1;
+                let off = jump_offset(code, p + 7);
+                match (v.raw() as i64).checked_add(c) {
+                    Some(sum)
+                        if v.is_small_int()
+                            && !(off < 0
+                                && (poll.due() || tiering.back_edge_due(st, infos, r.fp))) =>
+                    {
+                        local!(operand!(6)) = Word::from_raw(sum as u64);
+                        r.pc = (r.pc as isize + 10 + off) as usize;
+                    }
+                    _ => push!(v, 2),
+                }
+            }
+            Op::LocalLtConstJump => local_const_branch!(p, |a, b| a < b),
+            Op::LocalGtConstJump => local_const_branch!(p, |a, b| a > b),
+            Op::LocalLeConstJump => local_const_branch!(p, |a, b| a <= b),
+            Op::LocalGeConstJump => local_const_branch!(p, |a, b| a >= b),
+            Op::LocalEqConstJump => local_const_branch!(p, |a, b| a == b),
+            Op::LocalNeConstJump => local_const_branch!(p, |a, b| a != b),
+            Op::AddReturnTop => {
+                // Add; ReturnTop
+                let Some(v) = add(top!(2), top!(1)) else {
+                    bail!()
+                };
+                ret!(v)
+            }
+            Op::PushSelfLocalAddConst => self_local_plus_const!(p, i64::checked_add),
+            Op::PushSelfLocalSubConst => self_local_plus_const!(p, i64::checked_sub),
+            // Everything else takes the slow path.
+            Op::PushThisContext
+            | Op::PushNewArray
+            | Op::MakeArray
+            | Op::PushClosure
+            | Op::NonLocalReturn
+            | Op::ExtA => bail!(),
+        }
+    }
+}
+
+/// What the fast loop needs to know of tiering (see `tier.rs`): activations of methods with
+/// native code or whose counters pass the threshold, loop back-edges that may compile or enter
+/// native code, and returns to the run's stop frame go to the slow path.
+#[derive(Clone, Copy)]
+struct Tiering {
+    /// The compile threshold (`u32::MAX` without a native tier).
+    threshold: u32,
+    /// The CALLER_FP word of a frame that returns to the run's stop.
+    stop: Word,
+}
+
+impl Tiering {
+    /// Whether an activation of `info` is the tier's business.
+    #[inline(always)]
+    fn wants(self, info: &MethodInfo) -> bool {
+        info.native_entry != 0
+            || (info.invocations >= self.threshold && !info.activation.is_quick())
+    }
+
+    /// At a loop back-edge of the frame at `fp`: counts it and answers whether the slow path
+    /// must see it (the method has native code to continue in, or it is time to compile).
+    #[inline(always)]
+    fn back_edge_due(self, st: &StackArray, infos: &mut [MethodInfo], fp: usize) -> bool {
+        if self.threshold == u32::MAX {
+            return false;
+        }
+        let mid = crate::layout::frame_info_method(hdr!(st, fp, FRAME_INFO));
+        let info = &mut infos[mid.0 as usize];
+        if info.native_entry != 0 || info.invocations.saturating_add(1) >= self.threshold {
+            return true;
+        }
+        info.invocations += 1;
+        false
+    }
+}
+
+/// Frame pushes and backward jumps between two looks at the interrupt flag in the fast loop.
+const POLL_INTERVAL: u32 = 1024;
+
+/// The fast loop's interrupt poll: a countdown, so that most polls cost a decrement; the flag
+/// itself (set by Ctrl-C) is read every [`POLL_INTERVAL`] polls. The count survives the fast
+/// loop's exits (`Vm::poll_countdown`), so polls made between slow steps add up.
+struct Poll<'a> {
+    flag: &'a AtomicBool,
+    countdown: u32,
+}
+
+impl Poll<'_> {
+    /// Whether the poll finds the interrupt flag set: the instruction then goes to the slow
+    /// path, which deals with it. Once the flag was seen, every poll answers true until the slow
+    /// path clears it (a superinstruction that meets a poll may run as its base instruction
+    /// instead, and the next poll must still find the interrupt).
+    #[inline(always)]
+    fn due(&mut self) -> bool {
+        // The count is never 0 here: it restarts at 1 (not 0) while the flag is set.
+        self.countdown -= 1;
+        if self.countdown != 0 {
+            return false;
+        }
+        std::hint::cold_path();
+        if self.flag.load(Relaxed) {
+            self.countdown = 1;
+            return true;
+        }
+        self.countdown = POLL_INTERVAL;
+        false
+    }
+}
+
+/// The class index of any word, as an inline cache compares it.
+#[inline(always)]
+fn class_of(heap: &Heap, w: Word) -> smalt_gc::ClassIndex {
+    // Tags: SmallInteger xx1, Character 010, SmallFloat64 100 (and 110); 000 is a reference.
+    const IMMEDIATE: [smalt_gc::ClassIndex; 8] = [
+        smalt_gc::ClassIndex(0),
+        smalt_gc::SMALL_INTEGER_CLASS,
+        smalt_gc::CHARACTER_CLASS,
+        smalt_gc::SMALL_INTEGER_CLASS,
+        smalt_gc::SMALL_FLOAT_CLASS,
+        smalt_gc::SMALL_INTEGER_CLASS,
+        smalt_gc::SMALL_FLOAT_CLASS,
+        smalt_gc::SMALL_INTEGER_CLASS,
+    ];
+    let tag = (w.raw() & 7) as usize;
+    if tag == 0 {
+        // (Never the invalid word 0, whose "class" 0 would match an empty cache entry.)
+        heap.header_of(w).class_index()
+    } else {
+        IMMEDIATE[tag]
+    }
+}
+
+/// true or false.
+#[inline(always)]
+fn boolean(b: bool) -> Word {
+    if b { TRUE_WORD } else { FALSE_WORD }
+}
+
+/// The jump offset of the jump instruction at masked pc `p`.
+#[inline(always)]
+fn jump_offset(code: &CodeBytes, p: usize) -> isize {
+    i16::from_le_bytes([code[p + 1], code[p + 2]]) as isize
+}
+
+/// A comparison of two SmallIntegers or two immediate floats, else `None`.
+#[inline(always)]
+fn compare_bool(
+    a: Word,
+    b: Word,
+    int: impl Fn(std::cmp::Ordering) -> bool,
+    float: impl Fn(f64, f64) -> bool,
+) -> Option<bool> {
+    if a.is_small_int() && b.is_small_int() {
+        return Some(int((a.raw() as i64).cmp(&(b.raw() as i64))));
+    }
+    match (a.as_small_float(), b.as_small_float()) {
+        (Some(x), Some(y)) => Some(float(x, y)),
+        _ => None,
+    }
+}
+
+/// [`compare_bool`] answering a Boolean.
+#[inline(always)]
+fn compare_fast(
+    a: Word,
+    b: Word,
+    int: impl Fn(std::cmp::Ordering) -> bool,
+    float: impl Fn(f64, f64) -> bool,
+) -> Option<Word> {
+    compare_bool(a, b, int, float).map(boolean)
+}
+
+/// `a + b` for two SmallIntegers whose sum is one, or for immediate floats.
+#[inline(always)]
+fn add(a: Word, b: Word) -> Option<Word> {
+    if a.is_small_int() && b.is_small_int() {
+        (a.raw() as i64)
+            .checked_add(b.raw() as i64 - 1)
+            .map(|v| Word::from_raw(v as u64))
+    } else {
+        float_op(a, b, |x, y| x + y)
+    }
+}
+
+/// `a at: i` for an Array and an index in range.
+#[inline(always)]
+fn array_at(heap: &Heap, a: Word, i: Word) -> Option<Word> {
+    let o = a.as_oop()?;
+    if !i.is_small_int() || heap.header(o).class_index() != ci::ARRAY {
+        return None;
+    }
+    let idx = small(i);
+    if idx < 1 || idx as usize > heap.num_slots(o) {
+        return None;
+    }
+    Some(heap.slot(o, idx as usize - 1))
+}
+
+/// `a at: i put: v` for a writable Array and an index in range; answers whether it did.
+#[inline(always)]
+fn array_at_put(heap: &mut Heap, a: Word, i: Word, v: Word) -> bool {
+    let Some(o) = a.as_oop() else { return false };
+    let h = heap.header(o);
+    if !i.is_small_int() || h.class_index() != ci::ARRAY || h.is_read_only() {
+        return false;
+    }
+    let idx = small(i);
+    if idx < 1 || idx as usize > heap.num_slots(o) {
+        return false;
+    }
+    heap.set_slot(o, idx as usize - 1, v);
+    true
+}
+
+/// Activates method `mid` for a send whose `nargs` arguments and receiver are on top of the
+/// stack and whose instruction is `len` bytes long, if the fast loop can: a quick method
+/// answers at once, an ordinary one gets its frame. Answers false, changing nothing, for a
+/// primitive method, a frame that would pass the stack limit, or a pending interrupt.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn activate(
+    st: &mut StackArray,
+    heap: &Heap,
+    infos: &mut [MethodInfo],
+    limit: usize,
+    poll: &mut Poll,
+    tiering: Tiering,
+    r: &mut Registers,
+    mid: u32,
+    nargs: usize,
+    len: usize,
+) -> bool {
+    let info = &mut infos[mid as usize];
+    if tiering.wants(info) {
+        // Native code, or time to compile: the slow path enters the tier.
+        return false;
+    }
+    if info.activation != Activation::Frame {
+        // Not rare, but cheaper than a frame either way: keep the frame path straight.
+        std::hint::cold_path();
+        if info.activation == Activation::Primitive {
+            return false;
+        }
+        let rcv = st[Stack::mask(r.sp) + STACK_FRONT - 1 - nargs];
+        let v = match info.activation {
+            Activation::ReturnInstVar => match rcv.as_oop() {
+                Some(o) if usize::from(info.quick_arg) < heap.num_slots(o) => {
+                    heap.slot(o, usize::from(info.quick_arg))
+                }
+                _ => return false,
+            },
+            Activation::ReturnSelf => rcv,
+            Activation::ReturnConstant => info.quick_value,
+            _ => heap.slot_of(
+                info.method,
+                method::FIRST_LITERAL + usize::from(info.quick_arg),
+            ),
+        };
+        info.invocations = info.invocations.wrapping_add(1);
+        r.sp -= nargs;
+        at!(st, r.sp - 1) = v;
+        r.pc += len;
+        return true;
+    }
+    let new_fp = r.sp;
+    if new_fp + info.frame_words > limit || poll.due() {
+        return false;
+    }
+    info.invocations = info.invocations.wrapping_add(1);
+    hdr!(st, new_fp, CALLER_FP) = tag(r.fp);
+    hdr!(st, new_fp, RETURN_PC) = tag(r.pc + len);
+    hdr!(st, new_fp, METHOD) = info.method;
+    hdr!(st, new_fp, FRAME_INFO) = info.frame_info;
+    hdr!(st, new_fp, CLOSURE) = NIL_WORD;
+    hdr!(st, new_fp, CONTEXT) = NIL_WORD;
+    for i in 0..info.num_temps {
+        hdr!(st, new_fp, TEMPS + i) = NIL_WORD;
+    }
+    r.bp = new_fp - nargs - 1;
+    r.fp = new_fp;
+    r.sp = new_fp + TEMPS + info.num_temps;
+    r.pc = info.code_start;
+    r.cells = info.cell_base;
+    true
+}
+
+/// `Value`/`Value1`: activates the closure below the `nargs` arguments on top of the stack if
+/// it is a closure taking `nargs` arguments and the fast loop can (see [`activate`]).
+#[inline(always)]
+fn activate_block(
+    st: &mut StackArray,
+    heap: &Heap,
+    infos: &mut [MethodInfo],
+    limit: usize,
+    poll: &mut Poll,
+    tiering: Tiering,
+    r: &mut Registers,
+    nargs: usize,
+) -> bool {
+    let clo_word = at!(st, r.sp - 1 - nargs);
+    let Some(clo) = clo_word.as_oop() else {
+        return false;
+    };
+    if !matches!(
+        heap.header(clo).class_index(),
+        ci::BLOCK1 | ci::BLOCK2 | ci::BLOCK3 | ci::BLOCK
+    ) {
+        return false;
+    }
+    let code = heap.slot_of(clo_word, closure::CODE);
+    let mid = untag(heap.slot_of(code, method::ID));
+    let info = &mut infos[mid];
+    let new_fp = r.sp;
+    if info.num_args != nargs
+        || tiering.wants(info)
+        || new_fp + info.frame_words > limit
+        || poll.due()
+    {
+        return false;
+    }
+    info.invocations = info.invocations.wrapping_add(1);
+    hdr!(st, new_fp, CALLER_FP) = tag(r.fp);
+    hdr!(st, new_fp, RETURN_PC) = tag(r.pc + 1);
+    hdr!(st, new_fp, METHOD) = code;
+    hdr!(st, new_fp, FRAME_INFO) = info.frame_info;
+    hdr!(st, new_fp, CLOSURE) = clo_word;
+    hdr!(st, new_fp, CONTEXT) = NIL_WORD;
+    let bp = new_fp - nargs - 1;
+    at!(st, bp) = heap.slot_of(clo_word, closure::RECEIVER);
+    let copied = info.num_copied;
+    for i in 0..copied {
+        hdr!(st, new_fp, TEMPS + i) = heap.slot_of(clo_word, closure::FIRST_COPIED + i);
+    }
+    for i in copied..info.num_temps {
+        hdr!(st, new_fp, TEMPS + i) = NIL_WORD;
+    }
+    r.bp = bp;
+    r.fp = new_fp;
+    r.sp = new_fp + TEMPS + info.num_temps;
+    r.pc = info.code_start;
+    r.cells = info.cell_base;
+    true
 }

@@ -77,6 +77,11 @@ impl Vm {
     pub fn attend(&mut self, r: &mut Registers) -> Result<(), VmError> {
         self.regs = *r;
         if std::mem::take(&mut self.pending_out_of_memory) {
+            // The flag raised only for this (see memory.rs) is cleared; a Ctrl-C between the
+            // raise and this poll is indistinguishable from it and waits for the next one.
+            if std::mem::take(&mut self.out_of_memory_raised_flag) {
+                self.interrupt.store(false, Ordering::Relaxed);
+            }
             return self.send_from_vm(r, "OutOfMemory", false);
         }
         if !self.take_interrupt() {
@@ -140,7 +145,7 @@ impl Vm {
             Some(c) if self.is_class(c) => c,
             _ => return Err(stop(self)),
         };
-        if r.sp + DELIVERY_STACK_WORDS > self.stack_limit {
+        if r.sp + DELIVERY_STACK_WORDS > self.rt.stack_limit {
             return Err(stop(self));
         }
         let (caller, return_pc) = (r.fp, r.pc);

@@ -8,8 +8,10 @@
 //! * [`methods`]: the method side table and inline caches.
 //! * [`memory`] and [`interrupts`]: running out of memory (the reserve) and what a poll point
 //!   does when the VM's attention is needed (Ctrl-C, a deferred OutOfMemory).
+//! * [`layout`]: every structure and offset compiled code uses by address.
 //! * `prims`: primitives.
 //! * [`install`] and [`loader`]: compiled code into the heap; class files and do-its.
+//! * [`tier`]: the interface of a native-code tier (the JIT lives in `smalt-jit`).
 //! * [`snapshot`]: the VM's state as plain data for images, and a VM rebuilt from it.
 #![forbid(unsafe_code)]
 
@@ -20,14 +22,18 @@ pub mod frame;
 pub mod install;
 pub mod interp;
 pub mod interrupts;
+pub mod layout;
 pub mod loader;
 pub mod memory;
 pub mod methods;
 pub mod objects;
 mod prims;
+mod returns;
+mod send;
 pub mod snapshot;
 pub mod stack;
 pub mod symbols;
+pub mod tier;
 pub mod vm;
 
 pub use prims::{PRIMITIVE_STAMP, Prim, PrimFn, primitive_signatures};

@@ -17,7 +17,11 @@
 //! Sends find methods through the per-site cells (monomorphic → polymorphic → megamorphic) and
 //! behind them a global direct-mapped **lookup cache** keyed by (class index, selector).
 
+use crate::layout::{Activation, CELL_CAPACITY, METHOD_CAPACITY};
+use crate::stack::{FixedVec, RangeAllocator};
 use smalt_gc::{ClassIndex, Word};
+
+pub use crate::layout::{IcCell, IcEntry, IcState, MethodInfo, PIC_SIZE};
 
 /// Index of a method in the side table; 0 is never used.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -28,43 +32,29 @@ impl MethodId {
     pub const NONE: MethodId = MethodId(0);
 }
 
-/// Rust-side data of one compiled method or block.
-#[derive(Clone, Debug)]
-pub struct MethodInfo {
-    /// The method object (weak root); nil once it died.
-    pub method: Word,
-    /// Offset of the first bytecode in the code arena.
-    pub code_start: usize,
-    /// Number of bytecodes.
-    pub code_len: usize,
-    /// Index of literal 0's cell in the cell arena.
-    pub cell_base: usize,
-    /// Number of literals (and cells).
-    pub num_literals: usize,
-    /// Number of arguments.
-    pub num_args: usize,
-    /// Frame slots after the header.
-    pub num_temps: usize,
-    /// Copied values (blocks).
-    pub num_copied: usize,
-    /// Max operand-stack depth.
-    pub max_stack: usize,
-    /// Primitive number, 0 for none.
-    pub primitive: u16,
-    /// The primitive's function (looked up once at registration), if any.
-    pub prim_fn: Option<crate::prims::PrimFn>,
-    /// `objects::FLAG_*` bits.
-    pub flags: u8,
-    /// Times the method was entered (type feedback and tiering for the JIT).
-    pub invocations: u32,
-}
-
 impl MethodInfo {
-    /// Frame words needed by an activation beyond the receiver and arguments.
-    #[inline]
-    pub fn frame_words(&self) -> usize {
-        crate::bytecode::FRAME_HEADER_WORDS + self.num_temps + self.max_stack + FRAME_SLACK
-    }
+    /// The info of id 0 and of free ids.
+    pub const EMPTY: MethodInfo = MethodInfo {
+        method: Word::INVALID,
+        frame_info: Word::INVALID,
+        code_start: 0,
+        cell_base: 0,
+        num_temps: 0,
+        frame_words: 0,
+        prim_fn: None,
+        invocations: 0,
+        activation: Activation::Frame,
+        flags: 0,
+        quick_arg: 0,
+        num_args: 0,
+        num_copied: 0,
+        max_stack: 0,
+        code_len: 0,
+        num_literals: 0,
+        native_entry: 0,
+        quick_value: Word::INVALID,
+        primitive: 0,
+    };
 
     /// Whether this is a block's code.
     pub fn is_block(&self) -> bool {
@@ -76,47 +66,6 @@ impl MethodInfo {
 /// escapedBlock:, aboutToReturn:through:, unknownGlobal:) pushes up to three more values than
 /// the bytecode did.
 pub const FRAME_SLACK: usize = 4;
-
-/// One (class, method) pair of an inline cache.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct IcEntry {
-    /// Receiver class index (0 = empty).
-    pub class: u32,
-    /// The method found for it.
-    pub method: u32,
-}
-
-/// Number of entries of a polymorphic cache before the site goes megamorphic.
-pub const PIC_SIZE: usize = 4;
-
-/// State of a send site.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IcState {
-    /// Never executed.
-    #[default]
-    Empty,
-    /// One receiver class seen.
-    Monomorphic,
-    /// Two to [`PIC_SIZE`] classes seen.
-    Polymorphic,
-    /// More: the site uses the global lookup cache only.
-    Megamorphic,
-}
-
-/// The inline-cache cell of one send site (also the type feedback the JIT will read).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IcCell {
-    /// Cached (class, method) pairs; entry 0 is the monomorphic one.
-    pub entries: [IcEntry; PIC_SIZE],
-    /// The site's selector (updated by the collector), or INVALID for non-selector literals.
-    pub selector: Word,
-    /// The selector's argument count.
-    pub nargs: u8,
-    /// Site state.
-    pub state: IcState,
-    /// Misses so far.
-    pub misses: u32,
-}
 
 impl IcCell {
     /// The cached method for receivers of class `class`, or 0.
@@ -143,6 +92,7 @@ impl IcCell {
         let entry = IcEntry {
             class: class.0,
             method: method.0,
+            entry: 0,
         };
         match self.state {
             IcState::Empty => {
@@ -183,17 +133,25 @@ pub struct LookupEntry {
     pub method: u32,
 }
 
+/// Code-arena offset of a lone `ReturnTop`: a frame resumed there returns its top value.
+pub const RETURN_TOP_STUB: usize = 0;
+/// Code-arena offset of `Value ReturnTop`: a frame resumed there evaluates the block on top of
+/// its stack and returns the block's value.
+pub const VALUE_RETURN_STUB: usize = 1;
+
 /// All side-table data.
 #[derive(Debug)]
 pub struct MethodTable {
-    /// Infos by id; index 0 unused.
-    pub infos: Vec<MethodInfo>,
+    /// Infos by id; index 0 unused. Never reallocated (compiled code holds addresses).
+    pub infos: FixedVec<MethodInfo>,
     /// Free ids (their methods died).
     pub free: Vec<MethodId>,
     /// The code arena.
     pub code: crate::stack::CodeArena,
-    /// The cell arena.
-    pub cells: Vec<IcCell>,
+    /// The cell arena. Never reallocated.
+    pub cells: FixedVec<IcCell>,
+    /// Free ranges of the cell arena (cells of dead methods).
+    pub free_cells: RangeAllocator,
     /// The global lookup cache.
     pub lookup: Box<[LookupEntry]>,
     /// Whether any cache entry was filled (invalidation has nothing to do before).
@@ -202,26 +160,21 @@ pub struct MethodTable {
 
 impl Default for MethodTable {
     fn default() -> Self {
-        let placeholder = MethodInfo {
-            method: Word::INVALID,
-            code_start: 0,
-            code_len: 0,
-            cell_base: 0,
-            num_literals: 0,
-            num_args: 0,
-            num_temps: 0,
-            num_copied: 0,
-            max_stack: 0,
-            primitive: 0,
-            prim_fn: None,
-            flags: 0,
-            invocations: 0,
-        };
+        let mut infos = FixedVec::with_capacity(METHOD_CAPACITY);
+        let _ = infos.try_push(MethodInfo::EMPTY);
+        let mut code = crate::stack::CodeArena::default();
+        use crate::bytecode::op;
+        let stubs = (
+            code.append(&[op::ReturnTop]),
+            code.append(&[op::Value, op::ReturnTop]),
+        );
+        assert_eq!(stubs, (Some(RETURN_TOP_STUB), Some(VALUE_RETURN_STUB)));
         MethodTable {
-            infos: vec![placeholder],
+            infos,
             free: Vec::new(),
-            code: crate::stack::CodeArena::default(),
-            cells: Vec::new(),
+            code,
+            cells: FixedVec::with_capacity(CELL_CAPACITY),
+            free_cells: RangeAllocator::default(),
             lookup: vec![LookupEntry::default(); LOOKUP_CACHE_SIZE].into_boxed_slice(),
             anything_cached: false,
         }
@@ -229,22 +182,24 @@ impl Default for MethodTable {
 }
 
 impl MethodTable {
-    /// Registers a method: copies its bytecodes into the code arena and makes its cells.
-    /// `selectors[k]` is `Some((symbol, nargs))` when literal k is a send selector. `None` when
-    /// the code arena is full.
+    /// Registers a method: copies its bytecodes into the code arena, makes its cells and
+    /// decodes its header. `selectors[k]` is `Some((symbol, nargs))` when literal k is a send
+    /// selector. `None` when an arena or the table is full. (`Vm::register_method` is the entry
+    /// point that reads all this from a method object.)
     pub fn register(
         &mut self,
-        mut info: MethodInfo,
+        method: Word,
+        bits: crate::objects::MethodInfoBits,
         bytecodes: &[u8],
         selectors: &[Option<(Word, u8)>],
     ) -> Option<MethodId> {
-        info.prim_fn =
-            (info.primitive != 0).then(|| crate::prims::functions()[usize::from(info.primitive)].1);
-        info.code_start = self.code.append(bytecodes)?;
-        info.code_len = bytecodes.len();
-        info.cell_base = self.cells.len();
-        info.num_literals = selectors.len();
-        self.cells.extend(selectors.iter().map(|s| match s {
+        let id = match self.free.last() {
+            Some(&id) => id,
+            None if self.infos.len() < self.infos.capacity() => MethodId(self.infos.len() as u32),
+            None => return None,
+        };
+        let code_start = self.code.append(bytecodes)?;
+        let cell = |s: &Option<(Word, u8)>| match s {
             Some((sel, nargs)) => IcCell {
                 selector: *sel,
                 nargs: *nargs,
@@ -254,24 +209,91 @@ impl MethodTable {
                 selector: Word::INVALID,
                 ..IcCell::default()
             },
-        }));
-        Some(match self.free.pop() {
-            Some(id) => {
-                self.infos[id.0 as usize] = info;
-                id
+        };
+        let cell_base = match self.free_cells.take(selectors.len()) {
+            Some(base) => {
+                for (c, s) in self.cells[base..base + selectors.len()]
+                    .iter_mut()
+                    .zip(selectors)
+                {
+                    *c = cell(s);
+                }
+                Some(base)
             }
-            None => {
-                self.infos.push(info);
-                MethodId((self.infos.len() - 1) as u32)
-            }
-        })
+            None => self.cells.try_extend(selectors.iter().map(cell)),
+        };
+        let Some(cell_base) = cell_base else {
+            self.code.release(code_start, bytecodes.len());
+            return None;
+        };
+        let primitive = bits.primitive;
+        let (activation, quick_arg, quick_value) = if primitive == 0 {
+            quick_kind(bytecodes, bits.flags)
+        } else {
+            (Activation::Primitive, 0, Word::INVALID)
+        };
+        let info = MethodInfo {
+            method,
+            frame_info: crate::layout::frame_info(id, bits.num_args, cell_base),
+            code_start,
+            cell_base,
+            num_temps: bits.num_temps,
+            frame_words: crate::bytecode::FRAME_HEADER_WORDS
+                + bits.num_temps
+                + bits.max_stack
+                + FRAME_SLACK,
+            prim_fn: (primitive != 0).then(|| crate::prims::functions()[usize::from(primitive)].1),
+            invocations: 0,
+            activation,
+            flags: bits.flags,
+            quick_arg,
+            num_args: bits.num_args,
+            num_copied: bits.num_copied,
+            max_stack: bits.max_stack,
+            code_len: bytecodes.len(),
+            num_literals: selectors.len(),
+            native_entry: 0,
+            quick_value,
+            primitive,
+        };
+        if self.free.last() == Some(&id) {
+            self.free.pop();
+            self.infos[id.0 as usize] = info;
+        } else if self.infos.try_push(info).is_err() {
+            unreachable!("room was checked above");
+        }
+        Some(id)
     }
 
-    /// Makes room for `methods` more methods with `cells` cells in all (rebuilding the table
-    /// after an image load).
-    pub fn reserve(&mut self, methods: usize, cells: usize) {
-        self.infos.reserve(methods);
-        self.cells.reserve(cells);
+    /// Allocates cells with these selectors and argument counts outside any method (send
+    /// sites of native code); answers the first, or `None` if the arena is full.
+    pub fn alloc_cells(&mut self, selectors: &[(Word, u8)]) -> Option<usize> {
+        let cell = |&(selector, nargs): &(Word, u8)| IcCell {
+            selector,
+            nargs,
+            ..IcCell::default()
+        };
+        match self.free_cells.take(selectors.len()) {
+            Some(base) => {
+                for (c, s) in self.cells[base..base + selectors.len()]
+                    .iter_mut()
+                    .zip(selectors)
+                {
+                    *c = cell(s);
+                }
+                Some(base)
+            }
+            None => self.cells.try_extend(selectors.iter().map(cell)),
+        }
+    }
+
+    /// Releases cells from [`MethodTable::alloc_cells`].
+    pub fn release_cells(&mut self, base: usize, n: usize) {
+        for c in &mut self.cells[base..base + n] {
+            c.selector = Word::INVALID;
+            c.clear();
+        }
+        self.free_cells.give(base, n);
     }
 
     /// The info of a method id.
@@ -359,11 +381,14 @@ impl MethodTable {
         let mut dead = Vec::new();
         for (i, info) in self.infos.iter_mut().enumerate().skip(1) {
             if info.method == nil {
-                info.method = Word::INVALID;
-                for c in &mut self.cells[info.cell_base..info.cell_base + info.num_literals] {
+                let (cells, n) = (info.cell_base, info.num_literals);
+                for c in &mut self.cells[cells..cells + n] {
                     c.selector = Word::INVALID;
                     c.clear();
                 }
+                self.free_cells.give(cells, n);
+                self.code.release(info.code_start, info.code_len);
+                *info = MethodInfo::EMPTY;
                 dead.push(i as u32);
             }
         }
@@ -380,6 +405,104 @@ impl MethodTable {
         }
         self.free.extend(dead.into_iter().map(MethodId));
         self.flush_lookup();
+    }
+}
+
+/// How a method whose bytecodes are `code` runs (see [`Activation`]): quickly if its whole body
+/// answers the receiver, an instance variable, a literal or a constant. Blocks and marked
+/// methods (`ensure:`, `on:do:`) never are.
+fn quick_kind(code: &[u8], flags: u8) -> (Activation, u16, Word) {
+    use crate::bytecode::op;
+    use crate::objects::{FLAG_BLOCK, FLAG_HANDLER, FLAG_UNWIND};
+    let none = (Activation::Frame, 0, Word::INVALID);
+    if flags & (FLAG_BLOCK | FLAG_HANDLER | FLAG_UNWIND) != 0 {
+        return none;
+    }
+    match *code {
+        [op::ReturnSelf] | [op::PushSelf, op::ReturnTop] => {
+            (Activation::ReturnSelf, 0, Word::INVALID)
+        }
+        [op::PushInstVar, k, op::ReturnTop] => {
+            (Activation::ReturnInstVar, u16::from(k), Word::INVALID)
+        }
+        [op::PushLiteral, k, op::ReturnTop] => {
+            (Activation::ReturnLiteral, u16::from(k), Word::INVALID)
+        }
+        [op::PushSmallInt, v, op::ReturnTop] => (
+            Activation::ReturnConstant,
+            0,
+            Word::small_int(i64::from(v as i8)),
+        ),
+        [op::PushNil, op::ReturnTop] => (Activation::ReturnConstant, 0, crate::layout::NIL_WORD),
+        [op::PushTrue, op::ReturnTop] => (Activation::ReturnConstant, 0, crate::layout::TRUE_WORD),
+        [op::PushFalse, op::ReturnTop] => {
+            (Activation::ReturnConstant, 0, crate::layout::FALSE_WORD)
+        }
+        _ => none,
+    }
+}
+
+impl crate::Vm {
+    /// Registers the compiled method or block `m` (a heap object) in the side table: copies its
+    /// bytecodes into the code arena, makes a cache cell per literal (those that `Send` and
+    /// `SuperSend` name are send sites), decodes its header (primitive number included) and
+    /// writes the new id into the object. Everything is read from the object: this is the one
+    /// way into the side table, for installed code and for the methods of a loaded image
+    /// (`snapshot.rs` resolves their primitives by name first). Does not allocate.
+    pub fn register_method(&mut self, m: Word) -> Result<MethodId, crate::VmError> {
+        let mut scratch = Vec::new();
+        self.register_method_with(m, &mut scratch)
+            .map_err(crate::VmError::Load)
+    }
+
+    /// [`Vm::register_method`] with a scratch buffer for the send sites (reused when many
+    /// methods are registered at once).
+    pub(crate) fn register_method_with(
+        &mut self,
+        m: Word,
+        selectors: &mut Vec<Option<(Word, u8)>>,
+    ) -> Result<MethodId, String> {
+        use crate::bytecode::{Op, instructions};
+        use crate::objects::{MethodInfoBits, method};
+        let o = m.oop();
+        let bits =
+            MethodInfoBits::decode(self.heap.slot(o, method::INFO).as_small_int().unwrap_or(0));
+        let pointers = self.heap.method_pointer_slots(o);
+        let nlit = pointers.saturating_sub(method::FIRST_LITERAL + method::TRAILER);
+        selectors.clear();
+        selectors.resize(nlit, None);
+        for ins in instructions(self.heap.method_bytes(o)).map_while(Result::ok) {
+            if matches!(ins.op, Op::Send | Op::SuperSend) {
+                let k = ins.operands[0] as usize;
+                if k < nlit {
+                    let sel = self.heap.slot(o, method::FIRST_LITERAL + k);
+                    let nargs = self.string_bytes(sel).map_or(0, selector_arity);
+                    selectors[k] = Some((sel, nargs));
+                }
+            }
+        }
+        let id = self
+            .methods
+            .register(m, bits, self.heap.method_bytes(o), selectors)
+            .ok_or_else(|| "the code space is full".to_string())?;
+        self.heap
+            .set_slot(o, method::ID, Word::small_int(i64::from(id.0)));
+        Ok(id)
+    }
+}
+
+/// The number of arguments a selector takes, from its bytes: keywords count their colons,
+/// anything not starting like an identifier is binary.
+pub(crate) fn selector_arity(name: &[u8]) -> u8 {
+    match name.first() {
+        None => 0,
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+            name.iter().filter(|b| **b == b':').count().min(255) as u8
+        }
+        Some(c) if c.is_ascii() => 1,
+        // A non-ASCII start: let the compiler's rule decide (letters start identifiers).
+        Some(_) => std::str::from_utf8(name)
+            .map_or(1, |s| crate::compiler::selector_arity(s).min(255) as u8),
     }
 }
 

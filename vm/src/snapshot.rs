@@ -14,7 +14,8 @@
 //!   the random generator;
 //! * the VM stack up to `sp`, each frame's return pc made **portable** (relative to the code of
 //!   the caller's method, or naming a code stub), and the suspended activation's frame and
-//!   portable pc. Contexts already record their frames as stack positions and their pcs
+//!   portable pc. (Each frame's FRAME_INFO word holds this process's method id and first cell;
+//!   the loader rewrites it from the frame's method.) Contexts already record their frames as stack positions and their pcs
 //!   relative to their code, so the heap needs no translation;
 //! * the **type feedback**: each method's invocation counter and the contents of its
 //!   inline-cache cells, as class indices and method *references* (heap offsets), never side
@@ -29,7 +30,8 @@
 //!
 //! # The few functions that know the interpreter's data structures
 //!
-//! [`Vm::register_heap_method`] (a heap method into the side table), [`Vm::portable_pc`] and
+//! [`Vm::register_heap_method`] (a heap method into the side table, through
+//! [`Vm::register_method`]), [`Vm::portable_pc`] and
 //! [`Vm::absolute_pc`] (a frame's pc to and from its portable form), [`Vm::cell_feedback`] and
 //! [`Vm::restore_cell_feedback`] (a method's cells as class indices and method references).
 //! When frames, pcs or cells change shape, these are what change with them.
@@ -44,7 +46,7 @@
 //! and sees `true` where the saving process saw `false`.
 
 use crate::frame::{self, BASE_MARKER};
-use crate::methods::{IcEntry, IcState, MethodId, MethodInfo, PIC_SIZE};
+use crate::methods::{IcEntry, IcState, MethodId, PIC_SIZE};
 use crate::objects::{
     FLAG_SOM_PRIMITIVE, MethodInfoBits, class, class_index as ci, closure, context, debug, method,
     method_dict,
@@ -176,7 +178,7 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, SnapshotError> {
 pub const LAYOUT_STAMP: u64 = {
     use crate::bytecode::{Effect, OPS, Operand, SPECIAL_SELECTORS};
     use crate::objects::{association, message};
-    let consts: [usize; 30] = [
+    let consts: [usize; 31] = [
         sp::COUNT,
         sp::FIRST_SPECIAL_SELECTOR,
         sp::SEL_INITIALIZE_ARGS,
@@ -197,6 +199,7 @@ pub const LAYOUT_STAMP: u64 = {
         frame::CALLER_FP,
         frame::RETURN_PC,
         frame::METHOD,
+        frame::FRAME_INFO,
         frame::CLOSURE,
         frame::CONTEXT,
         PIC_SIZE,
@@ -326,7 +329,7 @@ impl Vm {
                 let active = ActiveRun {
                     fp: self.regs.fp as u64,
                     pc,
-                    stack_limit: self.stack_limit as u64,
+                    stack_limit: self.rt.stack_limit as u64,
                     overflow_limits: self.overflow_limits.iter().map(|l| *l as u64).collect(),
                 };
                 writer.write_image(&self.capture(Some(active)), path)
@@ -510,7 +513,6 @@ impl Vm {
         ];
         vm.specials = Word::from_raw(roots.specials);
         vm.rng = snap.rng;
-        vm.install_stubs();
         let sp = snap.stack.len();
         if sp > MAX_STACK_LIMIT {
             return bad("the saved stack is deeper than the VM stack");
@@ -552,12 +554,6 @@ impl Vm {
                 .verify(&mut roots)
                 .map_err(|e| SnapshotError(format!("heap verification failed: {e}")))?;
         }
-        let cells: usize = objects
-            .methods
-            .iter()
-            .map(|m| vm.heap.method_pointer_slots(*m))
-            .sum();
-        vm.methods.reserve(objects.methods.len(), cells);
         let mut selectors = Vec::new();
         let same_primitives = snap.primitive_stamp == primitive_stamp();
         for m in &objects.methods {
@@ -577,10 +573,13 @@ impl Vm {
             Some(a) => vm.restore_frames(a, &objects)?,
             None => Vec::new(),
         };
-        if vm.regs.sp + 1024 > vm.stack_limit {
+        if vm.regs.sp + 1024 > vm.rt.stack_limit {
             return bad("the saved stack is deeper than this VM's stack limit (--max-stack)");
         }
         vm.check_contexts(&objects.contexts, &live)?;
+        // The tier the options ask for; it compiles the methods the saved counters call hot.
+        vm.attach_tier().map_err(|e| SnapshotError(e.to_string()))?;
+        vm.tier_image_loaded();
         Ok(vm)
     }
 
@@ -589,6 +588,7 @@ impl Vm {
     pub fn resume(&mut self) -> Option<Result<Word, VmError>> {
         let base_bp = self.suspended.take()?;
         let mark = self.handle_mark();
+        self.refresh_runtime();
         self.run_depth += 1;
         let result = self.run();
         let result = match self.pending_unhandled.take() {
@@ -747,7 +747,6 @@ impl Vm {
             return Err("its info slot is not a SmallInteger".into());
         };
         let mut bits = MethodInfoBits::decode(info_word);
-        let num_literals = p - method::FIRST_LITERAL - method::TRAILER;
         let primitive = if same_primitives && usize::from(bits.primitive) < prims::functions().len()
         {
             bits.primitive
@@ -759,37 +758,7 @@ impl Vm {
             self.heap
                 .set_slot(o, method::INFO, Word::small_int(bits.encode()));
         }
-        selectors.clear();
-        selectors.extend((0..num_literals).map(|k| {
-            let lit = self.heap.slot(o, method::FIRST_LITERAL + k);
-            if !self.is_symbol(lit) {
-                return None;
-            }
-            Some((lit, selector_arity(self.heap.bytes(lit.oop()))))
-        }));
-        let info = MethodInfo {
-            method: m,
-            code_start: 0,
-            code_len: 0,
-            cell_base: 0,
-            num_literals: 0,
-            num_args: bits.num_args,
-            num_temps: bits.num_temps,
-            num_copied: bits.num_copied,
-            max_stack: bits.max_stack,
-            primitive,
-            prim_fn: None,
-            flags: bits.flags,
-            invocations: 0,
-        };
-        let code = self.heap.method_bytes(o);
-        let id = self
-            .methods
-            .register(info, code, selectors)
-            .ok_or_else(|| "the code space is full".to_string())?;
-        self.heap
-            .set_slot(o, method::ID, Word::small_int(i64::from(id.0)));
-        Ok(id)
+        self.register_method_with(m, selectors)
     }
 
     /// The primitive of the method `o` (with `p` pointer slots), looked up by the name in its
@@ -880,6 +849,7 @@ impl Vm {
                 *out = IcEntry {
                     class: e.0,
                     method: m.0,
+                    entry: 0,
                 };
             }
             let state = match c.state {
@@ -923,6 +893,8 @@ impl Vm {
             if fp < num_args + 1 || fp + frame::TEMPS + num_temps > limit {
                 return bad("a saved frame does not fit its method");
             }
+            // The frame's method id and first cell are this VM's.
+            self.stack[fp + frame::FRAME_INFO] = info.frame_info;
             let clo = self.stack[fp + frame::CLOSURE];
             if clo != nil && !(found.is_object(clo) && self.is_closure_with(clo, info.num_copied)) {
                 return bad("a saved frame's closure is damaged");
@@ -973,7 +945,6 @@ impl Vm {
             fp: top_fp,
             sp,
             pc,
-            mid: mid.0,
             cells: info.cell_base,
         };
         let normal = self.options.max_stack_words.min(MAX_STACK_LIMIT);
@@ -984,7 +955,7 @@ impl Vm {
             && limits.last().is_none_or(|l| *l < a.stack_limit as usize)
             && !limits.is_empty()
         {
-            self.stack_limit = a.stack_limit as usize;
+            self.rt.stack_limit = a.stack_limit as usize;
             self.overflow_limits = limits;
         }
         self.suspended = Some(base_bp);
@@ -1138,21 +1109,6 @@ impl Roots for LoadRoots<'_> {
         visit(&mut self.specials);
         // Return pcs are SmallIntegers in either form, so the stack verifies as it is.
         self.stack.iter_mut().for_each(visit);
-    }
-}
-
-/// The number of arguments a selector takes, from its bytes: keywords count their colons,
-/// anything not starting like an identifier is binary.
-fn selector_arity(name: &[u8]) -> u8 {
-    match name.first() {
-        None => 0,
-        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
-            name.iter().filter(|b| **b == b':').count().min(255) as u8
-        }
-        Some(c) if c.is_ascii() => 1,
-        // A non-ASCII start: let the compiler's rule decide (letters start identifiers).
-        Some(_) => std::str::from_utf8(name)
-            .map_or(1, |s| crate::compiler::selector_arity(s).min(255) as u8),
     }
 }
 

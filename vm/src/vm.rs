@@ -92,6 +92,11 @@ pub enum VmError {
         /// The Smalltalk stack trace where the program was interrupted.
         trace: String,
     },
+    /// Internal to the VM, never returned by its entry points: an interpreter loop started by
+    /// native code had its frames cut below the frame it was started for (a non-local return
+    /// or an exception crossing native code); `Vm::regs` says where execution continues.
+    #[error("unwound")]
+    Unwound,
     /// A compile or load error outside Smalltalk control (e.g. bootstrap).
     #[error("{0}")]
     Load(String),
@@ -111,6 +116,17 @@ pub struct VmOptions {
     pub verify_heap: bool,
     /// Directories searched for `Name.som` when a global is undefined.
     pub class_path: Vec<PathBuf>,
+    /// Which tier runs Smalltalk code (`--jit`); a native tier must have been registered
+    /// (`tier::register_tier_factory`) for anything but `Off`.
+    pub jit: JitMode,
+    /// Compile a method or block after this many invocations or loop back-edges
+    /// (`--jit-threshold`; `Eager` compiles before the first run).
+    pub jit_threshold: u32,
+    /// Print the Cranelift IR and machine-code size of these methods when they are compiled
+    /// (`Class>>selector`, `Class class>>selector`; `--print-ir`).
+    pub print_ir: Vec<String>,
+    /// Count inline-cache hits in native code too (`--jit-stats`).
+    pub jit_stats: bool,
     /// Report legal but suspicious code (a declaration shadowing an outer variable or an
     /// instance variable) on `err` as classes load.
     pub warnings: bool,
@@ -128,6 +144,10 @@ impl Default for VmOptions {
             gc_stress: 0,
             verify_heap: false,
             class_path: Vec::new(),
+            jit: JitMode::Off,
+            jit_threshold: crate::tier::DEFAULT_THRESHOLD,
+            print_ir: Vec::new(),
+            jit_stats: false,
             warnings: false,
         }
     }
@@ -152,8 +172,18 @@ pub struct Vm {
     pub heap: Heap,
     /// The VM stack: frames of tagged words (see `frame.rs`). Scanned up to `sp`.
     pub stack: Stack,
+    /// Addresses and limits compiled code reads (`layout::Runtime`), among them the current
+    /// stack limit (the normal one, or raised into the headroom while a stack overflow is being
+    /// handled).
+    pub rt: Runtime,
     /// Saved interpreter registers (valid whenever the interpreter is not running its loop).
     pub regs: Registers,
+    /// What native code reads besides `rt` and `regs` (`layout::VM_NATIVE`).
+    pub native: NativeRuntime,
+    /// The native tier, if any, and the interpreter's side of tiering.
+    pub tiering: Tiering,
+    /// Interrupt polls left before the interpreter's fast loop next reads the flag.
+    pub(crate) poll_countdown: u32,
     /// The method side table and caches.
     pub methods: MethodTable,
     /// Text → Symbol.
@@ -166,9 +196,6 @@ pub struct Vm {
     pub true_false: [Word; 2],
     /// Options.
     pub options: VmOptions,
-    /// Current stack limit (the normal one, or raised into the headroom while a stack overflow
-    /// is being handled).
-    pub stack_limit: usize,
     /// The limits in force before each raise of `stack_limit` that is still in effect, oldest
     /// first: an overflow inside the handler of an overflow raises the limit again, into what
     /// is left of the headroom.
@@ -216,6 +243,9 @@ pub struct Vm {
     /// An allocation was served from the memory reserve: OutOfMemory is to be signalled at the
     /// next poll point (see `memory.rs` and `interrupts.rs`).
     pub pending_out_of_memory: bool,
+    /// Whether raising [`Vm::pending_out_of_memory`] also set the interrupt flag (it was clear):
+    /// the poll that delivers the OutOfMemory clears it again.
+    pub(crate) out_of_memory_raised_flag: bool,
     /// The activation the VM pushed for the user interrupt being handled, if any: a second
     /// interrupt while it is live stops the run at once (see `interrupts.rs`).
     pub(crate) interrupt_frame: Option<crate::interrupts::InjectedFrame>,
@@ -230,22 +260,8 @@ pub struct Vm {
     pub(crate) suspended: Option<usize>,
 }
 
-/// The interpreter registers: frame pointers, stack pointer, pc and current method.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Registers {
-    /// Base of the current frame (the receiver's slot).
-    pub bp: usize,
-    /// Frame header of the current frame.
-    pub fp: usize,
-    /// Next free stack slot.
-    pub sp: usize,
-    /// Absolute pc in the code arena.
-    pub pc: usize,
-    /// Current method.
-    pub mid: u32,
-    /// Index of the current method's first inline-cache cell.
-    pub cells: usize,
-}
+pub use crate::layout::{Registers, Runtime};
+use crate::tier::{JitMode, NativeRuntime, Tiering};
 
 impl std::fmt::Debug for Vm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -292,16 +308,22 @@ impl Vm {
     /// A VM around `heap`, with empty side tables and stack.
     pub(crate) fn with_heap(options: VmOptions, heap: Heap) -> Vm {
         let limit = options.max_stack_words.min(MAX_STACK_LIMIT);
-        Vm {
+        let mut vm = Vm {
+            rt: Runtime {
+                stack_limit: limit,
+                ..Runtime::default()
+            },
             heap,
             stack: Stack::default(),
             regs: Registers::default(),
+            native: NativeRuntime::default(),
+            tiering: Tiering::default(),
+            poll_countdown: 1,
             methods: MethodTable::default(),
             symbols: SymbolTable::default(),
             specials: Word::INVALID,
             true_false: [Word::INVALID; 2],
             options,
-            stack_limit: limit,
             overflow_limits: Vec::new(),
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
@@ -311,8 +333,8 @@ impl Vm {
             run_depth: 0,
             pending_unhandled: None,
             arguments: Vec::new(),
-            return_top_stub: 0,
-            value_return_stub: 0,
+            return_top_stub: crate::methods::RETURN_TOP_STUB,
+            value_return_stub: crate::methods::VALUE_RETURN_STUB,
             prim_failure: None,
             last_compile_error: String::new(),
             loading: Vec::new(),
@@ -322,12 +344,27 @@ impl Vm {
             kernel_ready: false,
             marked_frames: Default::default(),
             pending_out_of_memory: false,
+            out_of_memory_raised_flag: false,
             interrupt_frame: None,
             user_interrupts: 0,
             image_writer: None,
             image_error: String::new(),
             suspended: None,
-        }
+        };
+        vm.refresh_runtime();
+        vm
+    }
+
+    /// Recomputes the addresses of `rt` that can change: the heap's (at every collection) and
+    /// the interrupt flag's (`interrupt` may be replaced). Called at every entry from Rust and
+    /// after every collection, so `rt` is always current while Smalltalk code runs.
+    pub fn refresh_runtime(&mut self) {
+        self.rt.stack_base = self.stack.base_address();
+        self.rt.interrupt_flag = Arc::as_ptr(&self.interrupt) as usize;
+        self.rt.heap_base = self.heap.base_address();
+        self.rt.code_base = self.methods.code.base_address();
+        self.rt.cells_base = self.methods.cells.base_address();
+        self.rt.infos_base = self.methods.infos.base_address();
     }
 
     // ---- specials ----------------------------------------------------------------------------
@@ -394,11 +431,13 @@ impl Vm {
     pub fn collect_garbage(&mut self, need_slots: usize) -> Result<(), VmError> {
         let (heap, mut roots) = self.heap_and_roots();
         let result = heap.collect(&mut roots, need_slots);
+        self.rt.heap_base = self.heap.base_address();
         let nil = self.heap.nil();
         self.symbols.purge(nil);
         self.methods.purge_dead(nil);
         self.methods.flush_lookup();
         self.marked_frames.clear();
+        self.tier_after_gc();
         if self.options.verify_heap && self.kernel_ready {
             self.heap.poison_spare();
             let (heap, mut roots) = self.heap_and_roots();
@@ -1091,20 +1130,30 @@ impl Vm {
     ) -> Result<(), VmError> {
         let c = self.handle(cls);
         let md = self.heap.slot(c.oop(), class::METHODS);
+        let old = self
+            .dict_at(md, self.handle(selector))
+            .unwrap_or(self.nil());
+        let hold = self.push_handle(old);
         let hmd = self.push_handle(md);
         self.dict_put(hmd, selector, m)?;
         self.invalidate_selector(self.handle(cls), self.handle(selector));
+        let old = self.handle(hold);
+        if old != self.handle(m) {
+            // Native code of the replaced method must no longer be reached.
+            self.tier_method_replaced(old);
+        }
         Ok(())
     }
 
     /// Removes a method; returns whether it was there.
     pub fn remove_method(&mut self, cls: Word, selector: Word) -> bool {
         let md = self.heap.slot(cls.oop(), class::METHODS);
-        let removed = self.dict_remove(md, selector).is_some();
-        if removed {
+        let removed = self.dict_remove(md, selector);
+        if let Some(old) = removed {
             self.invalidate_selector(cls, selector);
+            self.tier_method_replaced(old);
         }
-        removed
+        removed.is_some()
     }
 
     /// Clears cache entries for `selector` on `cls` and every class inheriting from it.

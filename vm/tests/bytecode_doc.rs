@@ -64,6 +64,19 @@ fn tables() -> String {
     for (op, sel, n) in SPECIAL_SELECTORS {
         s.push_str(&format!("| `{op:?}` | `{sel}` | {n} |\n"));
     }
+    s.push_str(
+        "\nSuperinstructions (each is its base instruction, heading the instructions listed):\n\n",
+    );
+    s.push_str("| opcode | base | followed by |\n|---|---|---|\n");
+    for op in Op::all() {
+        if let Some(base) = op.info().base {
+            let then: Vec<String> = op.info().then.iter().map(|t| format!("`{t:?}`")).collect();
+            s.push_str(&format!(
+                "| `{op:?}` | `{base:?}` | {} |\n",
+                then.join(", ")
+            ));
+        }
+    }
     s
 }
 

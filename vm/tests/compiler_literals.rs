@@ -223,14 +223,14 @@ fn frame_slot_limit() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    // 250 temporaries fill local indices 6..=255
-    let ok = method(&format!("foo | {} | t249 := 1. ^t249", temps(250))).unwrap();
+    // 249 temporaries fill local indices 7..=255 (0 is self, 1..=6 the frame header)
+    let ok = method(&format!("foo | {} | t248 := 1. ^t248", temps(249))).unwrap();
     verify(&ok).unwrap();
-    assert_eq!(ok.num_temps, 250);
-    let err = method(&format!("foo | {} | ^1", temps(251))).unwrap_err();
+    assert_eq!(ok.num_temps, 249);
+    let err = method(&format!("foo | {} | ^1", temps(250))).unwrap_err();
     assert!(err.contains("too many arguments and temporaries"), "{err}");
     // hidden loop temporaries count too
-    let err = method(&format!("foo | {} | 1 to: self n do: [:i | i]", temps(249))).unwrap_err();
+    let err = method(&format!("foo | {} | 1 to: self n do: [:i | i]", temps(248))).unwrap_err();
     assert!(err.contains("too many arguments and temporaries"), "{err}");
 }
 

@@ -281,7 +281,11 @@ impl Gen<'_> {
             num_copied: if f.is_block { sc.captures.len() } else { 0 },
             max_stack: 0,
             primitive,
-            bytecodes: f.enc.code,
+            bytecodes: {
+                let mut bytes = f.enc.code;
+                crate::bytecode::fuse_superinstructions(&mut bytes);
+                bytes
+            },
             literals: f.literals,
             needs_outer_context: f.is_block && sc.contains_return,
             is_clean: f.is_block && sc.clean,
@@ -936,11 +940,14 @@ impl Gen<'_> {
         Flow::Continues
     }
 
-    /// A loop bound that is evaluated once: literals and arguments are pushed on each test,
-    /// anything else is stored in a hidden temporary first.
+    /// A loop bound that is evaluated once: small integers (pushed with `PushSmallInt`) and
+    /// arguments are pushed on each test, anything else is stored in a hidden temporary first
+    /// (a local is cheaper to push than a literal).
     fn bound<'e>(&mut self, f: &mut Frame, e: &'e Expr, scope: ScopeId) -> Bound<'e> {
         let constant = match e {
-            Expr::Literal { .. } => true,
+            Expr::Literal { value, .. } => {
+                matches!(value, Literal::Int(n) if (-128..=127).contains(n))
+            }
             Expr::Var(n) => matches!(
                 self.an.resolve(&n.name, scope, self.class),
                 Resolved::Var(v) if matches!(self.an.vars[v].kind, VarKind::Arg(_))
@@ -971,6 +978,7 @@ impl Gen<'_> {
     /// ```text
     ///   a; (Dup); PopStoreLocal i; b; PopStoreLocal limit
     ///   L1: PushLocal i; PushLocal limit; Le; JumpIfFalse L2
+    ///   (a small-integer limit or an argument is pushed directly instead of `limit`)
     ///       body; PushLocal i; PushSmallInt 1; Add; PopStoreLocal i; Jump L1
     ///   L2:
     /// ```

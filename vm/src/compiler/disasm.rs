@@ -64,7 +64,7 @@ fn instruction_line(
         let _ = write!(text, " {v}");
     }
     let a = ins.operands[0];
-    let comment = match ins.op {
+    let comment = match ins.op.base() {
         Op::PushLiteral
         | Op::PushGlobal
         | Op::StoreGlobal

@@ -49,7 +49,7 @@ fn effect(code: &CompiledCode, ins: &Instr) -> Result<(usize, usize), VerifyErro
     Ok(match info.effect {
         Effect::Fixed { pop, push } => (pop as usize, push as usize),
         Effect::Send => {
-            let nargs = match ins.op {
+            let nargs = match ins.op.base() {
                 Op::Send | Op::SuperSend => match code.literals.get(ins.operands[0] as usize) {
                     Some(Literal::Selector(s)) => selector_arity(s),
                     _ => return err(ins.pc, "send of a literal that is not a selector"),
@@ -62,7 +62,7 @@ fn effect(code: &CompiledCode, ins: &Instr) -> Result<(usize, usize), VerifyErro
             (1 + nargs, 1)
         }
         Effect::PopOperand { operand } => (ins.operands[operand as usize] as usize, 1),
-        Effect::Return => match ins.op {
+        Effect::Return => match ins.op.base() {
             Op::ReturnSelf => (0, 0),
             _ => (1, 0),
         },
@@ -146,10 +146,27 @@ pub fn verify(code: &CompiledCode) -> Result<(), VerifyError> {
     if code.num_copied > code.num_temps {
         return err(0, "more copied values than temp slots");
     }
-    for ins in &instrs {
+    for (i, ins) in instrs.iter().enumerate() {
         let lit = |i: i32| code.literals.get(i as usize);
         let pc = ins.pc;
-        match ins.op {
+        let info = ins.op.info();
+        if info.base.is_some() {
+            // A superinstruction's fast path reads the instructions it heads and skips them.
+            if code.bytecodes[pc] != ins.op as u8 {
+                return err(pc, format!("{} with an ExtA prefix", info.name));
+            }
+            let follows = instrs
+                .get(i + 1..i + 1 + info.then.len())
+                .is_some_and(|next| {
+                    next.iter()
+                        .zip(info.then)
+                        .all(|(n, t)| n.op.base() == *t && code.bytecodes[n.pc] == n.op as u8)
+                });
+            if !follows {
+                return err(pc, format!("{} not followed by {:?}", info.name, info.then));
+            }
+        }
+        match ins.op.base() {
             Op::PushLocal | Op::StoreLocal | Op::PopStoreLocal if !local_ok(ins.operands[0]) => {
                 return err(pc, format!("local {} does not exist", ins.operands[0]));
             }

@@ -214,7 +214,8 @@ fn block_restart(vm: &mut Vm, n: usize) -> Prim {
     if n != 0 {
         return Prim::Fail;
     }
-    let info = vm.methods.info(crate::methods::MethodId(vm.regs.mid));
+    let fi = vm.stack[vm.regs.fp + crate::frame::FRAME_INFO];
+    let info = vm.methods.info(crate::layout::frame_info_method(fi));
     let (code_start, temps) = (info.code_start, info.num_temps);
     vm.regs.pc = code_start;
     vm.regs.sp = vm.regs.fp + crate::frame::TEMPS + temps;

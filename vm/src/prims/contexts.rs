@@ -300,7 +300,7 @@ fn context_restart(vm: &mut Vm, n: usize) -> Prim {
     r.sp -= n + 1;
     vm.cut_to(&mut r, fp);
     let mid = vm.frame_method_id(fp);
-    let info = vm.methods.info(mid).clone();
+    let info = *vm.methods.info(mid);
     let nil = vm.nil();
     let t = fp + frame::TEMPS;
     let clo = vm.stack[fp + frame::CLOSURE];

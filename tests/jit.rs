@@ -218,7 +218,7 @@ fn cache_transitions_at_a_native_send_site() {
         let mid = method_id(vm, "Poly", "send:");
         let info = vm.methods.infos[mid as usize];
         let foo = vm.intern("foo").unwrap();
-        (info.cell_base..info.cell_base + info.num_literals)
+        (info.cell_base..info.cell_base + info.num_sites as usize)
             .find(|&c| vm.methods.cells[c].selector == foo)
             .expect("the send site of #foo")
     };

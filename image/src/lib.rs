@@ -170,7 +170,7 @@ fn encode_parts<'s>(
         feedback.extend_from_slice(&m.invocations.to_ne_bytes());
         feedback.extend_from_slice(&(m.cells.len() as u32).to_ne_bytes());
         for c in &m.cells {
-            for v in [c.literal, u32::from(c.state), c.misses] {
+            for v in [c.site, u32::from(c.state), c.misses] {
                 feedback.extend_from_slice(&v.to_ne_bytes());
             }
             for (class, _) in &c.entries {
@@ -516,7 +516,7 @@ fn decode_feedback(bytes: &[u8]) -> Result<Vec<MethodFeedback>, ImageError> {
         }
         let mut cells = Vec::with_capacity(n);
         for _ in 0..n {
-            let literal = c.u32()?;
+            let site = c.u32()?;
             let state = c.u32()?;
             let misses = c.u32()?;
             let mut entries = [(0u32, 0u64); PIC_SIZE];
@@ -527,7 +527,7 @@ fn decode_feedback(bytes: &[u8]) -> Result<Vec<MethodFeedback>, ImageError> {
                 e.1 = c.u64()?;
             }
             cells.push(CellFeedback {
-                literal,
+                site,
                 state: u8::try_from(state)
                     .map_err(|_| ImageError::Corrupt("a cache cell's state is damaged".into()))?,
                 misses,

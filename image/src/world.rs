@@ -75,7 +75,7 @@ pub fn world(vm: &Vm) -> Vec<u64> {
         out.push(u64::from(vm.methods.info(id).invocations));
         for c in vm.cell_feedback(id) {
             out.extend([
-                u64::from(c.literal),
+                u64::from(c.site),
                 u64::from(c.state),
                 u64::from(c.misses),
             ]);

@@ -207,7 +207,7 @@ impl Jit {
         let code = (0..info.code_len)
             .map(|i| vm.methods.code[info.code_start + i])
             .collect();
-        let cell_nargs = (0..info.num_literals)
+        let cell_nargs = (0..info.num_sites as usize)
             .map(|k| vm.methods.cells[info.cell_base + k].nargs)
             .collect();
         let literal_immediates = (0..info.num_literals)
@@ -380,7 +380,7 @@ impl Jit {
     /// feedback from the interpreter becomes direct calls right away).
     fn seed_cells(vm: &mut Vm, mid: u32) {
         let info = vm.methods.infos[mid as usize];
-        for k in 0..info.num_literals {
+        for k in 0..info.num_sites as usize {
             let cell = info.cell_base + k;
             for e in 0..vml::PIC_SIZE {
                 let entry = vm.methods.cells[cell].entries[e];
@@ -583,7 +583,7 @@ impl Tier for Jit {
         };
         for r in self.records.values() {
             let info = &vm.methods.infos[r.mid as usize];
-            for k in 0..info.num_literals {
+            for k in 0..info.num_sites as usize {
                 visit(info.cell_base + k);
             }
             for k in 0..r.cells.1 {

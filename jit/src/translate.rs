@@ -72,9 +72,9 @@ pub struct MethodDesc {
     pub has_primitive: bool,
     /// The FRAME_INFO word of its frames.
     pub frame_info: u64,
-    /// Index of literal 0's cell.
+    /// Index of send site 0's cell (`Send s` and `SuperSend s` use cell `cell_base + s`).
     pub cell_base: usize,
-    /// Argument count of the send site of each literal (0 for other literals).
+    /// Argument count of each send site.
     pub cell_nargs: Vec<u8>,
     /// The value of each literal that is an immediate (embedded as a constant).
     pub literal_immediates: Vec<Option<u64>>,

@@ -17,8 +17,10 @@
 //! ```
 //!
 //! `ExtA hi` is a prefix: the first `U8` operand of the following instruction becomes
-//! `hi << 8 | operand`, so methods may have up to 65 536 literals. Local and instance-variable
-//! operands are never extended (a method has at most 255 frame slots; see [`MAX_LOCALS`]).
+//! `hi << 8 | operand`, so methods may have up to 65 536 literals. Two prefixes give 24 bits
+//! (`ExtA h2 ExtA h1 op lo` is `h2 << 16 | h1 << 8 | lo`), which only send-site operands need
+//! (see [`MAX_SEND_SITES`]). Local and instance-variable operands are never extended (a method
+//! has at most 255 frame slots; see [`MAX_LOCALS`]).
 //!
 //! # Locals
 //!
@@ -35,9 +37,13 @@
 //!
 //! # Sends
 //!
-//! `Send k` sends the selector held in literal `k`; the number of arguments is that of the
-//! selector. The literal index doubles as the index of the send site's inline-cache cell in the
-//! method's side table, so the compiler gives every send site its own literal slot.
+//! `Send s` and `SuperSend s` name a *send site*: the method's site `s` has its own
+//! inline-cache cell (cell `s` of the method in the side table), which knows the selector and
+//! its argument count, so running a send never reads the literal frame. The method's *site
+//! table* (a trailer slot of the method object, see `objects::method::SITES`) maps each site to
+//! the literal holding its selector; each selector is one literal however many sites send it,
+//! and every site is the operand of exactly one instruction, so each keeps its own type
+//! feedback.
 //! The special-selector opcodes (`Add` … `Value1`) have SmallInteger/Float fast paths; when the
 //! fast path does not apply they perform an ordinary send of the selector named in
 //! [`SPECIAL_SELECTORS`].
@@ -50,6 +56,16 @@ pub const FRAME_HEADER_WORDS: usize = crate::layout::FRAME_HEADER_WORDS;
 
 /// Largest local index a `PushLocal`/`StoreLocal` operand can hold.
 pub const MAX_LOCALS: usize = 255;
+
+/// Most send sites (`Send`/`SuperSend` operands) one method or block may have: a quarter of the
+/// cell arena (`layout::CELL_CAPACITY`), encodable with two `ExtA` prefixes.
+pub const MAX_SEND_SITES: usize = 1 << 20;
+
+/// Largest first operand two `ExtA` prefixes can encode.
+pub const MAX_PREFIXED: usize = 0xFF_FFFF;
+
+/// Most `ExtA` prefixes in front of one instruction.
+pub const MAX_PREFIXES: usize = 2;
 
 /// Most values one closure can copy (`PushClosure k n`, n ≤ this): a compiled block's header
 /// holds the count in 6 bits (`objects.rs`, `MethodInfoBits`).
@@ -82,8 +98,8 @@ pub enum Effect {
     /// Pops `pop` values and then pushes `push` values.
     Fixed { pop: u8, push: u8 },
     /// A send: pops the receiver and as many arguments as the selector takes, pushes the result.
-    /// For `Send`/`SuperSend` the selector is literal operand 0; for special selectors it is
-    /// fixed by the opcode.
+    /// For `Send`/`SuperSend` the selector is that of the send site named by operand 0 (the
+    /// method's site table gives its literal); for special selectors it is fixed by the opcode.
     Send,
     /// Pops as many values as operand `operand` says, pushes one (MakeArray, PushClosure).
     PopOperand { operand: u8 },
@@ -194,8 +210,8 @@ bytecodes! {
     StoreIndirect   [U8, U8]  fx(1, 1), true,  "store the top into element i of the temp vector in local k, keep it";
     PopStoreIndirect [U8, U8] fx(1, 0), true,  "pop the top into element i of the temp vector in local k";
     // ---- sends --------------------------------------------------------------------------
-    Send            [U8]      SEND, true,      "send the selector in literal k; literal k's index is also the cache cell";
-    SuperSend       [U8]      SEND, true,      "send the selector in literal k, starting lookup above the method's class";
+    Send            [U8]      SEND, true,      "send the selector of send site s through the site's own cache cell";
+    SuperSend       [U8]      SEND, true,      "send the selector of send site s, starting lookup above the method's class";
     Add             []        SEND, true,      "+ (SmallInteger/Float fast path)";
     Sub             []        SEND, true,      "- (SmallInteger/Float fast path)";
     Mul             []        SEND, true,      "* (SmallInteger/Float fast path)";
@@ -226,7 +242,7 @@ bytecodes! {
     ReturnSelf      []        RET, false,      "return the receiver to the caller";
     NonLocalReturn  []        RET, false,      "return the top from the home method of this block";
     // ---- prefixes -----------------------------------------------------------------------
-    ExtA            [U8]      fx(0, 0), true,  "prefix: the next instruction's first U8 operand gets this byte as its high byte";
+    ExtA            [U8]      fx(0, 0), true,  "prefix: the next instruction's first U8 operand gets this byte as its high byte (two prefixes: 24 bits)";
     // ---- superinstructions (see the module docs): each heads a sequence and runs as its
     // ---- base instruction when it runs alone; operands and stack effect are the base's
     PushLocal2      [U8]      fx(0, 1), true,  "PushLocal heading PushLocal: pushes both locals" => PushLocal [PushLocal];
@@ -472,7 +488,8 @@ pub enum DecodeError {
     /// The instruction's operands run past the end of the code.
     #[error("truncated instruction at {pc}")]
     Truncated { pc: usize },
-    /// An `ExtA` prefix in front of an instruction with no U8 operand, or another prefix.
+    /// An `ExtA` prefix in front of an instruction with no U8 operand, or more than
+    /// [`MAX_PREFIXES`] prefixes.
     #[error("misplaced ExtA prefix at {pc}")]
     BadPrefix { pc: usize },
 }
@@ -483,13 +500,19 @@ pub fn decode(code: &[u8], pc: usize) -> Result<Instr, DecodeError> {
     let mut pc = pc;
     let mut ext: i32 = 0;
     let mut op = op_at(code, pc)?;
-    if op == Op::ExtA {
-        ext = i32::from(*code.get(pc + 1).ok_or(DecodeError::Truncated { pc })?) << 8;
-        pc += 2;
-        op = op_at(code, pc)?;
-        if op == Op::ExtA || op.info().operands.first() != Some(&Operand::U8) {
+    let mut prefixes = 0;
+    while op == Op::ExtA {
+        prefixes += 1;
+        let hi = *code.get(pc + 1).ok_or(DecodeError::Truncated { pc })?;
+        if prefixes > MAX_PREFIXES {
             return Err(DecodeError::BadPrefix { pc: start });
         }
+        ext = (ext | i32::from(hi)) << 8;
+        pc += 2;
+        op = op_at(code, pc)?;
+    }
+    if prefixes > 0 && op.info().operands.first() != Some(&Operand::U8) {
+        return Err(DecodeError::BadPrefix { pc: start });
     }
     let info = op.info();
     let mut operands = [0i32; 2];
@@ -549,7 +572,7 @@ impl Encoder {
         self.code.len()
     }
 
-    /// Emits `op` with its operands, adding an `ExtA` prefix when the first operand needs it.
+    /// Emits `op` with its operands, adding `ExtA` prefixes when the first operand needs them.
     ///
     /// # Panics
     /// If the number of operands does not match the table, or an operand is out of range for its
@@ -567,10 +590,14 @@ impl Encoder {
             && first > 255
         {
             assert!(
-                first <= 0xFFFF,
+                first as usize <= MAX_PREFIXED,
                 "{}: operand {first} out of range",
                 info.name
             );
+            if first > 0xFFFF {
+                self.code.push(Op::ExtA as u8);
+                self.code.push((first >> 16) as u8);
+            }
             self.code.push(Op::ExtA as u8);
             self.code.push((first >> 8) as u8);
         }
@@ -644,6 +671,8 @@ mod tests {
         e.emit(Op::PushSmallInt, &[-5]);
         e.emit(Op::Send, &[300]);
         e.emit(Op::PushIndirect, &[2, 9]);
+        e.emit(Op::Send, &[70_000]);
+        e.emit(Op::SuperSend, &[0x1_0000]);
         let j = e.emit_jump(Op::JumpIfFalse);
         e.emit(Op::ReturnSelf, &[]);
         let target = e.pc();
@@ -658,6 +687,8 @@ mod tests {
                 Op::PushSmallInt,
                 Op::Send,
                 Op::PushIndirect,
+                Op::Send,
+                Op::SuperSend,
                 Op::JumpIfFalse,
                 Op::ReturnSelf,
                 Op::ReturnTop
@@ -666,8 +697,12 @@ mod tests {
         assert_eq!(ins[0].operands[0], 7);
         assert_eq!(ins[1].operands[0], -5);
         assert_eq!(ins[2].operands[0], 300);
+        assert_eq!(ins[2].next - ins[2].pc, 4, "one prefix");
         assert_eq!(ins[3].operands, [2, 9]);
-        assert_eq!(ins[4].jump_target(), Some(target));
+        assert_eq!(ins[4].operands[0], 70_000);
+        assert_eq!(ins[4].next - ins[4].pc, 6, "two prefixes");
+        assert_eq!(ins[5].operands[0], 0x1_0000);
+        assert_eq!(ins[6].jump_target(), Some(target));
     }
 
     #[test]
@@ -753,6 +788,16 @@ mod tests {
         assert!(matches!(
             decode(&[Op::ExtA as u8, 1, Op::Dup as u8], 0),
             Err(DecodeError::BadPrefix { .. })
+        ));
+        let send = Op::Send as u8;
+        let ext = Op::ExtA as u8;
+        assert!(matches!(
+            decode(&[ext, 1, ext, 1, ext, 1, send, 0], 0),
+            Err(DecodeError::BadPrefix { .. })
+        ));
+        assert!(matches!(
+            decode(&[ext, 1, ext, 0, send, 7], 0),
+            Ok(Instr { operands: [0x1_0007, 0], .. })
         ));
     }
 }

@@ -105,17 +105,34 @@ impl Vm {
             self.heap.set_slot(m, method::FIRST_LITERAL + k, w);
         }
 
+        let sites = self.site_table(&code.sites)?;
+        let hsites = self.push_handle(sites);
         let selector = self.intern(&code.selector)?;
         let hsel = self.push_handle(selector);
         let debug_info = self.debug_info(code, file, prim_name.as_deref())?;
         let m = self.handle(hm).oop();
         let last = pointers - 1;
+        self.heap
+            .set_slot(m, last - method::SITES_BACK, self.handle(hsites));
         self.heap.set_slot(m, last - 2, self.handle(hsel));
         self.heap.set_slot(m, last - 1, self.handle(hholder));
         self.heap.set_slot(m, last, debug_info);
 
         self.register_method(m.word())?;
         Ok(m.word())
+    }
+
+    /// The site table of a method (see `objects::method`): a read-only ByteArray of the
+    /// sites' literal indices as little-endian u16, or nil for code without send sites. A
+    /// safepoint.
+    fn site_table(&mut self, sites: &[u16]) -> Result<Word, VmError> {
+        if sites.is_empty() {
+            return Ok(self.nil());
+        }
+        let bytes: Vec<u8> = sites.iter().flat_map(|k| k.to_le_bytes()).collect();
+        let o = self.alloc_bytes(ci::BYTE_ARRAY, &bytes)?;
+        self.heap.set_read_only(o, true);
+        Ok(o.word())
     }
 
     /// The closure of a clean block, made once at install time.

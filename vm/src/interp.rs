@@ -821,12 +821,18 @@ impl Vm {
         self.send_selector(r, sel, 0)
     }
 
-    /// An `ExtA`-prefixed instruction: its first operand gets a high byte.
+    /// An `ExtA`-prefixed instruction: its first operand gets a high byte (a second prefix,
+    /// as a send site beyond 65535 has, another).
     #[cold]
     fn extended(&mut self, r: &mut Registers) -> Result<Flow, VmError> {
-        let hi = self.operand(r);
-        let byte = self.methods.code[r.pc];
+        let mut hi = self.operand(r);
+        let mut byte = self.methods.code[r.pc];
         r.pc += 1;
+        if byte == op::ExtA {
+            hi = (hi << 8) | self.operand(r);
+            byte = self.methods.code[r.pc];
+            r.pc += 1;
+        }
         let k = (hi << 8) | self.operand(r);
         match byte {
             op::PushLiteral => self.push_literal(r, k),

@@ -291,7 +291,7 @@ pub struct MethodInfo {
     pub frame_info: Word,
     /// Offset of the first bytecode in the code arena.
     pub code_start: usize,
-    /// Index of literal 0's cell in the cell arena.
+    /// Index of send site 0's cell in the cell arena.
     pub cell_base: usize,
     /// Frame slots after the header (blocks: copied values included).
     pub num_temps: usize,
@@ -317,7 +317,7 @@ pub struct MethodInfo {
     pub max_stack: usize,
     /// Number of bytecodes.
     pub code_len: usize,
-    /// Number of literals (and cells).
+    /// Number of literals.
     pub num_literals: usize,
     /// Native code entry address, 0 = none (for the JIT).
     pub native_entry: u64,
@@ -325,6 +325,8 @@ pub struct MethodInfo {
     pub quick_value: Word,
     /// Primitive number, 0 for none.
     pub primitive: u16,
+    /// Number of send sites (and cells, from `cell_base` on).
+    pub num_sites: u32,
 }
 
 /// Byte offsets of the [`MethodInfo`] fields native code reads.

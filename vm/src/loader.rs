@@ -530,7 +530,11 @@ impl Vm {
                 ""
             }
         );
-        out.push_str(&compiler::disassemble_bytes(&bytes, &lit));
+        let site = |s: usize| match self.site_literal(m, s) {
+            Some(k) => self.describe(self.literal(m, k)),
+            None => format!("<no send site {s}>"),
+        };
+        out.push_str(&compiler::disassemble_bytes(&bytes, &lit, &site));
         for k in 0..info.num_literals {
             let w = self.literal(m, k);
             if w.as_oop().is_some_and(|o| {

@@ -6,9 +6,10 @@
 //!
 //! * a copy of the bytecodes in one **code arena** (`code`), so the interpreter fetches with a
 //!   single bounds-checked index and a pc is an absolute arena offset;
-//! * one **inline-cache cell** per literal in the **cell arena** (`cells`): the send bytecode's
-//!   literal index is also its cell index. Cells hold class indices and method ids, never
-//!   object references except their selector, which the collector updates;
+//! * one **inline-cache cell** per send site in the **cell arena** (`cells`): `Send s` uses
+//!   the method's cell `s`, made from the method's site table (site → selector literal). Cells
+//!   hold class indices and method ids, never object references except their selector, which
+//!   the collector updates;
 //! * the decoded header (argument and temp counts, max stack, primitive, flags).
 //!
 //! The method reference in each info is a *weak* root: when a method dies its id is freed.
@@ -18,6 +19,7 @@
 //! behind them a global direct-mapped **lookup cache** keyed by (class index, selector).
 
 use crate::layout::{Activation, CELL_CAPACITY, METHOD_CAPACITY};
+use crate::objects::class_index as ci;
 use crate::stack::{FixedVec, RangeAllocator};
 use smalt_gc::{ClassIndex, Word};
 
@@ -54,6 +56,7 @@ impl MethodInfo {
         native_entry: 0,
         quick_value: Word::INVALID,
         primitive: 0,
+        num_sites: 0,
     };
 
     /// Whether this is a block's code.
@@ -183,15 +186,17 @@ impl Default for MethodTable {
 
 impl MethodTable {
     /// Registers a method: copies its bytecodes into the code arena, makes its cells and
-    /// decodes its header. `selectors[k]` is `Some((symbol, nargs))` when literal k is a send
-    /// selector. `None` when an arena or the table is full. (`Vm::register_method` is the entry
-    /// point that reads all this from a method object.)
+    /// decodes its header. `sites[s]` is the selector and argument count of send site `s`;
+    /// `num_literals` is the size of its literal frame. `None` when an arena or the table is
+    /// full. (`Vm::register_method` is the entry point that reads all this from a method
+    /// object.)
     pub fn register(
         &mut self,
         method: Word,
         bits: crate::objects::MethodInfoBits,
         bytecodes: &[u8],
-        selectors: &[Option<(Word, u8)>],
+        num_literals: usize,
+        sites: &[(Word, u8)],
     ) -> Option<MethodId> {
         let id = match self.free.last() {
             Some(&id) => id,
@@ -199,30 +204,7 @@ impl MethodTable {
             None => return None,
         };
         let code_start = self.code.append(bytecodes)?;
-        let cell = |s: &Option<(Word, u8)>| match s {
-            Some((sel, nargs)) => IcCell {
-                selector: *sel,
-                nargs: *nargs,
-                ..IcCell::default()
-            },
-            None => IcCell {
-                selector: Word::INVALID,
-                ..IcCell::default()
-            },
-        };
-        let cell_base = match self.free_cells.take(selectors.len()) {
-            Some(base) => {
-                for (c, s) in self.cells[base..base + selectors.len()]
-                    .iter_mut()
-                    .zip(selectors)
-                {
-                    *c = cell(s);
-                }
-                Some(base)
-            }
-            None => self.cells.try_extend(selectors.iter().map(cell)),
-        };
-        let Some(cell_base) = cell_base else {
+        let Some(cell_base) = self.alloc_cells(sites) else {
             self.code.release(code_start, bytecodes.len());
             return None;
         };
@@ -251,10 +233,11 @@ impl MethodTable {
             num_copied: bits.num_copied,
             max_stack: bits.max_stack,
             code_len: bytecodes.len(),
-            num_literals: selectors.len(),
+            num_literals,
             native_entry: 0,
             quick_value,
             primitive,
+            num_sites: sites.len() as u32,
         };
         if self.free.last() == Some(&id) {
             self.free.pop();
@@ -265,8 +248,9 @@ impl MethodTable {
         Some(id)
     }
 
-    /// Allocates cells with these selectors and argument counts outside any method (send
-    /// sites of native code); answers the first, or `None` if the arena is full.
+    /// Allocates cells with these selectors and argument counts (a method's send sites, or
+    /// those of native code outside any method); answers the first, or `None` if the arena is
+    /// full.
     pub fn alloc_cells(&mut self, selectors: &[(Word, u8)]) -> Option<usize> {
         let cell = |&(selector, nargs): &(Word, u8)| IcCell {
             selector,
@@ -381,7 +365,7 @@ impl MethodTable {
         let mut dead = Vec::new();
         for (i, info) in self.infos.iter_mut().enumerate().skip(1) {
             if info.method == nil {
-                let (cells, n) = (info.cell_base, info.num_literals);
+                let (cells, n) = (info.cell_base, info.num_sites as usize);
                 for c in &mut self.cells[cells..cells + n] {
                     c.selector = Word::INVALID;
                     c.clear();
@@ -442,25 +426,35 @@ fn quick_kind(code: &[u8], flags: u8) -> (Activation, u16, Word) {
     }
 }
 
+/// Scratch buffers for registering methods (reused when many are registered at once).
+#[derive(Default)]
+pub(crate) struct RegisterScratch {
+    /// Selector and argument count of each send site.
+    sites: Vec<(Word, u8)>,
+    /// Whether a send names each site yet.
+    used: Vec<bool>,
+}
+
 impl crate::Vm {
     /// Registers the compiled method or block `m` (a heap object) in the side table: copies its
-    /// bytecodes into the code arena, makes a cache cell per literal (those that `Send` and
-    /// `SuperSend` name are send sites), decodes its header (primitive number included) and
-    /// writes the new id into the object. Everything is read from the object: this is the one
-    /// way into the side table, for installed code and for the methods of a loaded image
-    /// (`snapshot.rs` resolves their primitives by name first). Does not allocate.
+    /// bytecodes into the code arena, makes a cache cell per send site (from the site table,
+    /// which names each site's selector literal), decodes its header (primitive number
+    /// included) and writes the new id into the object. Everything is read from the object:
+    /// this is the one way into the side table, for installed code and for the methods of a
+    /// loaded image (`snapshot.rs` resolves their primitives by name first). Does not allocate
+    /// in the heap. A site table that does not fit the code (a site without a Symbol literal,
+    /// a send through a missing site, a site two sends share, one no send uses) is refused.
     pub fn register_method(&mut self, m: Word) -> Result<MethodId, crate::VmError> {
-        let mut scratch = Vec::new();
+        let mut scratch = RegisterScratch::default();
         self.register_method_with(m, &mut scratch)
             .map_err(crate::VmError::Load)
     }
 
-    /// [`Vm::register_method`] with a scratch buffer for the send sites (reused when many
-    /// methods are registered at once).
+    /// [`Vm::register_method`] with scratch buffers.
     pub(crate) fn register_method_with(
         &mut self,
         m: Word,
-        selectors: &mut Vec<Option<(Word, u8)>>,
+        scratch: &mut RegisterScratch,
     ) -> Result<MethodId, String> {
         use crate::bytecode::{Op, instructions};
         use crate::objects::{MethodInfoBits, method};
@@ -469,25 +463,62 @@ impl crate::Vm {
             MethodInfoBits::decode(self.heap.slot(o, method::INFO).as_small_int().unwrap_or(0));
         let pointers = self.heap.method_pointer_slots(o);
         let nlit = pointers.saturating_sub(method::FIRST_LITERAL + method::TRAILER);
-        selectors.clear();
-        selectors.resize(nlit, None);
-        for ins in instructions(self.heap.method_bytes(o)).map_while(Result::ok) {
+        let sites = &mut scratch.sites;
+        sites.clear();
+        let table = self.method_trailer(m, method::SITES_BACK);
+        if table != self.nil() {
+            let bytes = table
+                .as_oop()
+                .filter(|t| self.heap.header(*t).class_index() == ci::BYTE_ARRAY)
+                .map(|t| self.heap.bytes(t))
+                .filter(|b| b.len() % 2 == 0)
+                .ok_or("its site table is not a ByteArray of 16-bit literal indices")?;
+            for pair in bytes.chunks_exact(2) {
+                let k = usize::from(u16::from_le_bytes([pair[0], pair[1]]));
+                let sel = (k < nlit)
+                    .then(|| self.heap.slot(o, method::FIRST_LITERAL + k))
+                    .filter(|w| self.is_symbol(*w))
+                    .ok_or("a send site whose literal is not a selector")?;
+                let nargs = self.string_bytes(sel).map_or(0, selector_arity);
+                sites.push((sel, nargs));
+            }
+        }
+        let used = &mut scratch.used;
+        used.clear();
+        used.resize(sites.len(), false);
+        for ins in instructions(self.heap.method_bytes(o)) {
+            let ins = ins.map_err(|e| format!("its bytecodes do not decode ({e})"))?;
             if matches!(ins.op, Op::Send | Op::SuperSend) {
-                let k = ins.operands[0] as usize;
-                if k < nlit {
-                    let sel = self.heap.slot(o, method::FIRST_LITERAL + k);
-                    let nargs = self.string_bytes(sel).map_or(0, selector_arity);
-                    selectors[k] = Some((sel, nargs));
+                let s = ins.operands[0] as usize;
+                match used.get_mut(s) {
+                    Some(u) if !*u => *u = true,
+                    Some(_) => return Err(format!("two sends share send site {s}")),
+                    None => return Err(format!("a send through send site {s}, which it lacks")),
                 }
             }
         }
+        if used.contains(&false) {
+            return Err("a send site that no send uses".into());
+        }
         let id = self
             .methods
-            .register(m, bits, self.heap.method_bytes(o), selectors)
+            .register(m, bits, self.heap.method_bytes(o), nlit, sites)
             .ok_or_else(|| "the code space is full".to_string())?;
         self.heap
             .set_slot(o, method::ID, Word::small_int(i64::from(id.0)));
         Ok(id)
+    }
+}
+
+impl crate::Vm {
+    /// The literal index of send site `s` of the method or block `m`, from its site table.
+    pub fn site_literal(&self, m: Word, s: usize) -> Option<usize> {
+        let table = self
+            .method_trailer(m, crate::objects::method::SITES_BACK)
+            .as_oop()
+            .filter(|t| self.heap.header(*t).class_index() == ci::BYTE_ARRAY)?;
+        let pair = self.heap.bytes(table).get(2 * s..2 * s + 2)?;
+        Some(usize::from(u16::from_le_bytes([pair[0], pair[1]])))
     }
 }
 

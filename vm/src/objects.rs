@@ -130,6 +130,9 @@ pub mod association {
 ///   slot 1        info:   SmallInteger, see MethodInfoBits
 ///   slot 2        method id: SmallInteger index of the VM's side table (0 = none yet)
 ///   slot 3 ..     literals: bytecode literal k is slot 3 + k
+///   last - 3      site table: a read-only ByteArray of little-endian u16 literal indices,
+///                 entry s naming the literal that holds send site s's selector; nil when
+///                 the code has no send sites (see `bytecode`, "Sends")
 ///   last - 2      selector (Symbol); blocks: the enclosing method's selector
 ///   last - 1      holder: methods: the class; blocks: the enclosing method or block
 ///   last          debug info: an Array, see `debug`
@@ -144,8 +147,11 @@ pub mod method {
     pub const ID: usize = 2;
     /// Slot of literal 0.
     pub const FIRST_LITERAL: usize = 3;
-    /// Number of trailer slots after the literals.
-    pub const TRAILER: usize = 3;
+    /// Number of trailer slots after the literals: site table, selector, holder, debug info.
+    pub const TRAILER: usize = 4;
+    /// The site table's place in the trailer, counted back from the last slot (see
+    /// `Vm::method_trailer`).
+    pub const SITES_BACK: usize = 3;
 }
 
 /// The debug-info Array of a method.

@@ -15,7 +15,8 @@ use crate::vm::{Registers, STACK_HEADROOM, Vm, VmError, sp};
 use smalt_gc::{ClassIndex, Format, Word};
 
 impl Vm {
-    /// A send through the inline-cache cell `k` of the current method.
+    /// A send through send site `k` of the current method (its inline-cache cell `k`, which
+    /// knows the selector and argument count).
     #[inline(always)]
     pub(crate) fn send_site(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
         let cell_index = r.cells + k;
@@ -80,17 +81,17 @@ impl Vm {
         self.send_selector(r, selector, nargs)
     }
 
-    /// A super send. Its target depends only on the method's class, so the site's cell caches
-    /// it keyed by the superclass's index (which also lets invalidation find it).
+    /// A super send through send site `k`. Its target depends only on the method's class, so
+    /// the site's cell caches it keyed by the superclass's index (which also lets invalidation
+    /// find it).
     pub(crate) fn super_send(&mut self, r: &mut Registers, k: usize) -> Result<(), VmError> {
         let cell = &self.methods.cells[r.cells + k];
-        let nargs = cell.nargs as usize;
+        let (nargs, selector) = (cell.nargs as usize, cell.selector);
         if cell.state != crate::methods::IcState::Empty {
             let mid = cell.entries[0].method;
             return self.invoke(r, mid, nargs);
         }
         let m = self.current_method(r);
-        let selector = self.literal(m, k);
         let holder = self.method_holder(self.home_method(m));
         let start = self.superclass(holder);
         let found = if start == self.nil() {

@@ -134,8 +134,8 @@ pub struct MethodFeedback {
 /// The contents of one inline-cache cell.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CellFeedback {
-    /// The literal (send site) the cell belongs to.
-    pub literal: u32,
+    /// The send site the cell belongs to.
+    pub site: u32,
     /// 1 monomorphic, 2 polymorphic, 3 megamorphic (0, empty, is never saved).
     pub state: u8,
     /// Misses so far.
@@ -178,7 +178,7 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, SnapshotError> {
 pub const LAYOUT_STAMP: u64 = {
     use crate::bytecode::{Effect, OPS, Operand, SPECIAL_SELECTORS};
     use crate::objects::{association, message};
-    let consts: [usize; 31] = [
+    let consts: [usize; 32] = [
         sp::COUNT,
         sp::FIRST_SPECIAL_SELECTOR,
         sp::SEL_INITIALIZE_ARGS,
@@ -186,6 +186,7 @@ pub const LAYOUT_STAMP: u64 = {
         class::INDEX,
         method::FIRST_LITERAL,
         method::TRAILER,
+        method::SITES_BACK,
         debug::SIZE,
         debug::PRIMITIVE,
         closure::FIRST_COPIED,
@@ -211,7 +212,8 @@ pub const LAYOUT_STAMP: u64 = {
         smalt_gc::TAG_MASK as usize,
         smalt_gc::READ_ONLY as usize,
     ];
-    let mut h = fnv(FNV_OFFSET, b"smalt snapshot 1");
+    // 2: send operands name send sites (site table in the method trailer), not literals.
+    let mut h = fnv(FNV_OFFSET, b"smalt snapshot 2");
     let mut i = 0;
     while i < consts.len() {
         h = fnv(h, &(consts[i] as u64).to_le_bytes());
@@ -409,7 +411,7 @@ impl Vm {
     /// references.
     pub fn cell_feedback(&self, mid: MethodId) -> Vec<CellFeedback> {
         let info = self.methods.info(mid);
-        let cells = &self.methods.cells[info.cell_base..info.cell_base + info.num_literals];
+        let cells = &self.methods.cells[info.cell_base..info.cell_base + info.num_sites as usize];
         cells
             .iter()
             .enumerate()
@@ -423,7 +425,7 @@ impl Vm {
                     }
                 }
                 CellFeedback {
-                    literal: k as u32,
+                    site: k as u32,
                     state: match c.state {
                         IcState::Empty => 0,
                         IcState::Monomorphic => 1,
@@ -554,10 +556,10 @@ impl Vm {
                 .verify(&mut roots)
                 .map_err(|e| SnapshotError(format!("heap verification failed: {e}")))?;
         }
-        let mut selectors = Vec::new();
+        let mut scratch = crate::methods::RegisterScratch::default();
         let same_primitives = snap.primitive_stamp == primitive_stamp();
         for m in &objects.methods {
-            vm.register_loaded_method(m.word(), same_primitives, &mut selectors)
+            vm.register_loaded_method(m.word(), same_primitives, &mut scratch)
                 .map_err(|e| SnapshotError(format!("method at offset {}: {e}", m.offset())))?;
         }
         vm.symbols.reserve(objects.symbols.len());
@@ -722,20 +724,20 @@ impl Vm {
 
     /// Registers a compiled method or block that is already in the heap (loaded from an image)
     /// in the side table: copies its bytecodes to the code arena, makes its cells (one per
-    /// literal; a Symbol literal's cell is a send site for that selector), resolves its
-    /// primitive by name, and stores the new id in the method. Answers the id.
+    /// send site, from its site table), resolves its primitive by name, and stores the new id
+    /// in the method. Answers the id.
     pub fn register_heap_method(&mut self, m: Word) -> Result<MethodId, String> {
-        self.register_loaded_method(m, false, &mut Vec::new())
+        self.register_loaded_method(m, false, &mut Default::default())
     }
 
     /// [`Vm::register_heap_method`], trusting the method's primitive number if
     /// `same_primitives` (it comes from a build whose primitive table is this one's), with a
-    /// scratch buffer for the cells' selectors.
+    /// scratch buffers for the send sites.
     fn register_loaded_method(
         &mut self,
         m: Word,
         same_primitives: bool,
-        selectors: &mut Vec<Option<(Word, u8)>>,
+        scratch: &mut crate::methods::RegisterScratch,
     ) -> Result<MethodId, String> {
         let o = m.oop();
         let n = self.heap.num_slots(o);
@@ -758,7 +760,7 @@ impl Vm {
             self.heap
                 .set_slot(o, method::INFO, Word::small_int(bits.encode()));
         }
-        self.register_method_with(m, selectors)
+        self.register_method_with(m, scratch)
     }
 
     /// The primitive of the method `o` (with `p` pointer slots), looked up by the name in its
@@ -828,12 +830,12 @@ impl Vm {
     ) -> Result<(), String> {
         let (base, n) = {
             let info = self.methods.info(mid);
-            (info.cell_base, info.num_literals)
+            (info.cell_base, info.num_sites as usize)
         };
         for c in cells {
-            let k = c.literal as usize;
-            if k >= n || self.methods.cells[base + k].selector == Word::INVALID {
-                return Err("type feedback for a literal that is not a send site".into());
+            let k = c.site as usize;
+            if k >= n {
+                return Err("type feedback for a send site the method lacks".into());
             }
             let mut entries = [IcEntry::default(); PIC_SIZE];
             for (e, out) in c.entries.iter().zip(entries.iter_mut()) {

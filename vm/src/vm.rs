@@ -1055,7 +1055,7 @@ impl Vm {
     }
 
     /// The trailer slot `back` places from the end of a method's pointer part (0 = debug info,
-    /// 1 = holder, 2 = selector).
+    /// 1 = holder, 2 = selector, 3 = site table).
     pub fn method_trailer(&self, m: Word, back: usize) -> Word {
         let o = m.oop();
         let n = self.heap.method_pointer_slots(o);

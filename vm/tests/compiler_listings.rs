@@ -262,7 +262,7 @@ golden!(
     "foo: x ^{x + 1. x - 1. x * 2. x / 2. x < 1. x > 1. x <= 1. x >= 1. x = 1. x ~= 1. x == 1. x ~~ 1. x bitAnd: 1. x bitOr: 1. x at: 1. x at: 1 put: 2. x size. x value. x value: 1}"
 );
 golden!(
-    every_send_site_has_its_own_literal,
+    repeated_sends_share_a_literal,
     "foo self bar. self bar. ^self bar: self bar"
 );
 golden!(

@@ -7,9 +7,16 @@ use smalt_vm::compiler::{CompiledCode, Literal, Primitive, SourcePos};
 use smalt_vm::methods::IcState;
 use smalt_vm::{Vm, VmOptions};
 
-/// A method with the given code and literals, no arguments and no temporaries.
+/// A method with the given code and literals, no arguments and no temporaries. Its send sites
+/// send the `Selector` literals, in the order of the literal frame (site s sends the s-th
+/// selector), so each `Send s` names a site of its own.
 fn method(code: Encoder, literals: Vec<Literal>, max_stack: usize) -> CompiledCode {
+    let sites = (0..literals.len())
+        .filter(|&k| matches!(literals[k], Literal::Selector(_)))
+        .map(|k| k as u16)
+        .collect();
     CompiledCode {
+        sites,
         selector: "test".into(),
         is_block: false,
         num_args: 0,
@@ -92,16 +99,30 @@ fn a_send_site_goes_monomorphic_polymorphic_megamorphic() {
         (6, IcState::Megamorphic),
     ];
     for (count, expected) in stages {
+        // One send site in a loop over the receivers: `1 to: count do: [:i | (a at: i) yourself]`.
         let mut e = Encoder::default();
-        for i in 0..count {
-            e.emit(Op::PushLiteral, &[0]);
-            e.emit(Op::PushSmallInt, &[i + 1]);
-            e.emit(Op::At, &[]);
-            e.emit(Op::Send, &[1]);
-            e.emit(Op::Pop, &[]);
-        }
+        e.emit(Op::PushSmallInt, &[1]);
+        e.emit(Op::PopStoreLocal, &[7]);
+        let head = e.pc();
+        e.emit(Op::PushLocal, &[7]);
+        e.emit(Op::PushSmallInt, &[count]);
+        e.emit(Op::Le, &[]);
+        let exit = e.emit_jump(Op::JumpIfFalse);
+        e.emit(Op::PushLiteral, &[0]);
+        e.emit(Op::PushLocal, &[7]);
+        e.emit(Op::At, &[]);
+        e.emit(Op::Send, &[0]);
+        e.emit(Op::Pop, &[]);
+        e.emit(Op::PushLocal, &[7]);
+        e.emit(Op::PushSmallInt, &[1]);
+        e.emit(Op::Add, &[]);
+        e.emit(Op::PopStoreLocal, &[7]);
+        let back = i32::try_from(head).unwrap() - i32::try_from(e.pc() + 3).unwrap();
+        e.emit(Op::Jump, &[back]);
+        let end = e.pc();
+        assert!(e.patch_jump(exit, end));
         e.emit(Op::ReturnSelf, &[]);
-        let code = method(
+        let mut code = method(
             e,
             vec![
                 Literal::Array(receivers.clone()),
@@ -109,10 +130,13 @@ fn a_send_site_goes_monomorphic_polymorphic_megamorphic() {
             ],
             2,
         );
+        code.num_temps = 1;
+        code.temp_names = vec!["i".into()];
+        smalt_vm::compiler::verify(&code).unwrap();
         let nil_class = vm.class_of(vm.nil());
         let m = vm.install_code(&code, nil_class, "hand", "Nil").unwrap();
         let id = vm.method_id(m);
-        let cell = vm.methods.info(id).cell_base + 1;
+        let cell = vm.methods.info(id).cell_base;
         assert_eq!(vm.methods.cells[cell].state, IcState::Empty);
         let nil = vm.nil();
         vm.run_method(nil, m, &[]).unwrap();

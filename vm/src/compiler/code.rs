@@ -33,7 +33,8 @@ pub struct SourcePos {
 /// One entry of a method's literal frame.
 ///
 /// Constants (`Nil` … `ByteArray`) are pushed with `PushLiteral`; `Selector`s name the selector
-/// of a send site (one literal per site: the index is also the site's inline-cache cell);
+/// of send sites (one literal per selector, shared by all the sites that send it: see
+/// [`CompiledCode::sites`]);
 /// `Global`s name a global binding (`PushGlobal`/`StoreGlobal`); `Block` holds the code of a
 /// closure made by `PushClosure`, `CleanBlock` the code of a block the VM turns into a closure
 /// once, pushed with `PushLiteral`.
@@ -61,7 +62,7 @@ pub enum Literal {
     Array(Vec<Literal>),
     /// A byte array `#[ … ]`.
     ByteArray(Vec<u8>),
-    /// The selector of one send site.
+    /// A selector that send sites send (named by [`CompiledCode::sites`]).
     Selector(String),
     /// The name of a global variable.
     Global(String),
@@ -271,6 +272,10 @@ pub struct CompiledCode {
     pub bytecodes: Vec<u8>,
     /// The literal frame.
     pub literals: Vec<Literal>,
+    /// The send sites: `sites[s]` is the index of the `Selector` literal that site `s` sends.
+    /// `Send s`/`SuperSend s` name a site; each site is the operand of exactly one instruction
+    /// and has an inline-cache cell of its own in the VM.
+    pub sites: Vec<u16>,
     /// Blocks: contains `^` (directly or in a nested block), so the closure needs its home
     /// method's context.
     pub needs_outer_context: bool,

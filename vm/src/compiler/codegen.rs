@@ -9,8 +9,8 @@
 //! Frame slots are allocated as the generator meets them: for a block, the copied values
 //! first (in the order the closure pushes them), then its temporaries, then its temp vector,
 //! then the variables of inlined blocks and the hidden loop temporaries. Every limit of the
-//! encoding (255 frame slots, 65536 literals, 16-bit jumps, operand sizes) is checked here and
-//! reported as a compile error, so the encoder's own assertions never fire.
+//! encoding (255 frame slots, 65536 literals, 2^20 send sites, 16-bit jumps, operand sizes) is
+//! checked here and reported as a compile error, so the encoder's own assertions never fire.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,7 +21,9 @@ use super::error::Diag;
 use super::inline::{Inline, block_of, classify, literal_step, step_is_negative};
 use super::scope::{Analysis, Capture, Resolved, ScopeId, VarId, VarKind};
 use super::verify;
-use crate::bytecode::{Encoder, FRAME_HEADER_WORDS, MAX_COPIED, MAX_LOCALS, Op, special_op_for};
+use crate::bytecode::{
+    Encoder, FRAME_HEADER_WORDS, MAX_COPIED, MAX_LOCALS, MAX_SEND_SITES, Op, special_op_for,
+};
 
 /// Largest value of a first `U8` operand with an `ExtA` prefix.
 const MAX_EXTENDED: usize = 0xFFFF;
@@ -68,8 +70,10 @@ struct Frame {
     position: SourcePos,
     enc: Encoder,
     literals: Vec<Literal>,
-    /// Deduplication of constants and globals: key → literal index.
+    /// Deduplication of constants, globals and selectors: key → literal index.
     shared: HashMap<String, usize>,
+    /// The send sites: the literal index of each one's selector.
+    sites: Vec<u16>,
     temp_names: Vec<String>,
     var_local: HashMap<VarId, usize>,
     vector_local: HashMap<ScopeId, usize>,
@@ -108,12 +112,8 @@ pub(crate) fn generate(
     let mut f = g.new_frame(scope, false, method.params.len(), method.pos);
     if method.primitive == Primitive::Som {
         f.enc.emit(Op::PushSelf, &[]);
-        let k = g.add_literal(
-            &mut f,
-            Literal::Selector("primitiveFailed".into()),
-            method.pos,
-        );
-        g.emit_at(&mut f, Op::Send, &[k], method.pos);
+        let s = g.send_site(&mut f, "primitiveFailed", method.pos);
+        g.emit_at(&mut f, Op::Send, &[s], method.pos);
         f.enc.emit(Op::ReturnTop, &[]);
     } else {
         g.enter_real_scope(&mut f, scope);
@@ -149,6 +149,7 @@ impl Gen<'_> {
             enc: Encoder::default(),
             literals: Vec::new(),
             shared: HashMap::new(),
+            sites: Vec::new(),
             temp_names: Vec::new(),
             var_local: HashMap::new(),
             vector_local: HashMap::new(),
@@ -219,7 +220,23 @@ impl Gen<'_> {
         k as i32
     }
 
-    /// A literal shared by all its uses in the frame (constants and globals).
+    /// A new send site for `selector` (its literal shared with the frame's other sites of the
+    /// same selector); the site's index.
+    fn send_site(&mut self, f: &mut Frame, selector: &str, pos: SourcePos) -> i32 {
+        let s = f.sites.len();
+        if s >= MAX_SEND_SITES {
+            self.limit_error(
+                pos,
+                format!("too many message sends; a method or block has at most {MAX_SEND_SITES}"),
+            );
+            return 0;
+        }
+        let k = self.shared_literal(f, Literal::Selector(selector.to_string()), pos);
+        f.sites.push(k as u16);
+        s as i32
+    }
+
+    /// A literal shared by all its uses in the frame (constants, globals and selectors).
     fn shared_literal(&mut self, f: &mut Frame, lit: Literal, pos: SourcePos) -> i32 {
         let key = match &lit {
             Literal::Global(g) => format!("global {g}"),
@@ -287,6 +304,7 @@ impl Gen<'_> {
                 bytes
             },
             literals: f.literals,
+            sites: f.sites,
             needs_outer_context: f.is_block && sc.contains_return,
             is_clean: f.is_block && sc.clean,
             arg_names: args.into_iter().map(|(_, n)| n).collect(),
@@ -759,9 +777,9 @@ impl Gen<'_> {
             (false, "~~", _) => f.enc.emit(Op::IdentityNe, &[]),
             (_, _, Some(op)) => self.emit_at(f, op, &[], send.pos),
             _ => {
-                let k = self.add_literal(f, Literal::Selector(send.selector.clone()), send.pos);
+                let s = self.send_site(f, &send.selector, send.pos);
                 let op = if is_super { Op::SuperSend } else { Op::Send };
-                self.emit_at(f, op, &[k], send.pos);
+                self.emit_at(f, op, &[s], send.pos);
             }
         }
         if !want {

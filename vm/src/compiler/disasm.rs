@@ -6,7 +6,8 @@
 //!    8 <2c f6 ff>     Jump -10                  ; -> 1
 //! ```
 //! The pc, the instruction's bytes, the mnemonic with its operands, and a comment: the name of a
-//! local, the literal, the jump target or the selector of a special send. [`disassemble`]
+//! local, the literal, the jump target, the selector of a send site (`Send 2` is site 2, whose
+//! selector the site table names) or of a special send. [`disassemble`]
 //! lists a whole [`CompiledCode`] (header, literals, code) and the blocks in its literals,
 //! indented under it.
 
@@ -16,23 +17,37 @@ use crate::bytecode::{Instr, Op, instructions, special_selector};
 
 use super::code::{CompiledCode, Literal, symbol_text};
 
-/// Disassembles raw bytecodes; `literal_text(k)` describes literal `k`.
-pub fn disassemble_bytes(code: &[u8], literal_text: &dyn Fn(usize) -> String) -> String {
-    disassemble_with(code, literal_text, &|_| None, &|_, _| None)
-}
-
-/// Disassembles with names for locals and temp-vector elements.
-fn disassemble_with(
+/// Disassembles raw bytecodes; `literal_text(k)` describes literal `k`, `site_text(s)` the
+/// selector of send site `s`.
+pub fn disassemble_bytes(
     code: &[u8],
     literal_text: &dyn Fn(usize) -> String,
-    local_name: &dyn Fn(usize) -> Option<String>,
-    indirect_name: &dyn Fn(usize, usize) -> Option<String>,
+    site_text: &dyn Fn(usize) -> String,
 ) -> String {
+    let names = Names {
+        literal: literal_text,
+        site: site_text,
+        local: &|_| None,
+        indirect: &|_, _| None,
+    };
+    disassemble_with(code, &names)
+}
+
+/// How a listing names what operands refer to.
+struct Names<'a> {
+    literal: &'a dyn Fn(usize) -> String,
+    site: &'a dyn Fn(usize) -> String,
+    local: &'a dyn Fn(usize) -> Option<String>,
+    indirect: &'a dyn Fn(usize, usize) -> Option<String>,
+}
+
+/// Disassembles with names for literals, sites, locals and temp-vector elements.
+fn disassemble_with(code: &[u8], names: &Names<'_>) -> String {
     let mut out = String::new();
     for r in instructions(code) {
         match r {
             Ok(ins) => {
-                let line = instruction_line(code, &ins, literal_text, local_name, indirect_name);
+                let line = instruction_line(code, &ins, names);
                 out.push_str(&line);
                 out.push('\n');
             }
@@ -45,13 +60,7 @@ fn disassemble_with(
     out
 }
 
-fn instruction_line(
-    code: &[u8],
-    ins: &Instr,
-    literal_text: &dyn Fn(usize) -> String,
-    local_name: &dyn Fn(usize) -> Option<String>,
-    indirect_name: &dyn Fn(usize, usize) -> Option<String>,
-) -> String {
+fn instruction_line(code: &[u8], ins: &Instr, names: &Names<'_>) -> String {
     let bytes: Vec<String> = code
         .get(ins.pc..ins.next)
         .unwrap_or(&[])
@@ -65,17 +74,15 @@ fn instruction_line(
     }
     let a = ins.operands[0];
     let comment = match ins.op.base() {
-        Op::PushLiteral
-        | Op::PushGlobal
-        | Op::StoreGlobal
-        | Op::PopStoreGlobal
-        | Op::Send
-        | Op::SuperSend => Some(literal_text(a as usize)),
-        Op::PushClosure => Some(literal_text(a as usize)),
-        Op::PushLocal | Op::StoreLocal | Op::PopStoreLocal => local_name(a as usize),
+        Op::PushLiteral | Op::PushGlobal | Op::StoreGlobal | Op::PopStoreGlobal => {
+            Some((names.literal)(a as usize))
+        }
+        Op::Send | Op::SuperSend => Some((names.site)(a as usize)),
+        Op::PushClosure => Some((names.literal)(a as usize)),
+        Op::PushLocal | Op::StoreLocal | Op::PopStoreLocal => (names.local)(a as usize),
         Op::PushIndirect | Op::StoreIndirect | Op::PopStoreIndirect => {
             let (i, k) = (a as usize, ins.operands[1] as usize);
-            Some(indirect_name(k, i).unwrap_or_else(|| format!("[{}] of local {k}", i + 1)))
+            Some((names.indirect)(k, i).unwrap_or_else(|| format!("[{}] of local {k}", i + 1)))
         }
         Op::Jump | Op::JumpIfTrue | Op::JumpIfFalse | Op::JumpIfNil | Op::JumpIfNotNil => {
             ins.jump_target().map(|t| format!("-> {t}"))
@@ -91,8 +98,8 @@ fn instruction_line(
     }
 }
 
-/// Lists a compiled method or block: its header, names, literals and code, then the code of
-/// each block literal.
+/// Lists a compiled method or block: its header, names, literals, site table (the literal
+/// index of each send site's selector) and code, then the code of each block literal.
 pub fn disassemble(code: &CompiledCode) -> String {
     let mut out = String::new();
     let title = if code.is_block {
@@ -128,11 +135,20 @@ fn write_code(out: &mut String, code: &CompiledCode, title: &str, indent: usize)
             let _ = writeln!(out, "{pad}    {i}: {}", l.listing_text());
         }
     }
+    if !code.sites.is_empty() {
+        // The site table: the literal each send site sends.
+        let sites: Vec<String> = code.sites.iter().map(u16::to_string).collect();
+        let _ = writeln!(out, "{pad}  sites: {}", sites.join(" "));
+    }
     let literal_text = |k: usize| match code.literals.get(k) {
         Some(Literal::Block(_)) => format!("block {k}"),
         Some(Literal::CleanBlock(_)) => format!("clean block {k}"),
         Some(l) => l.to_string(),
         None => format!("<no literal {k}>"),
+    };
+    let site_text = |s: usize| match code.sites.get(s) {
+        Some(&k) => literal_text(usize::from(k)),
+        None => format!("<no send site {s}>"),
     };
     let local_name = |k: usize| code.local_name(k);
     let indirect_name = |k: usize, i: usize| {
@@ -142,7 +158,13 @@ fn write_code(out: &mut String, code: &CompiledCode, title: &str, indent: usize)
             .and_then(|v| v.names.get(i))
             .cloned()
     };
-    let listing = disassemble_with(&code.bytecodes, &literal_text, &local_name, &indirect_name);
+    let names = Names {
+        literal: &literal_text,
+        site: &site_text,
+        local: &local_name,
+        indirect: &indirect_name,
+    };
+    let listing = disassemble_with(&code.bytecodes, &names);
     for line in listing.lines() {
         let _ = writeln!(out, "{pad}  {line}");
     }

@@ -4,8 +4,8 @@
 //! ([`crate::bytecode::Effect`]): a send pops its receiver and as many arguments as its
 //! selector takes; `MakeArray`/`PushClosure` pop their count operand. Paths that meet must
 //! agree on the depth; no path may pop below zero or run off the end. The compiler computes
-//! `max_stack` with it, and [`verify`] checks a whole method (operands, literal kinds, blocks,
-//! the recorded `max_stack`) — the invariant the interpreter and JIT rely on.
+//! `max_stack` with it, and [`verify`] checks a whole method (operands, literal kinds, send
+//! sites, blocks, the recorded `max_stack`) — the invariant the interpreter and JIT rely on.
 
 use crate::bytecode::{Effect, FRAME_HEADER_WORDS, Instr, Op, instructions, special_selector};
 
@@ -43,6 +43,15 @@ fn decode_all(code: &CompiledCode) -> Result<Vec<Instr>, VerifyError> {
         .collect()
 }
 
+/// The selector of send site `s`: the `Selector` literal the site table names.
+fn site_selector(code: &CompiledCode, s: i32) -> Option<&str> {
+    let k = *code.sites.get(usize::try_from(s).ok()?)?;
+    match code.literals.get(usize::from(k)) {
+        Some(Literal::Selector(sel)) => Some(sel),
+        _ => None,
+    }
+}
+
 /// (pops, pushes) of one instruction.
 fn effect(code: &CompiledCode, ins: &Instr) -> Result<(usize, usize), VerifyError> {
     let info = ins.op.info();
@@ -50,9 +59,9 @@ fn effect(code: &CompiledCode, ins: &Instr) -> Result<(usize, usize), VerifyErro
         Effect::Fixed { pop, push } => (pop as usize, push as usize),
         Effect::Send => {
             let nargs = match ins.op.base() {
-                Op::Send | Op::SuperSend => match code.literals.get(ins.operands[0] as usize) {
-                    Some(Literal::Selector(s)) => selector_arity(s),
-                    _ => return err(ins.pc, "send of a literal that is not a selector"),
+                Op::Send | Op::SuperSend => match site_selector(code, ins.operands[0]) {
+                    Some(s) => selector_arity(s),
+                    None => return err(ins.pc, "send through a site without a selector"),
                 },
                 op => match special_selector(op) {
                     Some((_, n)) => n,
@@ -146,6 +155,8 @@ pub fn verify(code: &CompiledCode) -> Result<(), VerifyError> {
     if code.num_copied > code.num_temps {
         return err(0, "more copied values than temp slots");
     }
+    // Every site is the operand of exactly one send (its cell is that send's type feedback).
+    let mut site_used = vec![false; code.sites.len()];
     for (i, ins) in instrs.iter().enumerate() {
         let lit = |i: i32| code.literals.get(i as usize);
         let pc = ins.pc;
@@ -205,8 +216,20 @@ pub fn verify(code: &CompiledCode) -> Result<(), VerifyError> {
             Op::NonLocalReturn if !code.is_block => {
                 return err(pc, "NonLocalReturn in a method");
             }
+            Op::Send | Op::SuperSend => {
+                let s = ins.operands[0] as usize;
+                if site_selector(code, ins.operands[0]).is_none() {
+                    return err(pc, format!("send site {s} has no selector literal"));
+                }
+                if std::mem::replace(&mut site_used[s], true) {
+                    return err(pc, format!("send site {s} used by a second send"));
+                }
+            }
             _ => {}
         }
+    }
+    if let Some(s) = site_used.iter().position(|used| !used) {
+        return err(0, format!("send site {s} is not used by any send"));
     }
     let depth = max_stack(code)?;
     if depth != code.max_stack {

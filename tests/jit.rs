@@ -406,7 +406,10 @@ fn ctrl_c_stops_native_loops() {
         });
         let r = vm.evaluate(src, "test", true);
         t.join().unwrap();
-        assert!(matches!(r, Err(VmError::Interrupted { .. })), "{src}: {r:?}");
+        assert!(
+            matches!(r, Err(VmError::Interrupted { .. })),
+            "{src}: {r:?}"
+        );
         assert_eq!(eval(&mut vm, "3 + 4"), "7", "usable after {src}");
     }
 }
@@ -435,6 +438,83 @@ fn collections_inside_native_frames() {
         assert_eq!(eval(&mut vm, expr), want, "{mode:?}");
         assert!(vm.heap.stats().collections > 100);
     }
+}
+
+/// A method of `sends` sends of one selector, alternating between receivers of two classes, run
+/// in each (tier, GC stress) mode: the same answer everywhere, one literal for the selector, and
+/// a site (and cache cell) per send, each monomorphic for its own receiver's class (a cell shared
+/// by two sites would go polymorphic). Answers whether the method got native code in the modes
+/// that compile.
+fn sends_of_one_selector(sends: usize, modes: &[(JitMode, u32)]) -> Vec<bool> {
+    let body = "a bump. b bump. ".repeat(sends / 2);
+    let many = format!("Many = ( run: a with: b = ( {body}^a n - b n ) )");
+    let defs = [
+        "BumpA = ( | n | n = ( ^n ) bump = ( n := (n ifNil: [0]) + 1 ) )",
+        "BumpB = ( | n | n = ( ^n ) bump = ( n := (n ifNil: [0]) - 1 ) )",
+        many.as_str(),
+    ];
+    let expr = "| a b | a := BumpA new. b := BumpB new. {Many new run: a with: b. a n. b n}";
+    let half = sends / 2;
+    let want = format!("#({} {half} -{half})", 2 * half);
+    let mut compiled_in = Vec::new();
+    for &(mode, stress) in modes {
+        let (mut vm, _) = vm_with(mode, 1, stress);
+        for d in defs {
+            define(&mut vm, d);
+        }
+        assert_eq!(eval(&mut vm, expr), want, "{mode:?}, stress {stress}");
+        let mid = method_id(&mut vm, "Many", "run:with:");
+        let info = vm.methods.infos[mid as usize];
+        let bump = vm.intern("bump").unwrap();
+        let bump_literals = (0..info.num_literals)
+            .filter(|&k| vm.literal(info.method, k) == bump)
+            .count();
+        assert_eq!(bump_literals, 1, "one literal for #bump");
+        assert_eq!(info.num_literals, 2, "#bump and #n");
+        assert_eq!(info.num_sites as usize, sends + 2, "a site per send");
+        let class = |vm: &Vm, name: &str| {
+            let c = vm.global(name).unwrap();
+            vm.index_of_class(c).unwrap().0
+        };
+        let (a, b) = (class(&vm, "BumpA"), class(&vm, "BumpB"));
+        for s in 0..sends {
+            let cell = &vm.methods.cells[info.cell_base + s];
+            assert_eq!(cell.selector, bump, "site {s}");
+            assert_eq!(cell.state, IcState::Monomorphic, "site {s}, {mode:?}");
+            let want = if s % 2 == 0 { a } else { b };
+            assert_eq!(cell.entries[0].class, want, "site {s}, {mode:?}");
+        }
+        if mode != JitMode::Off {
+            compiled_in.push(compiled(&mut vm, "Many", "run:with:"));
+        }
+    }
+    compiled_in
+}
+
+/// 70 000 sends of one selector: more sites than one `ExtA` prefix can name. The method is too
+/// large for the JIT (`smalt_jit::MAX_BYTECODES`), so under the eager JIT it runs in the
+/// interpreter and sends to native code.
+#[test]
+fn seventy_thousand_sends_of_one_selector() {
+    let modes = [
+        (JitMode::Off, 0),
+        (JitMode::Eager, 0),
+        (JitMode::Off, 5000),
+        (JitMode::Eager, 5000),
+    ];
+    assert_eq!(sends_of_one_selector(70_000, &modes), [false, false]);
+}
+
+/// 1000 sends of one selector in native code: sites past 255 (one `ExtA` prefix) read their own
+/// cells there too.
+#[test]
+fn a_thousand_sends_of_one_selector_in_native_code() {
+    let modes = [
+        (JitMode::Off, 0),
+        (JitMode::Eager, 0),
+        (JitMode::Eager, 500),
+    ];
+    assert_eq!(sends_of_one_selector(1000, &modes), [true, true]);
 }
 
 /// A million-deep recursion through native code on a 2 MB thread: native frames until the

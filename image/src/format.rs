@@ -36,7 +36,7 @@
 //! | 2 | CLASSES | the class table, one word per index (0 = free) |
 //! | 3 | STACK | the VM stack up to `sp`, return pcs in portable form |
 //! | 4 | ACTIVE | empty, or the suspended run: fp u64, pc i64, stack limit u64, n u64, n raised limits u64 |
-//! | 5 | FEEDBACK | per method with any: method u64, invocations u32, n u32, then n cells of literal u32, state u32, misses u32, 4 × class u32, 4 × method u64 |
+//! | 5 | FEEDBACK | per method with any: method u64, invocations u32, n u32, then n cells of send site u32, state u32, misses u32, 4 × class u32, 4 × method u64 |
 
 /// The first eight bytes of every image.
 pub const MAGIC: [u8; 8] = *b"SMALTIMG";

@@ -74,11 +74,7 @@ pub fn world(vm: &Vm) -> Vec<u64> {
         let id = vm.method_id(m.word());
         out.push(u64::from(vm.methods.info(id).invocations));
         for c in vm.cell_feedback(id) {
-            out.extend([
-                u64::from(c.site),
-                u64::from(c.state),
-                u64::from(c.misses),
-            ]);
+            out.extend([u64::from(c.site), u64::from(c.state), u64::from(c.misses)]);
             for (class, method) in c.entries {
                 out.push(u64::from(class));
                 out.push(number.get(&method).copied().unwrap_or(u64::MAX));

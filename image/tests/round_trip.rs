@@ -371,3 +371,40 @@ fn runs_suspended_in_stubs_recursion_and_unwinding_resume() {
         assert_eq!(vm2.string_value(s).unwrap(), resumed, "{src}");
     }
 }
+
+#[test]
+fn send_sites_keep_their_own_cells_across_an_image() {
+    // Two sites of one selector (one literal), each fed its own receiver class.
+    let (mut vm, _out) = library_vm();
+    eval(
+        &mut vm,
+        "Twice := Object subclass: #Twice.
+         Twice compile: 'of: a and: b ^{a printString. b printString}'.
+         1 to: 5 do: [:i | Twice new of: 3 and: 'x']",
+    );
+    let cells = |vm: &mut smalt_vm::Vm| {
+        let sel = vm.intern("of:and:").unwrap();
+        let cls = vm.global("Twice").unwrap();
+        let md = vm.heap.slot(cls.oop(), smalt_vm::objects::class::METHODS);
+        let m = vm.dict_at(md, sel).unwrap();
+        let info = *vm.methods.info(vm.method_id(m));
+        let sites: Vec<_> = (0..info.num_sites as usize)
+            .map(|s| {
+                let c = vm.methods.cells[info.cell_base + s];
+                let name = vm.string_value(c.selector).unwrap_or_default();
+                (name, c.state, c.entries[0].class)
+            })
+            .collect();
+        (info.num_literals, sites)
+    };
+    let before = cells(&mut vm);
+    let print = |n: &str| (n.to_string(), smalt_vm::methods::IcState::Monomorphic);
+    let shape: Vec<_> = before.1.iter().map(|(n, s, _)| (n.clone(), *s)).collect();
+    assert_eq!(shape, [print("printString"), print("printString")]);
+    assert_eq!(before.0, 1, "one literal for both sites");
+    assert_ne!(before.1[0].2, before.1[1].2, "each site saw its own class");
+    let bytes = smalt_image::encode(&vm.snapshot().unwrap(), 0);
+    let mut loaded = load(&bytes).unwrap().vm;
+    assert_eq!(cells(&mut loaded), before);
+    assert_eq!(eval(&mut loaded, "Twice new of: 4 and: #y"), "#('4' '#y')");
+}

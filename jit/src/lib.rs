@@ -52,6 +52,12 @@ use translate::{MethodDesc, Translator, entry_signature, special_sites};
 /// Size of the code memory (address space; pages are backed on use).
 pub const CODE_MEMORY: usize = 256 << 20;
 
+/// Largest method or block the JIT compiles, in bytes of bytecode; bigger code stays in the
+/// interpreter. Cranelift's register allocator takes time superlinear in the number of blocks
+/// (a send makes three), so a method of 16 000 sends took 33 s to compile in a test build
+/// (`docs/jit.md`, "Decisions"); the largest method of the class library has 375 bytes.
+pub const MAX_BYTECODES: usize = 8192;
+
 /// Registers the JIT with the VM, so that `Vm::new` attaches it when `VmOptions::jit` is `On`
 /// or `Eager`. Call once at start-up (idempotent).
 pub fn install() {
@@ -97,6 +103,8 @@ struct Stats {
     bytecodes: usize,
     freed: usize,
     failed: usize,
+    /// Methods and blocks left to the interpreter for their size ([`MAX_BYTECODES`]).
+    too_large: usize,
 }
 
 /// The JIT: compiler state, code memory and the records of what is compiled.
@@ -467,6 +475,13 @@ impl Tier for Jit {
             }
             self.failed.remove(&m);
         }
+        if info.code_len > MAX_BYTECODES {
+            // Not a failure: too large to be worth the compile time. Never tried again.
+            self.stats.too_large += 1;
+            self.failed.insert(m, info.method);
+            vm.methods.infos[m as usize].invocations = 0;
+            return;
+        }
         if self.records.contains_key(&m) {
             // Code for an earlier method with this id that was not retired yet.
             self.retire(vm, m);
@@ -544,12 +559,13 @@ impl Tier for Jit {
             Duration::ZERO
         };
         let mut out = format!(
-            "jit: {} methods and {} blocks compiled ({} failed), {} bytecodes\n\
+            "jit: {} methods and {} blocks compiled ({} failed, {} too large), {} bytecodes\n\
              jit: compile time {:.1?} total, {:.0?} mean, {:.0?} max ({})\n\
              jit: {} bytes of machine code made ({:.1} per bytecode), {} in use, {} freed methods\n",
             s.methods,
             s.blocks,
             s.failed,
+            s.too_large,
             s.bytecodes,
             s.compile_time,
             mean,

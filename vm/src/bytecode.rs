@@ -797,7 +797,10 @@ mod tests {
         ));
         assert!(matches!(
             decode(&[ext, 1, ext, 0, send, 7], 0),
-            Ok(Instr { operands: [0x1_0007, 0], .. })
+            Ok(Instr {
+                operands: [0x1_0007, 0],
+                ..
+            })
         ));
     }
 }

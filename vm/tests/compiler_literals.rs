@@ -249,6 +249,51 @@ fn many_literals_use_ext_a() {
 }
 
 #[test]
+fn repeated_sends_of_one_selector_share_one_literal() {
+    // 70 000 sends: more sites than one ExtA prefix can name, one literal for the selector.
+    let body = "self bump. ".repeat(70_000);
+    let code = method(&format!("foo {body}")).unwrap();
+    verify(&code).unwrap();
+    assert_eq!(code.literals, vec![Literal::Selector("bump".into())]);
+    assert_eq!(code.sites, vec![0u16; 70_000]);
+    let sends: Vec<(i32, usize)> = instructions(&code.bytecodes)
+        .map(|i| i.unwrap())
+        .filter(|i| i.op == Op::Send)
+        .map(|i| (i.operands[0], i.next - i.pc))
+        .collect();
+    assert_eq!(sends.len(), 70_000);
+    for (s, &(site, len)) in sends.iter().enumerate() {
+        assert_eq!(
+            site, s as i32,
+            "every send names a site of its own, in order"
+        );
+        let prefixes = match s {
+            0..=255 => 0,
+            256..=0xFFFF => 1,
+            _ => 2,
+        };
+        assert_eq!(len, 2 + 2 * prefixes, "site {s}");
+    }
+}
+
+#[test]
+fn super_sends_take_their_selector_from_the_site() {
+    let code = method("foo super foo. self foo. ^super foo").unwrap();
+    verify(&code).unwrap();
+    assert_eq!(code.literals, vec![Literal::Selector("foo".into())]);
+    assert_eq!(code.sites, vec![0, 0, 0]);
+    let sends: Vec<(Op, i32)> = instructions(&code.bytecodes)
+        .map(|i| i.unwrap())
+        .filter(|i| matches!(i.op, Op::Send | Op::SuperSend))
+        .map(|i| (i.op, i.operands[0]))
+        .collect();
+    assert_eq!(
+        sends,
+        [(Op::SuperSend, 0), (Op::Send, 1), (Op::SuperSend, 2)]
+    );
+}
+
+#[test]
 fn literal_limit() {
     let body: String = (0..65_537).map(|i| format!("#s{i}. ")).collect();
     let err = method(&format!("foo ^{{{body}}}")).unwrap_err();

@@ -160,3 +160,141 @@ fn returns_leave_the_stack_balanced() {
     assert_eq!(run(&mut vm, &code), Word::small_int(6));
     assert_eq!(vm.regs.sp, sp);
 }
+
+#[test]
+fn sends_of_one_selector_keep_their_own_cells() {
+    // `3 max: 4. 3.5 max: 4`: two sites of one literal, fed different receiver classes.
+    let mut vm = Vm::new(VmOptions::default()).unwrap();
+    let mut e = Encoder::default();
+    e.emit(Op::PushSmallInt, &[3]);
+    e.emit(Op::PushSmallInt, &[4]);
+    e.emit(Op::Send, &[0]);
+    e.emit(Op::Pop, &[]);
+    e.emit(Op::PushLiteral, &[1]);
+    e.emit(Op::PushSmallInt, &[4]);
+    e.emit(Op::Send, &[1]);
+    e.emit(Op::ReturnTop, &[]);
+    let mut code = method(
+        e,
+        vec![Literal::Selector("max:".into()), Literal::Float(3.5)],
+        2,
+    );
+    code.sites = vec![0, 0];
+    smalt_vm::compiler::verify(&code).unwrap();
+    let nil_class = vm.class_of(vm.nil());
+    let m = vm.install_code(&code, nil_class, "hand", "Nil").unwrap();
+    let nil = vm.nil();
+    assert_eq!(vm.run_method(nil, m, &[]).unwrap(), Word::small_int(4));
+    let info = *vm.methods.info(vm.method_id(m));
+    assert_eq!((info.num_literals, info.num_sites), (2, 2));
+    let max = vm.intern("max:").unwrap();
+    let classes: Vec<u32> = (0..2)
+        .map(|s| {
+            let cell = &vm.methods.cells[info.cell_base + s];
+            assert_eq!(cell.selector, max);
+            assert_eq!(cell.nargs, 1);
+            assert_eq!(cell.state, IcState::Monomorphic, "site {s}");
+            cell.entries[0].class
+        })
+        .collect();
+    use smalt_vm::objects::class_index as ci;
+    assert_eq!(classes[0], ci::SMALL_INTEGER.0);
+    assert_eq!(
+        classes[1],
+        ci::SMALL_FLOAT.0,
+        "site 1 saw a Float, not site 0's SmallInteger"
+    );
+}
+
+#[test]
+fn a_site_table_that_does_not_fit_the_code_is_refused() {
+    let send = |sites: &[i32]| {
+        let mut e = Encoder::default();
+        for &s in sites {
+            e.emit(Op::PushSelf, &[]);
+            e.emit(Op::Send, &[s]);
+            e.emit(Op::Pop, &[]);
+        }
+        e.emit(Op::ReturnSelf, &[]);
+        e
+    };
+    let yourself = || vec![Literal::Selector("yourself".into())];
+    // (what is wrong, code, literals, site table)
+    let cases: Vec<(&str, Encoder, Vec<Literal>, Vec<u16>)> = vec![
+        ("two sends, one site", send(&[0, 0]), yourself(), vec![0]),
+        (
+            "a send through a missing site",
+            send(&[1]),
+            yourself(),
+            vec![0],
+        ),
+        ("a site no send uses", send(&[0]), yourself(), vec![0, 0]),
+        ("a site past the literals", send(&[0]), yourself(), vec![1]),
+        (
+            "a site whose literal is no selector",
+            send(&[0]),
+            vec![Literal::Int(1)],
+            vec![0],
+        ),
+    ];
+    let mut vm = Vm::new(VmOptions::default()).unwrap();
+    for (what, e, literals, sites) in cases {
+        let mut code = method(e, literals, 1);
+        code.sites = sites;
+        let v = smalt_vm::compiler::verify(&code).expect_err(what);
+        assert!(v.to_string().contains("send site"), "{what}: {v}");
+        let nil_class = vm.class_of(vm.nil());
+        let r = vm.install_code(&code, nil_class, "hand", "Nil");
+        assert!(r.is_err(), "install: {what}");
+    }
+}
+
+#[test]
+fn a_damaged_site_table_in_the_heap_is_refused() {
+    // What an image could hold: a method whose site table no longer fits its code. Registering
+    // it (as loading an image does) answers an error, never a panic.
+    let mut vm = Vm::new(VmOptions::default()).unwrap();
+    let mut e = Encoder::default();
+    for s in [0, 1] {
+        e.emit(Op::PushSelf, &[]);
+        e.emit(Op::Send, &[s]);
+        e.emit(Op::Pop, &[]);
+    }
+    e.emit(Op::ReturnSelf, &[]);
+    let mut code = method(
+        e,
+        vec![Literal::Selector("yourself".into()), Literal::Int(7)],
+        1,
+    );
+    code.sites = vec![0, 0];
+    let nil_class = vm.class_of(vm.nil());
+    let m = vm.install_code(&code, nil_class, "hand", "Nil").unwrap();
+    let o = m.oop();
+    let slot = vm.heap.method_pointer_slots(o) - 1 - smalt_vm::objects::method::SITES_BACK;
+    let cases = [
+        ("no site table", "nil", "lacks"),
+        ("a String", "'ab'", "not a ByteArray"),
+        ("an odd length", "#[0 0 0]", "not a ByteArray"),
+        ("one site for two sends", "#[0 0]", "lacks"),
+        ("a site no send uses", "#[0 0 0 0 0 0]", "no send uses"),
+        (
+            "a site naming a SmallInteger",
+            "#[0 0 1 0]",
+            "not a selector",
+        ),
+        ("a site past the literals", "#[0 0 9 0]", "not a selector"),
+    ];
+    for (what, table, expected) in cases {
+        let w = vm.evaluate(table, "test", true).unwrap();
+        vm.heap.set_slot(o, slot, w);
+        let err = vm.register_heap_method(m).expect_err(what);
+        assert!(err.contains(expected), "{what}: {err}");
+    }
+    // Both sends naming site 0 (`PushSelf Send 0 Pop PushSelf Send 1 …`: byte 6 is the 1).
+    let w = vm.evaluate("#[0 0 0 0]", "test", true).unwrap();
+    vm.heap.set_slot(o, slot, w);
+    assert_eq!(vm.heap.method_bytes(o)[6], 1);
+    vm.heap.method_bytes_mut(o)[6] = 0;
+    let err = vm.register_heap_method(m).expect_err("two sends, one site");
+    assert!(err.contains("share"), "{err}");
+}

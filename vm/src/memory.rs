@@ -107,8 +107,9 @@ impl Vm {
             self.pending_out_of_memory = true;
             // Every poll point of every tier reads the interrupt flag: raise it so the next
             // one attends to the OutOfMemory.
-            self.out_of_memory_raised_flag =
-                !self.interrupt.swap(true, std::sync::atomic::Ordering::Relaxed);
+            self.out_of_memory_raised_flag = !self
+                .interrupt
+                .swap(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(());
         }
         Err(VmError::OutOfMemory)

@@ -335,7 +335,10 @@ fn fast_loops_stop_when_interrupted() {
         let r = vm.evaluate(src, "test", true);
         done.send(()).unwrap();
         watcher.join().unwrap();
-        assert!(matches!(r, Err(VmError::Interrupted { .. })), "{src}: {r:?}");
+        assert!(
+            matches!(r, Err(VmError::Interrupted { .. })),
+            "{src}: {r:?}"
+        );
         assert!(
             started.elapsed() < std::time::Duration::from_secs(20),
             "{src}: stopped only after {:?}",

@@ -1,8 +1,8 @@
 //! `--max-heap`: reading a size, and refusing at start-up a limit the class library does not
 //! fit in, with the size it needs.
 
-use smalt_gc::MAX_SPACE_BYTES;
 use smalt::Started;
+use smalt_gc::MAX_SPACE_BYTES;
 use smalt_vm::VmOptions;
 use std::path::Path;
 

@@ -406,7 +406,10 @@ fn ctrl_c_stops_native_loops() {
         });
         let r = vm.evaluate(src, "test", true);
         t.join().unwrap();
-        assert!(matches!(r, Err(VmError::Interrupted { .. })), "{src}: {r:?}");
+        assert!(
+            matches!(r, Err(VmError::Interrupted { .. })),
+            "{src}: {r:?}"
+        );
         assert_eq!(eval(&mut vm, "3 + 4"), "7", "usable after {src}");
     }
 }

@@ -8,7 +8,7 @@
 //! switching on again only re-activates it; methods then compile again once they are hot.
 //! Switching on a VM that never had a tier attaches one through the registered factory.
 
-use super::{JitMode, Tier};
+use super::JitMode;
 use crate::methods::MethodId;
 use crate::vm::{Vm, VmError};
 
@@ -21,6 +21,11 @@ impl Vm {
             JitMode::Off
         };
         (mode, self.options.jit_threshold.max(1))
+    }
+
+    /// Whether this VM can run a native tier (one is attached, or a factory is registered).
+    pub fn jit_available(&self) -> bool {
+        self.tiering.tier.is_some() || super::FACTORY.get().is_some()
     }
 
     /// How many methods and blocks have native code now.
@@ -83,7 +88,7 @@ impl Vm {
 mod tests {
     use super::*;
     use crate::VmOptions;
-    use crate::tier::{EnterFn, ResumePoint, status};
+    use crate::tier::{EnterFn, ResumePoint, Tier, status};
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -122,6 +127,7 @@ mod tests {
         let probe = Probe::default();
         let (compiled, replaced) = (probe.compiled.clone(), probe.replaced.clone());
         vm.install_tier(Box::new(probe), NEVER_ENTERED, 5);
+        assert!(vm.jit_available());
         vm.options.jit = JitMode::On;
         assert_eq!(vm.jit_mode().0, JitMode::On);
         vm.evaluate("1 to: 20 do: [ :i | i printString ]", "t", true)
@@ -170,6 +176,7 @@ mod tests {
     fn switching_on_without_a_registered_tier_fails_and_changes_nothing() {
         // No factory is registered in this crate's tests.
         let mut vm = Vm::new(VmOptions::default()).unwrap();
+        assert!(!vm.jit_available());
         let e = vm.set_jit(JitMode::On, 100).unwrap_err();
         assert!(e.to_string().contains("without the JIT"), "{e}");
         assert_eq!(

@@ -930,7 +930,10 @@ mod tests {
         );
         let text = program_lines(&r, &tiers, 8, p);
         assert!(
-            text.lines().nth(1).unwrap().ends_with("[41 compiled in 23.100 ms before measuring]"),
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with("[41 compiled in 23.100 ms before measuring]"),
             "{text}"
         );
         assert!(!text.lines().next().unwrap().contains("compiled"), "{text}");

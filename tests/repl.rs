@@ -217,7 +217,11 @@ fn jit_switches_between_inputs_and_time_runs_both_tiers() {
         "{out}"
     );
     assert!(lines[t + 3].starts_with("JIT ran "), "{out}");
-    assert_eq!(lines[t + 4], "4501500", "the session saw the input once: {out}");
+    assert_eq!(
+        lines[t + 4],
+        "4501500",
+        "the session saw the input once: {out}"
+    );
     // :jit off: the interpreter from now on; the JIT runs in the copy.
     let off = at("jit off: the interpreter runs everything");
     assert!(off > t + 4, "{out}");
@@ -245,10 +249,7 @@ fn jit_switches_between_inputs_and_time_runs_both_tiers() {
     );
     // :jit eager: every tier computes the same answers.
     at("jit eager: every method and block is compiled before its next run");
-    let answers = lines
-        .iter()
-        .filter(|l| **l == "#(2 4 6 8 10)")
-        .count();
+    let answers = lines.iter().filter(|l| **l == "#(2 4 6 8 10)").count();
     assert_eq!(answers, 2, "{out}");
     assert!(out.contains("\n42\neager JIT    "), "{out}");
     assert!(out.contains("eager JIT ran "), "{out}");

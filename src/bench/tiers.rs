@@ -46,16 +46,21 @@ pub static TIERS: &[Tier] = &[
 /// The tiers named in `list` (comma-separated), in that order; the default tiers this build
 /// has when `list` is `None`. An unknown or unavailable tier is an error that says why.
 pub fn select(list: Option<&str>) -> Result<Vec<&'static Tier>, String> {
+    select_from(TIERS, list)
+}
+
+/// `select` from the tiers of `table`.
+fn select_from(table: &'static [Tier], list: Option<&str>) -> Result<Vec<&'static Tier>, String> {
     let Some(list) = list else {
-        return Ok(TIERS
+        return Ok(table
             .iter()
             .filter(|t| t.default && t.setup.is_ok())
             .collect());
     };
     let mut out: Vec<&'static Tier> = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let Some(tier) = TIERS.iter().find(|t| t.name == name) else {
-            let known: Vec<&str> = TIERS.iter().map(|t| t.name).collect();
+        let Some(tier) = table.iter().find(|t| t.name == name) else {
+            let known: Vec<&str> = table.iter().map(|t| t.name).collect();
             return Err(format!(
                 "unknown tier '{name}' (the tiers are {})",
                 known.join(", ")
@@ -120,5 +125,31 @@ mod tests {
         assert_eq!(mode("interp").0, JitMode::Off);
         assert_eq!(mode("jit"), (JitMode::On, DEFAULT_THRESHOLD));
         assert_eq!(mode("jit-eager").0, JitMode::Eager);
+
+        // A tier a build cannot run (none in this one) is left out of the default and refused
+        // by name with its reason.
+        static PARTIAL: &[Tier] = &[
+            Tier {
+                name: "interp",
+                about: "the interpreter",
+                setup: Ok(|_| {}),
+                default: true,
+            },
+            Tier {
+                name: "native",
+                about: "a native tier",
+                setup: Err("this build has no native tier"),
+                default: true,
+            },
+        ];
+        let names = |l: Option<&str>| -> Result<Vec<&str>, String> {
+            select_from(PARTIAL, l).map(|v| v.iter().map(|t| t.name).collect())
+        };
+        assert_eq!(names(None).unwrap(), ["interp"]);
+        let e = names(Some("interp,native")).unwrap_err();
+        assert_eq!(
+            e,
+            "tier 'native' (a native tier) is not available: this build has no native tier"
+        );
     }
 }

@@ -328,7 +328,9 @@ fn time(s: &mut Session<'_>, arg: &str) -> Flow {
     let image = match other.map(|_| session_image(s.vm)) {
         Some(Err(e)) => {
             let p = s.err;
-            s.warn(&p.error(&format!("cannot copy the session to time the other tier: {e}")));
+            s.warn(&p.error(&format!(
+                "cannot copy the session to time the other tier: {e}"
+            )));
             None
         }
         Some(Ok(bytes)) => Some(bytes),
@@ -340,9 +342,8 @@ fn time(s: &mut Session<'_>, arg: &str) -> Flow {
         return Flow::Quit(code);
     }
     let width = 11;
-    let line = |label: &str, t: &Timing, note: &str| {
-        format!("{label:<width$}  {}{note}", t.describe())
-    };
+    let line =
+        |label: &str, t: &Timing, note: &str| format!("{label:<width$}  {}{note}", t.describe());
     let text = line(tier_label(mode), &timing, "");
     s.say(&s.out.dim(&text));
     let (Some(other), Some(image), false) = (other, image, failed) else {

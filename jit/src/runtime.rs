@@ -89,7 +89,7 @@ type NativeFn = unsafe extern "C" fn(*mut Vm, u64, u64, u64) -> u64;
 pub fn enter(vm: &mut Vm, entry: u64, fp: usize, mid: u32, resume: u32) -> u64 {
     let addr = entry as usize;
     let inside = addr >= vm.native.code_lo && addr < vm.native.code_hi;
-    if !inside || addr % crate::code::ALIGN != 0 {
+    if !inside || !addr.is_multiple_of(crate::code::ALIGN) {
         vm.tiering.error = Some(smalt_vm::VmError::Load(format!(
             "internal error: {entry:#x} is not native code"
         )));
@@ -121,54 +121,61 @@ macro_rules! vm {
 }
 
 /// A send missed its cell: `(entry, mid)` to call.
-pub extern "C" fn rt_send_miss(vm: *mut Vm, cell: u64, class: u64) -> Pair {
+pub(crate) extern "C" fn rt_send_miss(vm: *mut Vm, cell: u64, class: u64) -> Pair {
     let vm = vm!(vm);
     let (a, b) = vm.native_send_miss(cell as usize, class as u32);
     Pair { a, b }
 }
 
 /// The primitive of a method being entered.
-pub extern "C" fn rt_primitive(vm: *mut Vm, fp: u64, mid: u64) -> u64 {
+pub(crate) extern "C" fn rt_primitive(vm: *mut Vm, fp: u64, mid: u64) -> u64 {
     vm!(vm).native_primitive(fp as usize, mid as u32)
 }
 
 /// Stack overflow (`overflow` = 1) or a deep machine stack (0) at a frame entry.
-pub extern "C" fn rt_entry_slow(vm: *mut Vm, fp: u64, mid: u64, overflow: u64) -> u64 {
+pub(crate) extern "C" fn rt_entry_slow(vm: *mut Vm, fp: u64, mid: u64, overflow: u64) -> u64 {
     vm!(vm).native_entry_slow(fp as usize, mid as u32, overflow != 0)
 }
 
 /// The interrupt flag is set.
-pub extern "C" fn rt_interrupt(vm: *mut Vm, fp: u64, sp: u64, pc: u64) -> u64 {
+pub(crate) extern "C" fn rt_interrupt(vm: *mut Vm, fp: u64, sp: u64, pc: u64) -> u64 {
     vm!(vm).native_interrupt(fp as usize, sp as usize, pc as usize)
 }
 
 /// A returning frame has a Context.
-pub extern "C" fn rt_widow(vm: *mut Vm, fp: u64, pc: u64) {
+pub(crate) extern "C" fn rt_widow(vm: *mut Vm, fp: u64, pc: u64) {
     vm!(vm).native_widow(fp as usize, pc as usize)
 }
 
 /// `^v` in a block.
-pub extern "C" fn rt_non_local_return(vm: *mut Vm, fp: u64, sp: u64, pc: u64) -> u64 {
+pub(crate) extern "C" fn rt_non_local_return(vm: *mut Vm, fp: u64, sp: u64, pc: u64) -> u64 {
     vm!(vm).native_non_local_return(fp as usize, sp as usize, pc as usize)
 }
 
 /// `thisContext`.
-pub extern "C" fn rt_this_context(vm: *mut Vm, fp: u64, sp: u64, pc: u64) -> u64 {
+pub(crate) extern "C" fn rt_this_context(vm: *mut Vm, fp: u64, sp: u64, pc: u64) -> u64 {
     vm!(vm).native_this_context(fp as usize, sp as usize, pc as usize)
 }
 
 /// `PushNewArray n`.
-pub extern "C" fn rt_new_array(vm: *mut Vm, fp: u64, sp: u64, pc: u64, n: u64) -> u64 {
+pub(crate) extern "C" fn rt_new_array(vm: *mut Vm, fp: u64, sp: u64, pc: u64, n: u64) -> u64 {
     vm!(vm).native_new_array(fp as usize, sp as usize, pc as usize, n as usize)
 }
 
 /// `MakeArray n`.
-pub extern "C" fn rt_make_array(vm: *mut Vm, fp: u64, sp: u64, pc: u64, n: u64) -> u64 {
+pub(crate) extern "C" fn rt_make_array(vm: *mut Vm, fp: u64, sp: u64, pc: u64, n: u64) -> u64 {
     vm!(vm).native_make_array(fp as usize, sp as usize, pc as usize, n as usize)
 }
 
 /// `PushClosure k n`.
-pub extern "C" fn rt_push_closure(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64, n: u64) -> u64 {
+pub(crate) extern "C" fn rt_push_closure(
+    vm: *mut Vm,
+    fp: u64,
+    sp: u64,
+    pc: u64,
+    k: u64,
+    n: u64,
+) -> u64 {
     vm!(vm).native_push_closure(
         fp as usize,
         sp as usize,
@@ -179,42 +186,42 @@ pub extern "C" fn rt_push_closure(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64
 }
 
 /// `PushGlobal k` of a binding that is not a defined global's.
-pub extern "C" fn rt_push_global(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64) -> u64 {
+pub(crate) extern "C" fn rt_push_global(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64) -> u64 {
     vm!(vm).native_push_global(fp as usize, sp as usize, pc as usize, k as usize)
 }
 
 /// `StoreGlobal k` of a binding that is not a defined global's.
-pub extern "C" fn rt_store_global(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64) -> u64 {
+pub(crate) extern "C" fn rt_store_global(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64) -> u64 {
     vm!(vm).native_store_global(fp as usize, sp as usize, pc as usize, k as usize)
 }
 
 /// A conditional jump found a non-Boolean.
-pub extern "C" fn rt_must_be_boolean(vm: *mut Vm, fp: u64, sp: u64, jump_pc: u64) -> u64 {
+pub(crate) extern "C" fn rt_must_be_boolean(vm: *mut Vm, fp: u64, sp: u64, jump_pc: u64) -> u64 {
     vm!(vm).native_must_be_boolean(fp as usize, sp as usize, jump_pc as usize)
 }
 
 /// The slow path of `value`/`value:`.
-pub extern "C" fn rt_special_send(vm: *mut Vm, fp: u64, sp: u64, pc: u64, byte: u64) -> u64 {
+pub(crate) extern "C" fn rt_special_send(vm: *mut Vm, fp: u64, sp: u64, pc: u64, byte: u64) -> u64 {
     vm!(vm).native_special_send(fp as usize, sp as usize, pc as usize, byte as u8)
 }
 
 /// A super send whose cell has no native entry.
-pub extern "C" fn rt_super_send(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64) -> u64 {
+pub(crate) extern "C" fn rt_super_send(vm: *mut Vm, fp: u64, sp: u64, pc: u64, k: u64) -> u64 {
     vm!(vm).native_super_send(fp as usize, sp as usize, pc as usize, k as usize)
 }
 
 /// The native entry of methods without native code: runs them in the interpreter.
-pub extern "C" fn rt_bridge(vm: *mut Vm, fp: u64, mid: u64, _resume: u64) -> u64 {
+pub(crate) extern "C" fn rt_bridge(vm: *mut Vm, fp: u64, mid: u64, _resume: u64) -> u64 {
     vm!(vm).native_bridge(fp as usize, mid as u32)
 }
 
 /// The native entry of a send that found no method (`mid` is the send's cell).
-pub extern "C" fn rt_dnu(vm: *mut Vm, fp: u64, cell: u64, _resume: u64) -> u64 {
+pub(crate) extern "C" fn rt_dnu(vm: *mut Vm, fp: u64, cell: u64, _resume: u64) -> u64 {
     vm!(vm).native_dnu(fp as usize, cell as usize)
 }
 
 /// A call answered `st` (not NORMAL): NORMAL if it was UNWOUND and left the VM exactly at the
 /// caller's continuation (frame `fp` at `pc` with operand stack top `sp`), else `st`.
-pub extern "C" fn rt_landed(vm: *mut Vm, st: u64, fp: u64, pc: u64, sp: u64) -> u64 {
+pub(crate) extern "C" fn rt_landed(vm: *mut Vm, st: u64, fp: u64, pc: u64, sp: u64) -> u64 {
     vm!(vm).native_landed(st, fp as usize, pc as usize, sp as usize)
 }

@@ -1622,6 +1622,9 @@ fn activate(
 
 /// `Value`/`Value1`: activates the closure below the `nargs` arguments on top of the stack if
 /// it is a closure taking `nargs` arguments and the fast loop can (see [`activate`]).
+// The fast loop's parts are passed one by one so that each stays a separate borrow the
+// compiler can keep in registers (a struct of them would be spilled and reloaded).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn activate_block(
     st: &mut StackArray,

@@ -563,6 +563,13 @@ fn ratio_sentence(r: &Ratio, fast: &str, base: &str, p: Palette) -> String {
 fn program_lines(r: &ProgramResult, tiers: &[String], width: usize, p: Palette) -> String {
     let mut out = String::new();
     let base = r.per_iteration(&tiers[0]);
+    // The times line up whatever the tiers are called (`jit-eager`).
+    let tier_width = tiers
+        .iter()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     for (k, tier) in tiers.iter().enumerate() {
         let Some(s) = r.per_iteration(tier) else {
             continue;
@@ -570,7 +577,7 @@ fn program_lines(r: &ProgramResult, tiers: &[String], width: usize, p: Palette) 
         let name = if k == 0 { r.name.as_str() } else { "" };
         let _ = write!(
             out,
-            "{}  {:<8} {:>24}",
+            "{}  {:<tier_width$} {:>24}",
             p.heading(&format!("{name:<width$}")),
             tier,
             time_with_ci(&s)
@@ -908,6 +915,21 @@ mod tests {
             programs: vec![r],
         };
         assert!(geomean_lines(&results, p).contains("geomean: jit ran 4.00 ± "));
+
+        // A longer tier name moves the times column for every tier alike.
+        let tiers: Vec<String> = ["interp", "jit", "jit-eager"].map(String::from).into();
+        let r = program(
+            "Sieve",
+            1,
+            &[
+                ("interp", &[4.0, 4.1]),
+                ("jit", &[1.0, 1.01]),
+                ("jit-eager", &[1.0, 1.02]),
+            ],
+        );
+        let text = program_lines(&r, &tiers, 8, p);
+        let ends: Vec<usize> = text.lines().map(|l| l.find(" s ± ").unwrap()).collect();
+        assert_eq!(ends, [ends[0]; 3], "{text}");
     }
 
     #[test]

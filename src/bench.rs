@@ -13,6 +13,7 @@ pub mod stats;
 pub mod tiers;
 
 use crate::style::Palette;
+use crate::tier_stats::Compiled;
 use clap::Parser;
 use programs::Suite;
 use serde::{Deserialize, Serialize};
@@ -144,6 +145,26 @@ pub struct ProgramResult {
     pub inner: u64,
     /// Per tier: the seconds each measured run took, in the order they ran.
     pub seconds: BTreeMap<String, Vec<f64>>,
+    /// Per JIT tier: what it compiled before and during the measured runs (files from before
+    /// this field, and tiers without a JIT, have none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub compiled: BTreeMap<String, Compilation>,
+}
+
+/// What a JIT tier compiled for one program: methods and blocks, and the thread CPU time spent
+/// compiling them, before the measured runs (while the VM started, the program loaded, and the
+/// warm-up runs ran) and during them. Compile time is not part of a run's time only when it
+/// all happened before measuring.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+pub struct Compilation {
+    /// Methods and blocks compiled before the measured runs.
+    pub warmup_units: u64,
+    /// Seconds spent compiling them.
+    pub warmup_seconds: f64,
+    /// Methods and blocks compiled during the measured runs.
+    pub measured_units: u64,
+    /// Seconds spent compiling them (part of the measured times).
+    pub measured_seconds: f64,
 }
 
 impl ProgramResult {
@@ -214,6 +235,8 @@ fn run(args: &BenchArgs) -> Result<(), Failure> {
         return compare(&files[0], &files[1], args.svg.as_deref());
     }
     let tiers = tiers::select(args.tiers.as_deref()).map_err(Failure::Usage)?;
+    // As the command line does before it makes a VM (idempotent): the JIT tiers need it.
+    smalt_jit::install();
     let mut suite = Suite::embedded().map_err(Failure::Other)?;
     let mut names = Vec::new();
     for p in &args.programs {
@@ -254,7 +277,7 @@ fn run(args: &BenchArgs) -> Result<(), Failure> {
                 Ok(_) => String::new(),
                 Err(why) => format!(" (not available: {why})"),
             };
-            let _ = writeln!(text, "  {:<8} {}{}", t.name, t.about, out.dim(&note));
+            let _ = writeln!(text, "  {:<10} {}{}", t.name, t.about, out.dim(&note));
         }
         print_out(&text);
         return Ok(());
@@ -313,6 +336,11 @@ fn run(args: &BenchArgs) -> Result<(), Failure> {
     if results.tiers.len() > 1 {
         print_out(&geomean_lines(&results, out));
     }
+    let compiled = compilation_lines(&results, out);
+    if !compiled.is_empty() {
+        let gap = if results.tiers.len() == 1 { "\n" } else { "" };
+        print_out(&format!("{gap}{compiled}"));
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&results)
             .map_err(|e| Failure::Other(format!("cannot encode the results: {e}")))?;
@@ -349,7 +377,9 @@ impl Bench {
         interrupt: &Arc<AtomicBool>,
     ) -> Result<Bench, Failure> {
         let what = || format!("{name} under {}: cannot start", tier.name);
-        let mut vm = Vm::new(tiers::options(tier)).map_err(|e| Failure::Smalltalk(what(), e))?;
+        // From the default image, in the tier's mode, as the `smalt` command starts.
+        let mut vm = smalt::new_vm(tiers::options(tier))
+            .map_err(|e| Failure::Other(format!("{}: {e}", what())))?;
         vm.interrupt = interrupt.clone();
         suite
             .load_into(&mut vm)
@@ -429,7 +459,15 @@ fn run_program(
         )?,
     };
     let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); tiers.len()];
+    // What each JIT tier compiled: from its VM's start to the first measured run, and then.
+    let counters = |benches: &[Bench]| -> Vec<Option<Compiled>> {
+        benches.iter().map(|b| Compiled::of(&b.vm)).collect()
+    };
+    let mut at_measuring = counters(&benches);
     for round in 0..(args.warmup + args.runs) as usize {
+        if round == args.warmup as usize {
+            at_measuring = counters(&benches);
+        }
         // Interleaved, and each round starts with the next tier, so that no tier always runs
         // right after another.
         for k in 0..tiers.len() {
@@ -441,6 +479,24 @@ fn run_program(
             bar.inc(1);
         }
     }
+    let at_end = counters(&benches);
+    let compiled = tiers
+        .iter()
+        .zip(at_measuring.iter().zip(&at_end))
+        .filter_map(|(t, (m, e))| {
+            let (m, e) = ((*m)?, (*e)?);
+            let during = e.since(m);
+            Some((
+                t.name.to_string(),
+                Compilation {
+                    warmup_units: m.units,
+                    warmup_seconds: m.time.as_secs_f64(),
+                    measured_units: during.units,
+                    measured_seconds: during.time.as_secs_f64(),
+                },
+            ))
+        })
+        .collect();
     Ok(ProgramResult {
         name: name.to_string(),
         inner,
@@ -449,6 +505,7 @@ fn run_program(
             .map(|t| t.name.to_string())
             .zip(seconds)
             .collect(),
+        compiled,
     })
 }
 
@@ -506,6 +563,13 @@ fn ratio_sentence(r: &Ratio, fast: &str, base: &str, p: Palette) -> String {
 fn program_lines(r: &ProgramResult, tiers: &[String], width: usize, p: Palette) -> String {
     let mut out = String::new();
     let base = r.per_iteration(&tiers[0]);
+    // The times line up whatever the tiers are called (`jit-eager`).
+    let tier_width = tiers
+        .iter()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     for (k, tier) in tiers.iter().enumerate() {
         let Some(s) = r.per_iteration(tier) else {
             continue;
@@ -513,7 +577,7 @@ fn program_lines(r: &ProgramResult, tiers: &[String], width: usize, p: Palette) 
         let name = if k == 0 { r.name.as_str() } else { "" };
         let _ = write!(
             out,
-            "{}  {:<8} {:>24}",
+            "{}  {:<tier_width$} {:>24}",
             p.heading(&format!("{name:<width$}")),
             tier,
             time_with_ci(&s)
@@ -532,7 +596,74 @@ fn program_lines(r: &ProgramResult, tiers: &[String], width: usize, p: Palette) 
                 ratio_sentence(&Ratio::of(b, &s), tier, &tiers[0], p)
             );
         }
+        if let Some(c) = r.compiled.get(tier) {
+            let _ = write!(out, "   {}", compilation_note(c, p));
+        }
         out.push('\n');
+    }
+    out
+}
+
+/// `[41 compiled in 23.1 ms during warm-up]`, and what compiled while measuring.
+fn compilation_note(c: &Compilation, p: Palette) -> String {
+    let warm = p.dim(&format!(
+        "[{} compiled in {} before measuring",
+        c.warmup_units,
+        crate::repl::human(Duration::from_secs_f64(c.warmup_seconds))
+    ));
+    if c.measured_units == 0 {
+        return format!("{warm}{}", p.dim("]"));
+    }
+    format!(
+        "{warm}{} {}{}",
+        p.dim(";"),
+        p.warn(&format!(
+            "{} while measuring, {}",
+            c.measured_units,
+            crate::repl::human(Duration::from_secs_f64(c.measured_seconds))
+        )),
+        p.dim("]")
+    )
+}
+
+/// Per JIT tier, what it compiled over all programs.
+fn compilation_lines(results: &Results, p: Palette) -> String {
+    let mut out = String::new();
+    for tier in &results.tiers {
+        let cs: Vec<&Compilation> = results
+            .programs
+            .iter()
+            .filter_map(|r| r.compiled.get(tier))
+            .collect();
+        if cs.is_empty() {
+            continue;
+        }
+        let units: u64 = cs.iter().map(|c| c.warmup_units + c.measured_units).sum();
+        let secs: f64 = cs
+            .iter()
+            .map(|c| c.warmup_seconds + c.measured_seconds)
+            .sum();
+        let (m_units, m_secs): (u64, f64) = (
+            cs.iter().map(|c| c.measured_units).sum(),
+            cs.iter().map(|c| c.measured_seconds).sum(),
+        );
+        let when = if m_units == 0 {
+            "all before the measured runs (not in the times)".to_string()
+        } else {
+            format!(
+                "{m_units} of them ({}) during the measured runs (in the times)",
+                crate::repl::human(Duration::from_secs_f64(m_secs))
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "{tier} compiled {} in {} (thread CPU time), {when}",
+                crate::tier_stats::units(units as usize),
+                crate::repl::human(Duration::from_secs_f64(secs))
+            ))
+        );
     }
     out
 }
@@ -632,6 +763,7 @@ fn compare(old_path: &Path, new_path: &Path, svg: Option<&Path>) -> Result<(), F
                 ]
                 .into_iter()
                 .collect(),
+                compiled: BTreeMap::new(),
             });
         }
     }
@@ -722,6 +854,7 @@ mod tests {
                 .iter()
                 .map(|(t, xs)| (t.to_string(), xs.to_vec()))
                 .collect(),
+            compiled: BTreeMap::new(),
         }
     }
 
@@ -782,6 +915,76 @@ mod tests {
             programs: vec![r],
         };
         assert!(geomean_lines(&results, p).contains("geomean: jit ran 4.00 ± "));
+
+        // A longer tier name moves the times column for every tier alike.
+        let tiers: Vec<String> = ["interp", "jit", "jit-eager"].map(String::from).into();
+        let r = program(
+            "Sieve",
+            1,
+            &[
+                ("interp", &[4.0, 4.1]),
+                ("jit", &[1.0, 1.01]),
+                ("jit-eager", &[1.0, 1.02]),
+            ],
+        );
+        let text = program_lines(&r, &tiers, 8, p);
+        let ends: Vec<usize> = text.lines().map(|l| l.find(" s ± ").unwrap()).collect();
+        assert_eq!(ends, [ends[0]; 3], "{text}");
+    }
+
+    #[test]
+    fn compile_counts_show_per_program_and_in_all() {
+        let p = Palette::new(false);
+        let tiers = vec!["interp".to_string(), "jit".to_string()];
+        let mut r = program(
+            "Sieve",
+            1,
+            &[("interp", &[4.0, 4.1, 3.9]), ("jit", &[1.0, 1.01, 0.99])],
+        );
+        r.compiled.insert(
+            "jit".into(),
+            Compilation {
+                warmup_units: 41,
+                warmup_seconds: 0.0231,
+                measured_units: 0,
+                measured_seconds: 0.0,
+            },
+        );
+        let text = program_lines(&r, &tiers, 8, p);
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with("[41 compiled in 23.100 ms before measuring]"),
+            "{text}"
+        );
+        assert!(!text.lines().next().unwrap().contains("compiled"), "{text}");
+        let mut late = r.clone();
+        late.name = "Towers".into();
+        late.compiled.get_mut("jit").unwrap().measured_units = 2;
+        late.compiled.get_mut("jit").unwrap().measured_seconds = 0.001;
+        let text = program_lines(&late, &tiers, 8, p);
+        assert!(text.contains("; 2 while measuring, 1.000 ms]"), "{text}");
+        let results = Results {
+            smalt: "0".into(),
+            tiers,
+            warmup: 1,
+            runs: 3,
+            clock: Clock::Wall,
+            programs: vec![r, late],
+        };
+        let all = compilation_lines(&results, p);
+        assert_eq!(
+            all,
+            "jit compiled 84 methods/blocks in 47.200 ms (thread CPU time), 2 of them \
+             (1.000 ms) during the measured runs (in the times)\n"
+        );
+        // Old files have no compile counts; they read and compare as before.
+        let json = r#"{"name":"Sieve","inner":1,"seconds":{"interp":[1.0]}}"#;
+        let old: ProgramResult = serde_json::from_str(json).unwrap();
+        assert!(old.compiled.is_empty());
+        let text = serde_json::to_string(&old).unwrap();
+        assert!(!text.contains("compiled"), "{text}");
     }
 
     #[test]

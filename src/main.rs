@@ -19,6 +19,7 @@ mod heap_limit;
 mod output;
 mod repl;
 mod style;
+mod tier_stats;
 
 fn main() {
     smalt_jit::install();

@@ -35,6 +35,8 @@ use std::sync::atomic::Ordering;
 /// The name under which the REPL keeps the last value it printed.
 pub const LAST_VALUE: &str = "it";
 
+pub use commands::human;
+
 const MAIN_PROMPT: &str = "smalt> ";
 
 /// A REPL session: the VM and how to print.
@@ -86,15 +88,7 @@ impl<'vm> Session<'vm> {
 
     /// Compiles and runs an input: a class definition or a do-it.
     fn evaluate(&mut self, src: &str) -> Result<Outcome, VmError> {
-        self.vm.interrupt.store(false, Ordering::Relaxed);
-        // Without its final newline, an input that ends too early is reported at the end of
-        // the line typed, not at the start of an empty line after it.
-        let src = src.trim_end();
-        if looks_like_class_definition(src.trim()) {
-            self.vm.load_class_source(src, "repl").map(Outcome::Defined)
-        } else {
-            self.vm.evaluate(src, "repl", true).map(Outcome::Value)
-        }
+        evaluate_in(self.vm, src)
     }
 
     /// Prints what an input evaluated to (its printString, coloured by kind) and keeps the value
@@ -164,6 +158,19 @@ impl<'vm> Session<'vm> {
         }
         let result = self.evaluate(input);
         self.show_result(result)
+    }
+}
+
+/// Compiles and runs an input in `vm`: a class definition or a do-it.
+fn evaluate_in(vm: &mut Vm, src: &str) -> Result<Outcome, VmError> {
+    vm.interrupt.store(false, Ordering::Relaxed);
+    // Without its final newline, an input that ends too early is reported at the end of the
+    // line typed, not at the start of an empty line after it.
+    let src = src.trim_end();
+    if looks_like_class_definition(src.trim()) {
+        vm.load_class_source(src, "repl").map(Outcome::Defined)
+    } else {
+        vm.evaluate(src, "repl", true).map(Outcome::Value)
     }
 }
 

@@ -1,5 +1,6 @@
-//! `smalt bench` from the command line, on small runs of the debug build: the report, the
-//! JSON and SVG files, tiers that this build lacks, results that are wrong, and `--compare`.
+//! `smalt bench` from the command line, on small runs of the debug build: the report under
+//! the interpreter and the JIT tiers, the JSON and SVG files, unknown tiers, results that are
+//! wrong, and `--compare`.
 //! (Speed itself is never asserted here.)
 
 use std::path::{Path, PathBuf};
@@ -32,8 +33,20 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 temp path")
 }
 
+/// Whether `line` compares `tier` with interp in one of the three ways the report words it
+/// (speed itself is not asserted: on a debug build and a busy machine either can win).
+fn compares(tier: &str, line: &str) -> bool {
+    line.contains(&format!("{tier} ran "))
+        && (line.contains(" times faster than interp")
+            || line.contains(" times slower than interp"))
+        || line.contains(&format!(
+            "~ {tier} and interp ran equally fast within the noise ({tier} ran "
+        ))
+}
+
 #[test]
 fn a_small_run_reports_each_program_and_writes_json_and_svg() {
+    // The default tiers, interp and jit: every run of each checks its result.
     let dir = scratch("run");
     let (json, svg) = (dir.join("r.json"), dir.join("r.svg"));
     let o = smalt(&[
@@ -55,33 +68,56 @@ fn a_small_run_reports_each_program_and_writes_json_and_svg() {
     assert!(o.status.success(), "{}{}", out(&o), err(&o));
     let text = out(&o);
     assert!(
-        text.starts_with("smalt bench: 3 programs under interp; 3 runs after 1 warm-up run each"),
+        text.starts_with(
+            "smalt bench: 3 programs under interp, jit; 3 runs after 1 warm-up run each"
+        ),
         "{text}"
     );
     for name in ["Sieve", "Queens", "Towers"] {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with(name))
+        let lines: Vec<&str> = text.lines().collect();
+        let k = lines
+            .iter()
+            .position(|l| l.starts_with(name))
             .unwrap_or_else(|| panic!("a line for {name}: {text}"));
+        let line = lines[k];
         assert!(line.contains(" interp ") && line.contains(" ± "), "{line}");
         assert!(line.contains("(1 iteration per run)"), "{line}");
+        let jit = lines[k + 1];
+        assert!(jit.trim_start().starts_with("jit "), "{text}");
+        assert!(compares("jit", jit), "{jit}");
+        assert!(jit.contains(" before measuring"), "{jit}");
     }
+    let geomean = text
+        .lines()
+        .find(|l| l.starts_with("geomean: "))
+        .unwrap_or_else(|| panic!("a geomean line: {text}"));
+    assert!(compares("jit", geomean), "{text}");
+    assert!(
+        text.contains("\njit compiled ") && text.contains("(thread CPU time)"),
+        "{text}"
+    );
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON file"))
             .expect("JSON");
-    assert_eq!(results["tiers"], serde_json::json!(["interp"]));
+    assert_eq!(results["tiers"], serde_json::json!(["interp", "jit"]));
     assert_eq!(results["runs"], 3);
     assert_eq!(results["clock"], "wall");
     let programs = results["programs"].as_array().expect("programs");
     assert_eq!(programs.len(), 3);
     for p in programs {
-        let samples = p["seconds"]["interp"].as_array().expect("samples");
-        assert_eq!(samples.len(), 3, "{p}");
-        assert!(
-            samples.iter().all(|s| s.as_f64().is_some_and(|x| x > 0.0)),
-            "{p}"
-        );
+        for tier in ["interp", "jit"] {
+            let samples = p["seconds"][tier].as_array().expect("samples");
+            assert_eq!(samples.len(), 3, "{p}");
+            assert!(
+                samples.iter().all(|s| s.as_f64().is_some_and(|x| x > 0.0)),
+                "{p}"
+            );
+        }
         assert_eq!(p["inner"], 1);
+        let c = &p["compiled"]["jit"];
+        assert!(c["warmup_units"].as_u64().is_some(), "{p}");
+        assert!(c["measured_seconds"].as_f64().is_some(), "{p}");
+        assert!(p["compiled"].get("interp").is_none(), "{p}");
     }
     let chart = std::fs::read_to_string(&svg).expect("the SVG file");
     assert!(
@@ -89,6 +125,45 @@ fn a_small_run_reports_each_program_and_writes_json_and_svg() {
         "{chart}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_tier_runs_and_verifies_a_quick_program() {
+    let o = smalt(&[
+        "bench",
+        "Towers",
+        "--tiers",
+        "interp,jit,jit-eager",
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "--inner",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}{}", out(&o), err(&o));
+    let text = out(&o);
+    assert!(
+        text.starts_with("smalt bench: 1 program under interp, jit, jit-eager;"),
+        "{text}"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let k = lines.iter().position(|l| l.starts_with("Towers")).unwrap();
+    assert!(lines[k + 1].trim_start().starts_with("jit "), "{text}");
+    assert!(
+        lines[k + 2].trim_start().starts_with("jit-eager "),
+        "{text}"
+    );
+    // The eager JIT compiled the program before its first run.
+    let eager = lines[k + 2];
+    assert!(!eager.contains("[0 compiled"), "{eager}");
+    for tier in ["jit", "jit-eager"] {
+        let geomean = text
+            .lines()
+            .find(|l| l.starts_with("geomean: ") && l.contains(&format!(" {tier} ")))
+            .unwrap_or_else(|| panic!("a geomean line for {tier}: {text}"));
+        assert!(compares(tier, geomean), "{text}");
+    }
 }
 
 #[test]
@@ -109,17 +184,17 @@ fn the_iterations_per_run_are_calibrated_when_not_given() {
 }
 
 #[test]
-fn tiers_this_build_lacks_and_unknown_programs_are_refused() {
-    let o = smalt(&["bench", "Sieve", "--tiers", "interp,jit"]);
+fn unknown_tiers_and_programs_are_refused() {
+    let o = smalt(&["bench", "Sieve", "--tiers", "turbo"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        err(&o).contains("tier 'jit' (the Cranelift JIT) is not available"),
+        err(&o).contains("unknown tier 'turbo' (the tiers are interp, jit, jit-eager)"),
         "{}",
         err(&o)
     );
-    let o = smalt(&["bench", "Sieve", "--tiers", "turbo"]);
+    let o = smalt(&["bench", "Sieve", "--tiers", "jit,jit"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("unknown tier 'turbo'"), "{}", err(&o));
+    assert!(err(&o).contains("tier 'jit' is named twice"), "{}", err(&o));
     let o = smalt(&["bench", "NoSuchBenchmark"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -130,11 +205,12 @@ fn tiers_this_build_lacks_and_unknown_programs_are_refused() {
     );
     let o = smalt(&["bench", "--list"]);
     assert!(o.status.success());
-    assert!(
-        out(&o).contains("  Richards\n") && out(&o).contains("jit"),
-        "{}",
-        out(&o)
-    );
+    let list = out(&o);
+    assert!(list.contains("  Richards\n"), "{list}");
+    for tier in ["interp ", "jit ", "jit-eager "] {
+        assert!(list.contains(&format!("\n  {tier}")), "{list}");
+    }
+    assert!(!list.contains("not available"), "{list}");
 }
 
 #[test]
@@ -167,6 +243,28 @@ fn a_wrong_result_or_an_error_stops_the_run() {
         "no time for a wrong result: {}",
         out(&o)
     );
+    for tier in ["jit", "jit-eager"] {
+        let o = smalt(&[
+            "bench",
+            path(&wrong),
+            "--tiers",
+            tier,
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--inner",
+            "1",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+        assert!(
+            err(&o).contains(&format!(
+                "WrongAnswer computed a wrong result under {tier} "
+            )),
+            "{}",
+            err(&o)
+        );
+    }
     let failing = dir.join("Failing.som");
     std::fs::write(
         &failing,

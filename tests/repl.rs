@@ -109,15 +109,24 @@ fn meta_commands_browse_source_bytecode_and_time() {
         "{out}"
     );
     assert!(out.contains("Integer>>factorial (0 args, "), "{out}");
-    // :time prints the value, then the time; the value is `it`
-    assert!(out.contains("\n19\n"), "{out}");
-    assert!(out.contains(" (interpreter), "), "{out}");
-    let after_time = out.split(" (interpreter), ").nth(1).unwrap_or_default();
-    assert_eq!(
-        after_time.lines().nth(1),
-        Some("19"),
-        "it is the timed value: {out}"
+    // :time prints the value, then the time in each tier (the session's JIT, then the
+    // interpreter in a copy of the session) and their ratio; the value is `it`
+    assert!(out.contains("\n19\nJIT  "), "{out}");
+    let after_time = out.split_once("\n19\n").map(|x| x.1).unwrap_or_default();
+    let lines: Vec<&str> = after_time.lines().collect();
+    assert!(
+        lines[0].starts_with("JIT          ") && lines[0].contains("collection"),
+        "{out}"
     );
+    assert!(
+        lines[1].starts_with("interpreter  ") && lines[1].ends_with(" (in a copy of the session)"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("JIT ran ") && lines[2].contains(" than the interpreter"),
+        "{out}"
+    );
+    assert_eq!(lines[3], "19", "it is the timed value: {out}");
     assert!(
         err.contains("unknown command :nonsense (try :help)"),
         "{err}"
@@ -150,4 +159,106 @@ fn load_reports_each_class_and_stops_at_an_error() {
         text(&o.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn jit_switches_between_inputs_and_time_runs_both_tiers() {
+    let o = repl(
+        concat!(
+            ":jit\n",
+            "x := 0\n",
+            ":time 1 to: 3000 do: [ :i | x := x + i ]. x\n",
+            "x\n",
+            ":jit off\n",
+            ":jit\n",
+            ":time (1 to: 3000) inject: 0 into: [ :a :b | a + b ]\n",
+            ":jit on 20\n",
+            "(1 to: 100) inject: 0 into: [ :a :b | a + b ]\n",
+            ":jit\n",
+            ":jit eager\n",
+            "Foo = Object ( twice: n = ( ^n * 2 ) )\n",
+            "(1 to: 5) collect: [ :i | Foo new twice: i ]\n",
+            ":time Foo new twice: 21\n",
+            ":jit stats\n",
+            ":jit off\n",
+            "(1 to: 5) collect: [ :i | Foo new twice: i ]\n",
+            ":jit sideways\n",
+            ":jit on zero\n",
+            ":help jit\n",
+        )
+        .as_bytes(),
+    );
+    let out = text(&o.stdout);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let at = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("a line starting {prefix:?}: {out}"))
+    };
+    // The command line's default: on, threshold 1000.
+    assert!(
+        lines[0].starts_with("jit on: a method or block is compiled once it has run 1000 times"),
+        "{out}"
+    );
+    // :time in the JIT session: the session runs the input once (x is 4501500, not twice
+    // that); the interpreter ran in a copy.
+    let t = at("4501500");
+    assert!(lines[t + 1].starts_with("JIT          "), "{out}");
+    assert!(
+        lines[t + 1].contains("compiled in ") || lines[t + 1].contains("nothing compiled"),
+        "{out}"
+    );
+    assert!(
+        lines[t + 2].starts_with("interpreter  ")
+            && lines[t + 2].ends_with("(in a copy of the session)"),
+        "{out}"
+    );
+    assert!(lines[t + 3].starts_with("JIT ran "), "{out}");
+    assert_eq!(
+        lines[t + 4],
+        "4501500",
+        "the session saw the input once: {out}"
+    );
+    // :jit off: the interpreter from now on; the JIT runs in the copy.
+    let off = at("jit off: the interpreter runs everything");
+    assert!(off > t + 4, "{out}");
+    let t = at("4501500") + 5;
+    assert!(lines[t..].iter().any(|l| l.starts_with("4501500")), "{out}");
+    let interp = lines[t..]
+        .iter()
+        .position(|l| l.starts_with("interpreter  "))
+        .map(|k| k + t)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(!lines[interp].contains("copy"), "{out}");
+    assert!(
+        lines[interp + 1].starts_with("JIT          ")
+            && lines[interp + 1].ends_with("(in a copy of the session)"),
+        "{out}"
+    );
+    assert!(lines[interp + 2].starts_with("JIT ran "), "{out}");
+    // :jit on 20: hot code compiles at the new threshold.
+    let on = at("jit on: a method or block is compiled once it has run 20 times");
+    assert_eq!(lines[on + 2], "5050", "{out}");
+    assert!(
+        lines[on + 4].contains(" so far; native code in use for ")
+            && !lines[on + 3].contains("for 0 "),
+        "{out}"
+    );
+    // :jit eager: every tier computes the same answers.
+    at("jit eager: every method and block is compiled before its next run");
+    let answers = lines.iter().filter(|l| **l == "#(2 4 6 8 10)").count();
+    assert_eq!(answers, 2, "{out}");
+    assert!(out.contains("\n42\neager JIT    "), "{out}");
+    assert!(out.contains("eager JIT ran "), "{out}");
+    assert!(out.contains("jit: compile time "), ":jit stats: {out}");
+    assert!(out.contains("(the native code of "), "{out}");
+    assert!(
+        err.contains("usage: :jit [on [THRESHOLD] | off | eager | stats]"),
+        "{err}"
+    );
+    assert!(err.contains("'zero' is not a threshold"), "{err}");
+    assert!(out.contains(":jit [on [N]|off|eager|stats]"), "{out}");
 }

@@ -151,6 +151,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            compiled: Default::default(),
         };
         let results = Results {
             smalt: "test".into(),

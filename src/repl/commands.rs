@@ -3,8 +3,10 @@
 
 use super::Session;
 use crate::style::Palette;
+use crate::tier_stats::{Compiled, units};
 use smalt_gc::Word;
 use smalt_vm::objects::{class, debug};
+use smalt_vm::tier::JitMode;
 use smalt_vm::{Vm, VmError};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -33,6 +35,8 @@ pub enum ArgKind {
     Expression,
     /// `Class>>selector` or an expression.
     MethodOrExpression,
+    /// One of these words.
+    Words(&'static [&'static str]),
 }
 
 /// A meta command.
@@ -73,9 +77,17 @@ pub static COMMANDS: &[Command] = &[
         name: "time",
         aliases: &["t"],
         usage: "EXPR",
-        help: "evaluate EXPR and show the wall time it took and the collections it caused",
+        help: "evaluate EXPR and time it (with the JIT: in both tiers, and their ratio)",
         arg: ArgKind::Expression,
         run: time,
+    },
+    Command {
+        name: "jit",
+        aliases: &[],
+        usage: "[on [N]|off|eager|stats]",
+        help: "show or switch the tier (on: compile code run N times; eager: all code)",
+        arg: ArgKind::Words(&["on", "off", "eager", "stats"]),
+        run: jit,
     },
     Command {
         name: "browse",
@@ -216,41 +228,269 @@ fn load(s: &mut Session<'_>, arg: &str) -> Flow {
     Flow::Continue
 }
 
-/// How long an evaluation took, and the collections during it.
+/// How long an evaluation took, the collections during it, and what the JIT compiled.
 struct Timing {
     wall: Duration,
     collections: u64,
     gc_time: Duration,
+    compiled: Option<Compiled>,
 }
 
+impl Timing {
+    /// `12.345 ms, 2 collections, 1.2 ms in GC, 3 methods and blocks compiled in 2.1 ms`.
+    fn describe(&self) -> String {
+        let mut text = format!("{}, ", human(self.wall));
+        match self.collections {
+            0 => text.push_str("no collections"),
+            1 => {
+                let _ = write!(text, "1 collection, {} in GC", human(self.gc_time));
+            }
+            n => {
+                let _ = write!(text, "{n} collections, {} in GC", human(self.gc_time));
+            }
+        }
+        if let Some(c) = self.compiled {
+            let _ = write!(text, ", {}", c.describe());
+        }
+        text
+    }
+}
+
+/// Runs an input in `vm` and times it.
+fn timed(vm: &mut Vm, src: &str) -> (Result<super::Outcome, VmError>, Timing) {
+    let before = vm.heap.stats().clone();
+    let compiled_before = Compiled::of(vm);
+    let start = Instant::now();
+    let result = super::evaluate_in(vm, src);
+    let wall = start.elapsed();
+    let after = vm.heap.stats();
+    let jit_on = vm.jit_mode().0 != JitMode::Off;
+    let timing = Timing {
+        wall,
+        collections: after.collections - before.collections,
+        gc_time: after.total_time.saturating_sub(before.total_time),
+        compiled: match (jit_on, compiled_before, Compiled::of(vm)) {
+            (true, Some(b), Some(a)) => Some(a.since(b)),
+            _ => None,
+        },
+    };
+    (result, timing)
+}
+
+/// What a tier is called in the REPL's messages.
+fn tier_label(mode: JitMode) -> &'static str {
+    match mode {
+        JitMode::Off => "interpreter",
+        JitMode::On => "JIT",
+        JitMode::Eager => "eager JIT",
+    }
+}
+
+/// The bytes of an image of the session as it is now: the other tier of `:time` runs in a VM
+/// loaded from them, so that the session sees the input's effects once.
+fn session_image(vm: &mut Vm) -> Result<Vec<u8>, String> {
+    let snapshot = vm.snapshot().map_err(|e| e.to_string())?;
+    Ok(smalt_image::encode(&snapshot, smalt::tag::NONE))
+}
+
+/// A VM in tier `mode` loaded from `image` (made by `session_image` of `vm`), with `vm`'s
+/// options and interrupt flag; what its programs print is discarded.
+fn copy_in(vm: &Vm, image: &[u8], mode: JitMode, threshold: u32) -> Result<Vm, String> {
+    let mut options = vm.options.clone();
+    options.jit = mode;
+    options.jit_threshold = threshold;
+    options.print_ir.clear();
+    // The bytes were made just now by this process: the CRCs need no checking.
+    let loaded = smalt_image::load_bytes(image, options, smalt_image::Trust::Embedded)
+        .map_err(|e| e.to_string())?;
+    let mut copy = loaded.vm;
+    copy.out = Box::new(std::io::sink());
+    copy.interrupt = vm.interrupt.clone();
+    Ok(copy)
+}
+
+/// `:time EXPR`: runs EXPR in the session (its tier) and prints its value and time; with a
+/// JIT, then runs it in the other tier too (the interpreter when the JIT is on, the JIT when
+/// it is off) in a copy of the session made before the run, and prints that time and the
+/// ratio.
 fn time(s: &mut Session<'_>, arg: &str) -> Flow {
     if arg.is_empty() {
         s.warn("usage: :time EXPR");
         return Flow::Continue;
     }
-    // With a JIT, this will time the expression under each tier in turn (`:jit` switches).
-    let before = s.vm.heap.stats().clone();
-    let start = Instant::now();
-    let result = s.evaluate(arg);
-    let timing = Timing {
-        wall: start.elapsed(),
-        collections: s.vm.heap.stats().collections - before.collections,
-        gc_time: s
-            .vm
-            .heap
-            .stats()
-            .total_time
-            .saturating_sub(before.total_time),
+    let (mode, threshold) = s.vm.jit_mode();
+    let other = match mode {
+        _ if !s.vm.jit_available() => None,
+        JitMode::Off => Some(JitMode::On),
+        JitMode::On | JitMode::Eager => Some(JitMode::Off),
     };
-    s.show_result(result);
-    let gc = match timing.collections {
-        0 => "no collections".to_string(),
-        1 => format!("1 collection, {} in GC", human(timing.gc_time)),
-        n => format!("{n} collections, {} in GC", human(timing.gc_time)),
+    // The copy is taken before the run, so both tiers start from the same state.
+    let image = match other.map(|_| session_image(s.vm)) {
+        Some(Err(e)) => {
+            let p = s.err;
+            s.warn(&p.error(&format!(
+                "cannot copy the session to time the other tier: {e}"
+            )));
+            None
+        }
+        Some(Ok(bytes)) => Some(bytes),
+        None => None,
     };
-    let text = format!("{} (interpreter), {gc}", human(timing.wall));
+    let (result, timing) = timed(s.vm, arg);
+    let failed = result.is_err();
+    if let Flow::Quit(code) = s.show_result(result) {
+        return Flow::Quit(code);
+    }
+    let width = 11;
+    let line =
+        |label: &str, t: &Timing, note: &str| format!("{label:<width$}  {}{note}", t.describe());
+    let text = line(tier_label(mode), &timing, "");
     s.say(&s.out.dim(&text));
+    let (Some(other), Some(image), false) = (other, image, failed) else {
+        return Flow::Continue;
+    };
+    let mut copy = match copy_in(s.vm, &image, other, threshold) {
+        Ok(vm) => vm,
+        Err(e) => {
+            let p = s.err;
+            s.warn(&p.error(&format!("cannot time the {}: {e}", tier_label(other))));
+            return Flow::Continue;
+        }
+    };
+    drop(image);
+    let (result, other_timing) = timed(&mut copy, arg);
+    match result {
+        Ok(_) => {
+            let text = line(
+                tier_label(other),
+                &other_timing,
+                " (in a copy of the session)",
+            );
+            s.say(&s.out.dim(&text));
+            let (jit, interp, jit_mode) = if mode == JitMode::Off {
+                (&other_timing, &timing, other)
+            } else {
+                (&timing, &other_timing, mode)
+            };
+            let ratio = interp.wall.as_secs_f64() / jit.wall.as_secs_f64().max(1e-9);
+            let text = if ratio >= 1.0 {
+                format!(
+                    "{} ran {ratio:.2} times faster than the interpreter",
+                    tier_label(jit_mode)
+                )
+            } else {
+                format!(
+                    "{} ran {:.2} times slower than the interpreter",
+                    tier_label(jit_mode),
+                    1.0 / ratio
+                )
+            };
+            let shortest = interp.wall.min(jit.wall);
+            let text = if shortest < Duration::from_millis(1) {
+                format!("{text} (one run each: this short, the ratio is mostly noise)")
+            } else {
+                text
+            };
+            s.say(&s.out.dim(&text));
+        }
+        Err(VmError::Exit(_)) => {}
+        Err(e) => {
+            let p = s.err;
+            s.warn(&p.error(&format!(
+                "under the {} (in a copy of the session):",
+                tier_label(other)
+            )));
+            crate::cli::report_error(&e);
+        }
+    }
     Flow::Continue
+}
+
+/// `:jit`: shows the tier; `:jit on [N]`, `:jit off`, `:jit eager` switch it between inputs;
+/// `:jit stats` prints the JIT's statistics (`--jit-stats`).
+fn jit(s: &mut Session<'_>, arg: &str) -> Flow {
+    let words: Vec<&str> = arg.split_whitespace().collect();
+    let (mode, threshold) = s.vm.jit_mode();
+    let target = match words.as_slice() {
+        [] => {
+            let text = jit_status(s.vm);
+            s.say(&text);
+            return Flow::Continue;
+        }
+        ["stats"] => {
+            match s.vm.tier_report() {
+                Some(report) => s.say(report.trim_end()),
+                None => s.say("no JIT has been attached to this session (:jit on attaches one)"),
+            }
+            return Flow::Continue;
+        }
+        ["off"] => (JitMode::Off, threshold),
+        ["eager"] => (JitMode::Eager, threshold),
+        ["on"] => (JitMode::On, threshold),
+        ["on", n] => match n.parse::<u32>() {
+            Ok(n) if n >= 1 => (JitMode::On, n),
+            _ => {
+                s.warn(&format!("'{n}' is not a threshold (a count from 1 up)"));
+                return Flow::Continue;
+            }
+        },
+        _ => {
+            s.warn("usage: :jit [on [THRESHOLD] | off | eager | stats]");
+            return Flow::Continue;
+        }
+    };
+    match s.vm.set_jit(target.0, target.1) {
+        Ok(retired) => {
+            let mut text = jit_status(s.vm);
+            if retired > 0 && mode != JitMode::Off {
+                let _ = write!(
+                    text,
+                    "\n(the native code of {} was discarded)",
+                    units(retired)
+                );
+            }
+            s.say(&text);
+        }
+        Err(e) => {
+            let p = s.err;
+            s.warn(&p.error(&format!("cannot switch the JIT {}: {e}", words[0])));
+        }
+    }
+    Flow::Continue
+}
+
+/// `jit on: …` — the tier, what makes code compile, and what is compiled so far.
+fn jit_status(vm: &Vm) -> String {
+    let (mode, threshold) = vm.jit_mode();
+    let mut text = match mode {
+        JitMode::Off if !vm.jit_available() => {
+            return "jit off: this build of smalt has no JIT; the interpreter runs everything"
+                .into();
+        }
+        JitMode::Off => {
+            "jit off: the interpreter runs everything (:jit on compiles hot code)".to_string()
+        }
+        JitMode::On => format!(
+            "jit on: a method or block is compiled once it has run {threshold} times \
+             (calls or loop iterations)"
+        ),
+        JitMode::Eager => {
+            "jit eager: every method and block is compiled before its next run".to_string()
+        }
+    };
+    if let Some(c) = Compiled::of(vm) {
+        if c.units == 0 {
+            text.push_str("\nnothing compiled yet");
+        } else {
+            let _ = write!(
+                text,
+                "\n{} so far; native code in use for {}",
+                c.describe(),
+                units(vm.native_method_count())
+            );
+        }
+    }
+    text
 }
 
 /// A duration in the unit that reads best (`812 µs`, `12.3 ms`, `2.41 s`).

@@ -640,6 +640,17 @@ fn complete_command(
     let arg = &line[arg_start..pos];
     match cmd.arg {
         ArgKind::None => (pos, Vec::new()),
+        ArgKind::Words(words) => {
+            if arg.contains(char::is_whitespace) {
+                return (pos, Vec::new());
+            }
+            let pairs = words
+                .iter()
+                .filter(|w| w.starts_with(arg))
+                .map(|w| pair(w, &format!("{w} ")))
+                .collect();
+            (arg_start, pairs)
+        }
         ArgKind::Files => files.complete_path(line, pos).unwrap_or((pos, Vec::new())),
         ArgKind::Class => {
             let pairs = cat
@@ -814,6 +825,10 @@ mod tests {
         let line = ":source Dictionary>>at:p";
         let (s, p) = complete(&c, &files, "", line, line.len());
         assert_eq!((s, p[0].replacement.as_str()), (20, "at:put:"));
+        let line = ":jit o";
+        let (s, p) = complete(&c, &files, "", line, line.len());
+        let words: Vec<&str> = p.iter().map(|p| p.replacement.as_str()).collect();
+        assert_eq!((s, words), (5, vec!["on ", "off "]));
         let line = ":time 3 fac";
         let (s, p) = complete(&c, &files, "", line, line.len());
         assert_eq!((s, p[0].replacement.as_str()), (8, "factorial"));

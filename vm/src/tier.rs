@@ -48,6 +48,8 @@ use crate::vm::{Registers, Vm, VmError, sp};
 use smalt_gc::{ClassIndex, Word};
 use std::sync::OnceLock;
 
+mod switch;
+
 /// The statuses native code and the native operations answer.
 pub mod status {
     /// Returned normally; continue after the call.
@@ -264,6 +266,10 @@ impl Vm {
     }
 
     pub(crate) fn tier_compile(&mut self, mid: MethodId) {
+        // Switched off (`set_jit`): the tier stays attached but compiles nothing.
+        if !self.tiering.active {
+            return;
+        }
         self.with_tier(|t, vm| t.compile(vm, mid));
     }
 

@@ -121,8 +121,11 @@ pub struct Jit {
     hit_counters: Option<Box<[u64]>>,
     perf_map: Option<std::fs::File>,
     stats: Stats,
-    /// Holds the quick-method stubs (never freed).
-    _stubs: JITModule,
+    /// Holds the quick-method stubs (never freed). They are made by the first compilation,
+    /// not when the JIT is attached: only native code calls them (through cells that
+    /// compiling fills, or a miss from native code), and making them costs about a million
+    /// instructions, a fifth of a start from the default image.
+    stubs: Option<JITModule>,
 }
 
 /// The code arena (a newtype so that `Jit` stays `Send`-agnostic).
@@ -163,13 +166,11 @@ impl Jit {
         let arena = code::CodeArena::new(CODE_MEMORY).ok_or("cannot map code memory")?;
         let (lo, hi) = arena.range();
         let helpers = runtime::Helpers::new();
-        let mut stubs = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
-        let quick = quick_stubs(&mut stubs, &isa)?;
         vm.native.code_lo = lo;
         vm.native.code_hi = hi;
         vm.native.bridge_entry = helpers.bridge;
         vm.native.dnu_entry = helpers.dnu;
-        vm.native.quick_entries = quick;
+        vm.native.quick_entries = [0; 6];
         let hit_counters = vm
             .options
             .jit_stats
@@ -194,7 +195,7 @@ impl Jit {
                 std::fs::File::create(format!("/tmp/perf-{}.map", std::process::id())).ok()
             }),
             stats: Stats::default(),
-            _stubs: stubs,
+            stubs: None,
         })
     }
 
@@ -474,6 +475,22 @@ impl Tier for Jit {
                 return;
             }
             self.failed.remove(&m);
+        }
+        if self.stubs.is_none() {
+            let mut module = JITModule::new(JITBuilder::with_isa(
+                self.isa.clone(),
+                default_libcall_names(),
+            ));
+            match quick_stubs(&mut module, &self.isa) {
+                Ok(quick) => {
+                    vm.native.quick_entries = quick;
+                    self.stubs = Some(module);
+                }
+                Err(e) => {
+                    // Quick methods are then entered through the bridge; tried again next time.
+                    let _ = writeln!(vm.err, "smalt: jit: the quick-method stubs: {e}");
+                }
+            }
         }
         if info.code_len > MAX_BYTECODES {
             // Not a failure: too large to be worth the compile time. Never tried again.

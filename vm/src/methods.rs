@@ -446,15 +446,19 @@ impl crate::Vm {
     /// a send through a missing site, a site two sends share, one no send uses) is refused.
     pub fn register_method(&mut self, m: Word) -> Result<MethodId, crate::VmError> {
         let mut scratch = RegisterScratch::default();
-        self.register_method_with(m, &mut scratch)
+        self.register_method_with(m, &mut scratch, true)
             .map_err(crate::VmError::Load)
     }
 
-    /// [`Vm::register_method`] with scratch buffers.
+    /// [`Vm::register_method`] with scratch buffers. `check_code` decodes every instruction to
+    /// check that the sends and the site table agree; only the embedded default image (built
+    /// and checked by this build) is registered without it, in release builds: the decoding
+    /// pass is two fifths of a start.
     pub(crate) fn register_method_with(
         &mut self,
         m: Word,
         scratch: &mut RegisterScratch,
+        check_code: bool,
     ) -> Result<MethodId, String> {
         use crate::bytecode::{Op, instructions};
         use crate::objects::{MethodInfoBits, method};
@@ -485,8 +489,13 @@ impl crate::Vm {
         }
         let used = &mut scratch.used;
         used.clear();
-        used.resize(sites.len(), false);
-        for ins in instructions(self.heap.method_bytes(o)) {
+        used.resize(sites.len(), !check_code);
+        let code: &[u8] = if check_code {
+            self.heap.method_bytes(o)
+        } else {
+            &[]
+        };
+        for ins in instructions(code) {
             let ins = ins.map_err(|e| format!("its bytecodes do not decode ({e})"))?;
             if matches!(ins.op, Op::Send | Op::SuperSend) {
                 let s = ins.operands[0] as usize;

@@ -559,7 +559,7 @@ impl Vm {
         let mut scratch = crate::methods::RegisterScratch::default();
         let same_primitives = snap.primitive_stamp == primitive_stamp();
         for m in &objects.methods {
-            vm.register_loaded_method(m.word(), same_primitives, &mut scratch)
+            vm.register_loaded_method(m.word(), same_primitives, check_all, &mut scratch)
                 .map_err(|e| SnapshotError(format!("method at offset {}: {e}", m.offset())))?;
         }
         vm.symbols.reserve(objects.symbols.len());
@@ -727,16 +727,17 @@ impl Vm {
     /// send site, from its site table), resolves its primitive by name, and stores the new id
     /// in the method. Answers the id.
     pub fn register_heap_method(&mut self, m: Word) -> Result<MethodId, String> {
-        self.register_loaded_method(m, false, &mut Default::default())
+        self.register_loaded_method(m, false, true, &mut Default::default())
     }
 
     /// [`Vm::register_heap_method`], trusting the method's primitive number if
-    /// `same_primitives` (it comes from a build whose primitive table is this one's), with a
-    /// scratch buffers for the send sites.
+    /// `same_primitives` (it comes from a build whose primitive table is this one's), checking
+    /// its code against its site table if `check_code`, with scratch buffers for the send sites.
     fn register_loaded_method(
         &mut self,
         m: Word,
         same_primitives: bool,
+        check_code: bool,
         scratch: &mut crate::methods::RegisterScratch,
     ) -> Result<MethodId, String> {
         let o = m.oop();
@@ -760,7 +761,7 @@ impl Vm {
             self.heap
                 .set_slot(o, method::INFO, Word::small_int(bits.encode()));
         }
-        self.register_method_with(m, scratch)
+        self.register_method_with(m, scratch, check_code)
     }
 
     /// The primitive of the method `o` (with `p` pointer slots), looked up by the name in its

@@ -43,11 +43,11 @@ median() {
     (cd "$dir" && "$exe" --bench --noplot --exact "$id" 2>/dev/null) | python3 -c '
 import re, sys
 units = {"ps": 1e-3, "ns": 1, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
-for line in sys.stdin:
-    m = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
-    if m:
-        print(float(m.group(1)) * units[m.group(2)])
-        break'
+# Reads to the end: criterion panics (exit 101) on a closed pipe if it has more to print,
+# such as the "change:" lines it adds once a baseline exists.
+found = [m for m in (re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", l) for l in sys.stdin) if m]
+if found:
+    print(float(found[0].group(1)) * units[found[0].group(2)])'
 }
 
 ids_interp=("interpreter/fib 25 (sends)" "interpreter/block loop (block evaluations)" "interpreter/tree allocation (objects)")

@@ -36,7 +36,7 @@ use cranelift_module::{Module, default_libcall_names};
 use smalt_gc::Word;
 use smalt_vm::layout::{self as vml, Activation, CELL_CAPACITY};
 use smalt_vm::methods::MethodId;
-use smalt_vm::tier::{JitMode, ResumePoint, Tier};
+use smalt_vm::tier::{JitMode, ResumePoint, Tier, TierCounters};
 use smalt_vm::vm::sp;
 use smalt_vm::{Vm, VmError};
 use std::collections::{HashMap, HashSet};
@@ -564,6 +564,14 @@ impl Tier for Jit {
             .collect();
         for mid in hot {
             self.compile(vm, MethodId(mid));
+        }
+    }
+
+    fn counters(&self) -> TierCounters {
+        TierCounters {
+            compiled: (self.stats.methods + self.stats.blocks) as u64,
+            failed: self.stats.failed as u64,
+            compile_time: self.stats.compile_time,
         }
     }
 

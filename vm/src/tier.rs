@@ -125,6 +125,19 @@ pub trait Tier {
     fn image_loaded(&mut self, vm: &mut Vm);
     /// Statistics (`--jit-stats`).
     fn report(&self, vm: &Vm) -> String;
+    /// The compilation counters so far (what `smalt bench` and the REPL's `:time` show).
+    fn counters(&self) -> TierCounters;
+}
+
+/// What a tier has compiled so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TierCounters {
+    /// Methods and blocks compiled.
+    pub compiled: u64,
+    /// Compilations that failed.
+    pub failed: u64,
+    /// Time spent compiling (thread CPU time).
+    pub compile_time: std::time::Duration,
 }
 
 /// Calls native code: `(vm, entry, fp, mid, resume) -> status`. Provided by the tier, which
@@ -244,6 +257,11 @@ impl Vm {
     /// The tier's statistics, if a tier is attached.
     pub fn tier_report(&self) -> Option<String> {
         self.tiering.tier.as_ref().map(|t| t.report(self))
+    }
+
+    /// The tier's compilation counters, if a tier is attached.
+    pub fn tier_counters(&self) -> Option<TierCounters> {
+        self.tiering.tier.as_ref().map(|t| t.counters())
     }
 
     /// Tells the tier that the method table was rebuilt from an image.

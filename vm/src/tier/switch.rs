@@ -116,6 +116,12 @@ mod tests {
         fn report(&self, _: &Vm) -> String {
             String::new()
         }
+        fn counters(&self) -> super::TierCounters {
+            super::TierCounters {
+                compiled: self.compiled.borrow().len() as u64,
+                ..Default::default()
+            }
+        }
     }
 
     const NEVER_ENTERED: EnterFn = |_, _, _, _, _| status::ERROR;

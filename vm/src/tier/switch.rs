@@ -116,8 +116,8 @@ mod tests {
         fn report(&self, _: &Vm) -> String {
             String::new()
         }
-        fn counters(&self) -> super::TierCounters {
-            super::TierCounters {
+        fn counters(&self) -> crate::tier::TierCounters {
+            crate::tier::TierCounters {
                 compiled: self.compiled.borrow().len() as u64,
                 ..Default::default()
             }

@@ -283,6 +283,18 @@ fn a_save_killed_midway_leaves_the_previous_image_intact() {
             );
             let o = smalt(&["--image", &path_str(&image), "-e", "Marker"]);
             assert_eq!(stdout(&o), "1\n", "{}", stderr(&o));
+            // The next save of that image removes the dead save's leftover.
+            let o = smalt(&[
+                "--image",
+                &path_str(&image),
+                "-e",
+                &format!("Smalltalk saveImage: '{}'", path_str(&image)),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            assert!(
+                !tmp.exists(),
+                "the killed save's temporary file is still there"
+            );
             break;
         }
         // The save finished before the kill: start again from the old image, save bigger.

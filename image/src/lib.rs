@@ -34,7 +34,8 @@
 //!
 //! [`save`] writes a temporary file beside the target, flushes and syncs it, renames it over
 //! the target and syncs the directory: a crash at any moment leaves either the old image or
-//! the new one, never a mixture (a killed save leaves its temporary file behind).
+//! the new one, never a mixture. A killed save leaves its temporary file behind; the next
+//! successful save of the same image removes it (where `/proc` tells which processes run).
 
 pub mod format;
 pub mod world;
@@ -282,8 +283,37 @@ pub fn save(path: &Path, snapshot: &Snapshot<'_>, tag: u32) -> Result<(), ImageE
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        remove_dead_temporaries(&dir, &name.to_string_lossy());
     }
     result
+}
+
+/// Removes the temporary files that saves of `name` in `dir` by processes that no longer run
+/// left behind (a save killed before its rename). Where processes cannot be asked about
+/// (no `/proc`), nothing is removed: a running save's file must never go.
+fn remove_dead_temporaries(dir: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// An [`ImageWriter`] for `Smalltalk saveImage:` that saves image files with [`save`],

@@ -1035,22 +1035,19 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.after_call(st, next, depth - nargs);
     }
 
-    /// The class index of `w` as an i64: from the header for a reference, by the tag for an
-    /// immediate (whose "header" is read from a zero word instead, without a branch).
+    /// The class index of `w` as an i64: from the header for a reference, and for an
+    /// immediate from a stand-in header picked by its tag, without a branch.
     fn class_of(&mut self, w: Value) -> Value {
         let tag = self.b.ins().band_imm_s(w, gcl::TAG_MASK as i64);
         let is_ref = self.b.ins().icmp_imm_s(IntCC::Equal, tag, 0);
         let hb = self.hb();
         let obj = self.b.ins().iadd(hb, w);
-        let zero = self.iconst(self.h.zero_word as i64);
-        let addr = self.b.ins().select(is_ref, obj, zero);
+        let table = self.iconst(self.h.immediate_headers as i64);
+        let off = self.b.ins().ishl_imm_s(tag, 3);
+        let fake = self.b.ins().iadd(table, off);
+        let addr = self.b.ins().select(is_ref, obj, fake);
         let h = self.b.ins().load(I64, self.fl.heap, addr, 0);
-        let from_header = self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64);
-        let table = self.iconst(gcl::IMMEDIATE_CLASSES as i64);
-        let shift = self.b.ins().ishl_imm_s(tag, 2);
-        let c = self.b.ins().ushr(table, shift);
-        let from_tag = self.b.ins().band_imm_s(c, 15);
-        self.b.ins().bor(from_header, from_tag)
+        self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64)
     }
 
     /// A send through cell `cell` (absolute index) of the receiver and `nargs` arguments on

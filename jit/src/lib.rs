@@ -246,6 +246,17 @@ impl Jit {
             info_addr: vm.rt.infos_base + mid as usize * vml::info::SIZE,
             infos_base: vm.rt.infos_base,
             hit_counters: self.hit_counters.as_ref().map(|c| c.as_ptr() as usize),
+            site_quick: (0..info.num_sites as usize)
+                .map(|k| {
+                    let e = vm.methods.cells[info.cell_base + k].entries[0];
+                    if e.class == 0 {
+                        return 0;
+                    }
+                    let a = vm.methods.infos[e.method as usize].activation;
+                    if a.is_quick() { a as u8 } else { 0 }
+                })
+                .collect(),
+            quick_entries: vm.native.quick_entries,
         }
     }
 
@@ -366,13 +377,18 @@ impl Jit {
             t
         };
         let wanted = self.print_ir.contains(&desc.name);
-        let ir = wanted.then(|| self.ctx.func.display().to_string());
+        let mut ir = wanted.then(|| self.ctx.func.display().to_string());
+        self.ctx.set_disasm(wanted);
         let compiled = self
             .ctx
             .compile(&*self.isa, &mut ControlPlane::default())
             .map_err(|e| format!("{}: cranelift: {:?}", desc.name, e.inner))?;
         if !compiled.buffer.relocs().is_empty() {
             return Err(format!("{}: code with relocations", desc.name));
+        }
+        if let (Some(text), Some(asm)) = (ir.as_mut(), compiled.vcode.as_ref()) {
+            text.push_str("\nmachine code:\n");
+            text.push_str(asm);
         }
         Ok((compiled.code_buffer().to_vec(), translated, ir))
     }

@@ -41,12 +41,23 @@ pub struct Helpers {
     pub bridge: u64,
     pub dnu: u64,
     pub landed: u64,
-    /// A zero word: the "header" native code reads for an immediate (class 0).
-    pub zero_word: u64,
+    /// Eight words indexed by an immediate's tag: the "header" native code reads for an
+    /// immediate, holding its class index where an object header does.
+    pub immediate_headers: u64,
 }
 
-/// Read by native code as the header of an immediate (see `translate::class_of`).
-static ZERO_WORD: u64 = 0;
+/// Read by native code as the header of an immediate, by tag (see `translate::class_of`).
+static IMMEDIATE_HEADERS: [u64; 8] = {
+    use smalt_gc::layout::{CLASS_MASK, IMMEDIATE_CLASSES};
+    let lowest = CLASS_MASK & CLASS_MASK.wrapping_neg();
+    let mut t = [0u64; 8];
+    let mut tag = 0;
+    while tag < 8 {
+        t[tag] = ((IMMEDIATE_CLASSES >> (4 * tag)) & 15) * lowest;
+        tag += 1;
+    }
+    t
+};
 
 impl Helpers {
     /// The addresses of this module's functions.
@@ -70,7 +81,7 @@ impl Helpers {
             bridge: rt_bridge as *const () as u64,
             dnu: rt_dnu as *const () as u64,
             landed: rt_landed as *const () as u64,
-            zero_word: &ZERO_WORD as *const u64 as u64,
+            immediate_headers: IMMEDIATE_HEADERS.as_ptr() as u64,
         }
     }
 }

@@ -41,7 +41,7 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, Variable};
 use smalt_gc::layout as gcl;
 use smalt_vm::bytecode::{Effect, Instr, Op, decode, special_selector};
-use smalt_vm::layout::{self as vml, FALSE, NIL, TRUE};
+use smalt_vm::layout::{self as vml, Activation, FALSE, NIL, TRUE};
 use smalt_vm::objects::{class_index as ci, closure, method as mslots};
 use smalt_vm::tier::{RESUME_BASE, status};
 use std::collections::BTreeMap;
@@ -88,11 +88,18 @@ pub struct MethodDesc {
     pub infos_base: usize,
     /// Count cell hits (`--jit-stats`) at this address + 8 × cell index.
     pub hit_counters: Option<usize>,
+    /// For each send site, the kind of quick method (`Activation` as u8) its cell's first
+    /// entry held when the method was compiled (0: none): such a site tests for that quick
+    /// method's stub and answers inline instead of calling it.
+    pub site_quick: Vec<u8>,
+    /// The quick-method stubs, by `Activation` kind (0 where there is none).
+    pub quick_entries: [u64; 6],
 }
 
-/// The special-selector opcodes whose slow path is a send through a cell of the native code.
+/// The special-selector opcodes whose slow path is a send through a cell of the native code
+/// (all of them: `value`/`value:` to something that is not a closure is a send too).
 pub fn has_special_cell(op: Op) -> bool {
-    special_selector(op).is_some() && !matches!(op, Op::Value | Op::Value1)
+    special_selector(op).is_some()
 }
 
 /// The special-send sites of `code`, in order: (pc, opcode).
@@ -846,7 +853,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             Op::Send => {
                 let nargs = d.cell_nargs.get(k).copied().unwrap_or(0) as usize;
                 self.flush();
-                self.ic_send(d.cell_base + k, nargs, i.next);
+                let quick = d.site_quick.get(k).copied().unwrap_or(0);
+                self.ic_send(d.cell_base + k, nargs, i.next, quick);
             }
             Op::SuperSend => self.super_send(i),
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::BitAnd | Op::BitOr => self.arith(i),
@@ -1027,27 +1035,25 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.after_call(st, next, depth - nargs);
     }
 
-    /// The class index of `w` as an i64: from the header for a reference, by the tag for an
-    /// immediate (whose "header" is read from a zero word instead, without a branch).
+    /// The class index of `w` as an i64: from the header for a reference, and for an
+    /// immediate from a stand-in header picked by its tag, without a branch.
     fn class_of(&mut self, w: Value) -> Value {
         let tag = self.b.ins().band_imm_s(w, gcl::TAG_MASK as i64);
         let is_ref = self.b.ins().icmp_imm_s(IntCC::Equal, tag, 0);
         let hb = self.hb();
         let obj = self.b.ins().iadd(hb, w);
-        let zero = self.iconst(self.h.zero_word as i64);
-        let addr = self.b.ins().select(is_ref, obj, zero);
+        let table = self.iconst(self.h.immediate_headers as i64);
+        let off = self.b.ins().ishl_imm_s(tag, 3);
+        let fake = self.b.ins().iadd(table, off);
+        let addr = self.b.ins().select(is_ref, obj, fake);
         let h = self.b.ins().load(I64, self.fl.heap, addr, 0);
-        let from_header = self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64);
-        let table = self.iconst(gcl::IMMEDIATE_CLASSES as i64);
-        let shift = self.b.ins().ishl_imm_s(tag, 2);
-        let c = self.b.ins().ushr(table, shift);
-        let from_tag = self.b.ins().band_imm_s(c, 15);
-        self.b.ins().bor(from_header, from_tag)
+        self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64)
     }
 
     /// A send through cell `cell` (absolute index) of the receiver and `nargs` arguments on
-    /// top of the flushed stack.
-    fn ic_send(&mut self, cell: usize, nargs: usize, next: usize) {
+    /// top of the flushed stack. `quick` (an `Activation` kind, or 0) is the quick method the
+    /// cell was seen to call: the site answers it inline when the entry found is its stub.
+    fn ic_send(&mut self, cell: usize, nargs: usize, next: usize, quick: u8) {
         let depth = self.stack.len();
         let rcv = self.load_frame(self.slot_off(depth - nargs - 1));
         let class = self.class_of(rcv);
@@ -1129,8 +1135,77 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.jump(call, &r);
         self.b.switch_to_block(call);
         let p = self.b.block_params(call).to_vec();
+        let stub = self
+            .d
+            .quick_entries
+            .get(quick as usize)
+            .copied()
+            .unwrap_or(0);
+        if stub == 0 {
+            self.call_entry(p[0], p[1], nargs, next);
+            self.all_mem(depth - nargs);
+            return;
+        }
+        // A quick method answers without a call: no frame, nothing that can collect, so the
+        // frame address and heap base stay valid and the answer can stay in a register.
+        let join = self.new_block();
+        self.b.append_block_param(join, I64);
+        let quick_blk = self.new_block();
+        let full = self.new_block();
+        let is_quick = self.b.ins().icmp_imm_s(IntCC::Equal, p[0], stub as i64);
+        self.b.ins().brif(is_quick, quick_blk, &[], full, &[]);
+        self.b.switch_to_block(quick_blk);
+        // (Read again: a miss called `rt_send_miss` since, which does not collect, but no
+        // reference is kept in a register across a call.)
+        let rcv = self.load_frame(self.slot_off(depth - nargs - 1));
+        let v = self.quick_answer(quick, rcv, p[1]);
+        self.jump(join, &[v]);
+        self.b.switch_to_block(full);
         self.call_entry(p[0], p[1], nargs, next);
-        self.all_mem(depth - nargs);
+        let v = self.load_frame(self.slot_off(depth - nargs - 1));
+        self.jump(join, &[v]);
+        self.b.switch_to_block(join);
+        self.all_mem(depth - nargs - 1);
+        let v = self.b.block_params(join)[0];
+        self.push(V::Val(v));
+    }
+
+    /// The answer of quick method `mid` of kind `kind` (an `Activation`) to `rcv`, as its
+    /// stub computes it.
+    fn quick_answer(&mut self, kind: u8, rcv: Value, mid: Value) -> Value {
+        let off = self.b.ins().imul_imm_s(mid, vml::info::SIZE as i64);
+        let base = self.iconst(self.d.infos_base as i64);
+        let info = self.b.ins().iadd(base, off);
+        match kind {
+            k if k == Activation::ReturnSelf as u8 => rcv,
+            k if k == Activation::ReturnConstant as u8 => {
+                self.b
+                    .ins()
+                    .load(I64, self.fl.cell, info, vml::info::QUICK_VALUE as i32)
+            }
+            k => {
+                let slot =
+                    self.b
+                        .ins()
+                        .uload16(I64, self.fl.cell, info, vml::info::QUICK_ARG as i32);
+                let slot = self.b.ins().ishl_imm_s(slot, 3);
+                let (obj, first) = if k == Activation::ReturnInstVar as u8 {
+                    (rcv, 0)
+                } else {
+                    let m = self
+                        .b
+                        .ins()
+                        .load(I64, self.fl.cell, info, vml::info::METHOD as i32);
+                    (m, mslots::FIRST_LITERAL)
+                };
+                let hb = self.hb();
+                let addr = self.b.ins().iadd(hb, obj);
+                let addr = self.b.ins().iadd(addr, slot);
+                self.b
+                    .ins()
+                    .load(I64, self.fl.heap, addr, gcl::SLOT_0 + (first * 8) as i32)
+            }
+        }
     }
 
     fn super_send(&mut self, i: Instr) {
@@ -1178,7 +1253,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let nargs = special_selector(i.op).map_or(0, |(_, n)| n);
         let cell = self.special_index[&i.pc];
         self.flush();
-        self.ic_send(cell, nargs, i.next);
+        self.ic_send(cell, nargs, i.next, 0);
         self.pop_value()
     }
 
@@ -1237,6 +1312,31 @@ impl<'a, 'b> Translator<'a, 'b> {
         let z = self.b.ins().bor(x, y);
         let t = self.b.ins().band_imm_s(z, gcl::TAG_MASK as i64);
         self.b.ins().icmp_imm_s(IntCC::Equal, t, 0)
+    }
+
+    /// Whether each word is a SmallInteger or an immediate float.
+    fn both_numbers(&mut self, a: Value, b: Value) -> Value {
+        let mut ok = Vec::new();
+        for w in [a, b] {
+            let int = self.is_small_int(w);
+            let tag = self.b.ins().band_imm_s(w, gcl::TAG_MASK as i64);
+            let float = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, tag, gcl::FLOAT_TAG as i64);
+            let float = self.b.ins().uextend(I64, float);
+            ok.push(self.b.ins().bor(int, float));
+        }
+        self.b.ins().band(ok[0], ok[1])
+    }
+
+    /// The double of a SmallInteger or an immediate float (`both_numbers` holds).
+    fn number_as_double(&mut self, w: Value) -> Value {
+        let int = self.is_small_int(w);
+        let n = self.b.ins().sshr_imm_s(w, 1);
+        let from_int = self.b.ins().fcvt_from_sint(F64, n);
+        let from_float = self.decode_float(w);
+        self.b.ins().select(int, from_int, from_float)
     }
 
     /// `+ - * / bitAnd: bitOr:`.
@@ -1304,14 +1404,32 @@ impl<'a, 'b> Translator<'a, 'b> {
 
         self.b.switch_to_block(float_blk);
         if matches!(i.op, Op::Add | Op::Sub | Op::Mul) {
-            // Two immediate floats with an immediate result; anything else (a SmallInteger
-            // mixed in included) takes the send, whose primitive answers the same.
+            // Immediate floats, or an immediate float and a SmallInteger (converted as the
+            // interpreter's fast path and the primitives do), with an immediate result;
+            // anything else takes the send.
+            // Two floats first, so that float code pays nothing for the mixed case.
             let both = self.both_small_floats(a, b);
+            let floats = self.new_block();
+            let mixed = self.new_block();
             let compute = self.new_block();
-            self.b.ins().brif(both, compute, &[], slow, &[]);
-            self.b.switch_to_block(compute);
+            self.b.append_block_param(compute, F64);
+            self.b.append_block_param(compute, F64);
+            self.b.ins().brif(both, floats, &[], mixed, &[]);
+            self.b.switch_to_block(floats);
             let x = self.decode_float(a);
             let y = self.decode_float(b);
+            self.jump(compute, &[x, y]);
+            self.b.switch_to_block(mixed);
+            let nums = self.both_numbers(a, b);
+            let convert = self.new_block();
+            self.b.ins().brif(nums, convert, &[], slow, &[]);
+            self.b.switch_to_block(convert);
+            let x = self.number_as_double(a);
+            let y = self.number_as_double(b);
+            self.jump(compute, &[x, y]);
+            self.b.switch_to_block(compute);
+            let p = self.b.block_params(compute).to_vec();
+            let (x, y) = (p[0], p[1]);
             let r = match i.op {
                 Op::Add => self.b.ins().fadd(x, y),
                 Op::Sub => self.b.ins().fsub(x, y),
@@ -1571,18 +1689,21 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.push(V::Val(r));
     }
 
-    /// `value` / `value:`: a closure of the right arity with native code is called directly.
+    /// `value` / `value:`: a closure of the right arity with native code is called directly,
+    /// one without native code is activated by the runtime, and any other receiver (a
+    /// DeltaBlue variable's `value`, say) gets a send through the site's cell.
     fn block_value(&mut self, i: Instr) {
         let nargs = usize::from(i.op == Op::Value1);
         self.flush();
         let depth = self.stack.len();
         let clo = self.load_frame(self.slot_off(depth - nargs - 1));
+        let send = self.new_block();
         let slow = self.cold_block();
         let join = self.new_block();
         let tag = self.b.ins().band_imm_s(clo, gcl::TAG_MASK as i64);
         let is_ref = self.b.ins().icmp_imm_s(IntCC::Equal, tag, 0);
         let check = self.new_block();
-        self.b.ins().brif(is_ref, check, &[], slow, &[]);
+        self.b.ins().brif(is_ref, check, &[], send, &[]);
         self.b.switch_to_block(check);
         let h = self.header(clo);
         let class = self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64);
@@ -1592,7 +1713,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             .ins()
             .icmp_imm_s(IntCC::Equal, class, i64::from(want.0));
         let code_blk = self.new_block();
-        self.b.ins().brif(is_block, code_blk, &[], slow, &[]);
+        self.b.ins().brif(is_block, code_blk, &[], send, &[]);
         self.b.switch_to_block(code_blk);
         let code = self.load_slot(clo, closure::CODE);
         let id = self.load_slot(code, mslots::ID);
@@ -1609,6 +1730,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.switch_to_block(fast);
         self.call_entry(entry, mid, nargs, i.next);
         self.jump(join, &[]);
+        // A closure of the right arity without native code: the runtime activates it.
         self.b.switch_to_block(slow);
         let sp = self.sp_index(depth);
         let pc = self.iconst(self.abs_pc(i.next));
@@ -1619,6 +1741,18 @@ impl<'a, 'b> Translator<'a, 'b> {
             &[self.vm, self.fp, sp, pc, byte],
         );
         self.after_call(st, i.next, depth - nargs);
+        self.jump(join, &[]);
+        // Anything else: the message, through the site's own cell. A `value` that is not a
+        // closure's is most often an accessor: the site answers one inline.
+        self.b.switch_to_block(send);
+        let cell = self.special_index[&i.pc];
+        let quick = if nargs == 0 {
+            Activation::ReturnInstVar as u8
+        } else {
+            0
+        };
+        self.ic_send(cell, nargs, i.next, quick);
+        self.flush();
         self.jump(join, &[]);
         self.b.switch_to_block(join);
         self.all_mem(depth - nargs);

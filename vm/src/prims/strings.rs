@@ -152,7 +152,11 @@ fn string_substring(vm: &mut Vm, n: usize) -> Prim {
     let end = prim_try!(vm.int_arg(n, 2));
     let s = prim_try!(vm.string_bytes(vm.rcv(n)));
     let in_bounds = |len: usize| start >= 1 && end <= len as i64 && end >= start - 1;
-    let sub: String = if s.is_ascii() {
+    // Characters 1..=end are bytes 1..=end when those bytes are ASCII: only that prefix is
+    // checked, not the whole string (a parser taking one-character substrings of a long text
+    // would otherwise scan all of it at every step).
+    let ascii_prefix = end >= 0 && end as usize <= s.len() && s[..end as usize].is_ascii();
+    let sub: String = if ascii_prefix {
         if !in_bounds(s.len()) {
             return Prim::Fail;
         }

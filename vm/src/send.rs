@@ -233,17 +233,11 @@ impl Vm {
             info.cell_base,
         );
         let new_fp = r.sp;
-        let need = new_fp + info.frame_words;
-        if need > self.rt.stack_limit {
+        if new_fp + info.frame_words > self.rt.stack_limit {
             return self.raise_stack_overflow(r, nargs);
         }
         let nil = self.nil();
-        self.stack[new_fp + frame::CALLER_FP] = Word::small_int(r.fp as i64);
-        self.stack[new_fp + frame::RETURN_PC] = Word::small_int(r.pc as i64);
-        self.stack[new_fp + frame::METHOD] = method;
-        self.stack[new_fp + frame::FRAME_INFO] = frame_info;
-        self.stack[new_fp + frame::CLOSURE] = nil;
-        self.stack[new_fp + frame::CONTEXT] = nil;
+        self.write_frame_header(r, new_fp, method, frame_info, nil);
         let t = new_fp + frame::TEMPS;
         self.stack[t..t + temps].fill(nil);
         r.bp = new_fp - nargs - 1;
@@ -252,6 +246,28 @@ impl Vm {
         r.pc = code_start;
         r.cells = cells;
         self.poll_interrupt(r)
+    }
+
+    /// Writes the header of a frame at `new_fp` called from `r`'s frame: `method` (a method or
+    /// a block's code), its `frame_info`, the running `closure` (nil for a method) and no
+    /// Context yet.
+    #[inline(always)]
+    fn write_frame_header(
+        &mut self,
+        r: &Registers,
+        new_fp: usize,
+        method: Word,
+        frame_info: Word,
+        closure: Word,
+    ) {
+        let nil = self.nil();
+        let header = &mut self.stack[new_fp..new_fp + frame::TEMPS];
+        header[frame::CALLER_FP] = Word::small_int(r.fp as i64);
+        header[frame::RETURN_PC] = Word::small_int(r.pc as i64);
+        header[frame::METHOD] = method;
+        header[frame::FRAME_INFO] = frame_info;
+        header[frame::CLOSURE] = closure;
+        header[frame::CONTEXT] = nil;
     }
 
     /// Activates the closure below the `nargs` arguments on top of the stack, if it is a
@@ -307,17 +323,11 @@ impl Vm {
             info.cell_base,
         );
         let new_fp = r.sp;
-        let need = new_fp + info.frame_words;
-        if need > self.rt.stack_limit {
+        if new_fp + info.frame_words > self.rt.stack_limit {
             return self.raise_stack_overflow(r, nargs);
         }
         let nil = self.nil();
-        self.stack[new_fp + frame::CALLER_FP] = Word::small_int(r.fp as i64);
-        self.stack[new_fp + frame::RETURN_PC] = Word::small_int(r.pc as i64);
-        self.stack[new_fp + frame::METHOD] = code;
-        self.stack[new_fp + frame::FRAME_INFO] = frame_info;
-        self.stack[new_fp + frame::CLOSURE] = clo_word;
-        self.stack[new_fp + frame::CONTEXT] = nil;
+        self.write_frame_header(r, new_fp, code, frame_info, clo_word);
         let bp = new_fp - nargs - 1;
         self.stack[bp] = self.heap.slot(clo, closure::RECEIVER);
         let t = new_fp + frame::TEMPS;

@@ -262,11 +262,23 @@ impl Jit {
                 .collect(),
             site_prim: (0..info.num_sites as usize)
                 .map(|k| {
-                    let e = vm.methods.cells[info.cell_base + k].entries[0];
-                    if e.class == 0 {
-                        return (0, 0);
-                    }
-                    let p = vm.methods.infos[e.method as usize].primitive;
+                    let c = &vm.methods.cells[info.cell_base + k];
+                    let e = c.entries[0];
+                    let p = if e.class != 0 {
+                        vm.methods.infos[e.method as usize].primitive
+                    } else {
+                        // No feedback yet (a path not taken before compiling): guess from
+                        // the selector; the site tests the method it finds anyway.
+                        let sel = vm.string_value(c.selector).unwrap_or_default();
+                        let guess = match sel.as_str() {
+                            "/" => "doubleDivide",
+                            "//" => "doubleSomDivide",
+                            "\\\\" => "integerModulo",
+                            "%" => "integerPercent",
+                            _ => return (0, 0),
+                        };
+                        smalt_vm::tier::primitive_index(guess).unwrap_or(0)
+                    };
                     let kind = inline_primitives()
                         .iter()
                         .find(|&&(index, _)| index == p && p != 0)

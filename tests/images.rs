@@ -28,10 +28,11 @@ fn repl_definitions_survive_save_and_resume() {
         stdout(&o),
         format!("7\nCounter defined\n2\nsaved {image}\n100\n")
     );
-    // The saved world: x is still 7, the class and the instance's state are there.
-    let o = smalt_in(&["--image", &image], "x\nc next\nCounter new next\n");
+    // The saved world: x is still 7, the class and the instance's state are there, and so is
+    // `it` (the last value shown before the save).
+    let o = smalt_in(&["--image", &image], "it\nx\nc next\nCounter new next\n");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "7\n3\n1\n");
+    assert_eq!(stdout(&o), "2\n7\n3\n1\n");
     let o = smalt(&["--image", &image, "-e", "c next + x"]);
     assert_eq!(stdout(&o), "10\n", "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();

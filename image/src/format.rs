@@ -14,7 +14,7 @@
 //!    48    8    false                    |
 //!    56    8    special-objects Array   /
 //!    64    8    used heap words (top)
-//!    72    8    zero (reserved)
+//!    72    8    random generator state
 //!    80    4    identity-hash generator state
 //!    84    4    embedder tag (what the saving program was doing; 0 = nothing)
 //!    88    4    number of sections (SECTIONS.len())
@@ -137,6 +137,8 @@ pub struct Header {
     pub roots: [u64; 4],
     /// Used heap words.
     pub top: u64,
+    /// Random generator state.
+    pub rng: u64,
     /// Identity-hash generator state.
     pub hash_state: u32,
     /// The embedder's tag.
@@ -180,6 +182,7 @@ impl Header {
             put_u64(&mut b, 32 + 8 * i, *r);
         }
         put_u64(&mut b, 64, self.top);
+        put_u64(&mut b, 72, self.rng);
         put_u32(&mut b, 80, self.hash_state);
         put_u32(&mut b, 84, self.tag);
         put_u32(&mut b, 88, self.sections.len() as u32);

@@ -227,6 +227,7 @@ fn encode_parts<'s>(
         primitive_stamp: snapshot.primitive_stamp,
         roots: [r.nil, r.true_obj, r.false_obj, r.specials],
         top: snapshot.top as u64,
+        rng: snapshot.rng,
         hash_state: snapshot.hash_state,
         tag,
         sections,
@@ -420,6 +421,7 @@ pub fn read_header(bytes: &[u8], file_len: u64) -> Result<Header, ImageError> {
         primitive_stamp: get_u64(bytes, 24),
         roots: [0, 1, 2, 3].map(|i| get_u64(bytes, 32 + 8 * i)),
         top: get_u64(bytes, 64),
+        rng: get_u64(bytes, 72),
         hash_state: get_u32(bytes, 80),
         tag: get_u32(bytes, 84),
         sections,
@@ -657,6 +659,7 @@ fn finish(
         },
         hash_state: header.hash_state,
         primitive_stamp: header.primitive_stamp,
+        rng: header.rng,
         stack: words_of(stack),
         active: decode_active(active)?,
         feedback: decode_feedback(feedback)?,
@@ -769,7 +772,7 @@ mod tests {
         assert_eq!(h.tag, 0xABCD);
         assert_eq!(h.top, snapshot.top as u64);
         assert_eq!(h.roots, [8, 16, 24, snapshot.roots.specials]);
-        assert_eq!(h.hash_state, snapshot.hash_state);
+        assert_eq!((h.rng, h.hash_state), (snapshot.rng, snapshot.hash_state));
         assert_eq!(h.layout_stamp, layout_stamp());
         assert_eq!(h.flags, 0);
         // The sections follow the header back to back, 8-aligned, in kind order.

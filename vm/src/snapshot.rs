@@ -74,6 +74,8 @@ pub struct Snapshot<'h> {
     pub hash_state: u32,
     /// The primitive stamp of the build that took the snapshot ([`primitive_stamp`]).
     pub primitive_stamp: u64,
+    /// The random generator's state (`atRandom`).
+    pub rng: u64,
     /// The VM stack `0 .. sp` with portable return pcs.
     pub stack: Vec<u64>,
     /// The activation suspended in `saveImage:`, if the snapshot was taken by Smalltalk code.
@@ -393,6 +395,7 @@ impl Vm {
             },
             hash_state: self.heap.hash_state(),
             primitive_stamp: primitive_stamp(),
+            rng: self.rng,
             stack,
             active,
             feedback: self.all_feedback(),
@@ -535,6 +538,7 @@ impl Vm {
             Word::from_raw(roots.false_obj),
         ];
         vm.specials = Word::from_raw(roots.specials);
+        vm.rng = snap.rng;
         let sp = snap.stack.len();
         if sp > MAX_STACK_LIMIT {
             return bad("the saved stack is deeper than the VM stack");

@@ -234,6 +234,8 @@ pub struct Vm {
     /// The names of the defined globals and the number of globals they were taken at (see
     /// `Vm::defined_globals` in the loader).
     pub defined_globals_cache: Option<(i64, std::sync::Arc<std::collections::HashSet<String>>)>,
+    /// State of the random number generator (`atRandom`).
+    pub rng: u64,
     /// The kernel classes exist (heap verification is meaningful from then on).
     pub kernel_ready: bool,
     /// Remembered searches for handler- and unwind-marked frames (flushed at collections).
@@ -338,6 +340,7 @@ impl Vm {
             loading: Vec::new(),
             pending_overrides: Vec::new(),
             defined_globals_cache: None,
+            rng: 0x853C_49E6_748F_EA9B,
             kernel_ready: false,
             marked_frames: Default::default(),
             pending_out_of_memory: false,
@@ -1178,6 +1181,16 @@ impl Vm {
     }
 
     // ---- misc ------------------------------------------------------------------------------------
+
+    /// The next pseudo-random number (xorshift64*).
+    pub fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
 
     /// Whether an interrupt (Ctrl-C) is pending; clears it. (Poll points use
     /// [`Vm::attention_needed`] and [`Vm::attend`], which also deliver a deferred

@@ -754,6 +754,34 @@ fn int_hash(vm: &mut Vm, n: usize) -> Prim {
     Prim::Done(Word::small_int(integer_hash(&x)))
 }
 
+/// `atRandom`: an Integer from 1 to the receiver, each equally likely (random bits of the
+/// receiver's width, drawn again while they are not below it: no modulo bias), for
+/// receivers of any size.
+fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
+    let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
+    if x < IBig::ONE {
+        return Prim::Fail;
+    }
+    let bits = bit_len(&x);
+    let words = bits.div_ceil(64);
+    let top_mask = if bits.is_multiple_of(64) {
+        u64::MAX
+    } else {
+        (1u64 << (bits % 64)) - 1
+    };
+    let r = loop {
+        let mut limbs: Vec<u64> = (0..words).map(|_| vm.next_random()).collect();
+        if let Some(top) = limbs.last_mut() {
+            *top &= top_mask;
+        }
+        let r = IBig::from(UBig::from_words(&limbs));
+        if r < x {
+            break r;
+        }
+    };
+    done(word_from_big(vm, &(r + IBig::ONE)))
+}
+
 fn int_gcd(vm: &mut Vm, n: usize) -> Prim {
     let a = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     let b = prim_try!(big_from_word(vm, vm.arg(n, 1)));
@@ -1327,6 +1355,7 @@ pub(super) const PRIMITIVES: &[PrimDef] = &[
         int_as_32_unsigned,
     ),
     (&["Integer>>hashcode", "integerHash"], int_hash),
+    (&["Integer>>atRandom", "integerAtRandom"], int_at_random),
     (&["Integer>>gcd:", "integerGcd"], int_gcd),
     (&["Integer>>abs", "integerAbs"], int_abs),
     (&["Integer>>negated", "integerNegated"], int_negated),

@@ -177,9 +177,12 @@ fn evaluate_in(vm: &mut Vm, src: &str) -> Result<Outcome, VmError> {
 /// Runs the REPL until end of input or `:quit`; answers the exit status.
 pub fn run(vm: &mut Vm) -> anyhow::Result<i32> {
     let mut session = Session::new(vm);
-    // `it` exists from the start, so an input may name it before any value was printed.
-    let nil = session.vm.nil();
-    let _ = session.vm.set_global(LAST_VALUE, nil);
+    // `it` exists from the start, so an input may name it before any value was printed; an
+    // image saved from the REPL brings its own.
+    if session.vm.global(LAST_VALUE).is_none() {
+        let nil = session.vm.nil();
+        let _ = session.vm.set_global(LAST_VALUE, nil);
+    }
     if std::io::stdin().is_terminal() {
         interactive(&mut session)
     } else {

@@ -1,37 +1,8 @@
 //! Golden tests of the `smalt` command line: `-e` printing, SOM programs with `run`/`run:` and
 //! arguments, exit statuses, and errors on stderr.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn smalt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smalt"))
-        .args(args)
-        .output()
-        .expect("the smalt binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh directory for a test's class files.
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("smalt-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn write_class(dir: &Path, name: &str, source: &str) -> String {
-    let path = dir.join(format!("{name}.som"));
-    std::fs::write(&path, source).expect("write class file");
-    path.to_string_lossy().into_owned()
-}
+mod common;
+use common::cli::{repl, scratch_dir, smalt, stderr, stdout, write_class};
 
 #[test]
 fn eval_prints_the_print_string() {
@@ -189,24 +160,6 @@ fn a_missing_class_is_an_error() {
     let o = smalt(&["-cp", dir.to_str().unwrap(), "NoSuchProgram"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NoSuchProgram"), "{}", stderr(&o));
-}
-
-/// Runs `smalt` with no program (the REPL) reading `input` from a pipe.
-fn repl(input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smalt"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the smalt binary runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write input");
-    child.wait_with_output().expect("smalt ends")
 }
 
 #[test]

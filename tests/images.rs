@@ -3,55 +3,11 @@
 //! program or the REPL), one-line errors for bad image files, and an atomic save that a
 //! SIGKILL in the middle leaves harmless.
 
-use std::io::Write;
+mod common;
+use common::cli::{path_str, scratch_dir, smalt, smalt_cmd, smalt_in, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn smalt_cmd() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_smalt"))
-}
-
-/// Runs smalt with `stdin` as its standard input.
-fn smalt_in(args: &[&str], stdin: &str) -> Output {
-    let mut child = smalt_cmd()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the smalt binary runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("smalt ends")
-}
-
-fn smalt(args: &[&str]) -> Output {
-    smalt_in(args, "")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("smalt-images-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn path_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
 
 #[test]
 fn repl_definitions_survive_save_and_resume() {
@@ -59,7 +15,7 @@ fn repl_definitions_survive_save_and_resume() {
     let image = path_str(&dir.join("repl.image"));
     let o = smalt_in(
         &[],
-        &format!(
+        format!(
             "x := 3 + 4\n\
              Counter = Object ( | n | next = ( n isNil ifTrue: [ n := 0 ]. n := n + 1. ^n ) )\n\
              c := Counter new. c next. c next\n\
@@ -72,10 +28,11 @@ fn repl_definitions_survive_save_and_resume() {
         stdout(&o),
         format!("7\nCounter defined\n2\nsaved {image}\n100\n")
     );
-    // The saved world: x is still 7, the class and the instance's state are there.
-    let o = smalt_in(&["--image", &image], "x\nc next\nCounter new next\n");
+    // The saved world: x is still 7, the class and the instance's state are there, and so is
+    // `it` (the last value shown before the save).
+    let o = smalt_in(&["--image", &image], "it\nx\nc next\nCounter new next\n");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "7\n3\n1\n");
+    assert_eq!(stdout(&o), "2\n7\n3\n1\n");
     let o = smalt(&["--image", &image, "-e", "c next + x"]);
     assert_eq!(stdout(&o), "10\n", "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -87,7 +44,7 @@ fn a_repl_input_that_saves_continues_in_the_resumed_image() {
     let image = path_str(&dir.join("doit.image"));
     let o = smalt_in(
         &[],
-        &format!(
+        format!(
             "y := 5\n(Smalltalk saveImage: '{image}') printString, ' ', y printString\ny := 6\n"
         ),
     );
@@ -173,7 +130,7 @@ fn bad_image_files_give_one_line_errors() {
     let garbage = dir.join("garbage.image");
     std::fs::write(&garbage, "Object subclass: #Foo").unwrap();
     let good = dir.join("good.image");
-    let o = smalt_in(&[], &format!(":save {}\n", path_str(&good)));
+    let o = smalt_in(&[], format!(":save {}\n", path_str(&good)));
     assert!(o.status.success());
     let bytes = std::fs::read(&good).unwrap();
     let truncated = dir.join("truncated.image");
@@ -238,7 +195,7 @@ fn temp_of(target: &Path, pid: u32) -> PathBuf {
 fn a_save_killed_midway_leaves_the_previous_image_intact() {
     let dir = scratch_dir("kill");
     let image = dir.join("w.image");
-    let o = smalt_in(&[], &format!("Marker := 1\n:save {}\n", path_str(&image)));
+    let o = smalt_in(&[], format!("Marker := 1\n:save {}\n", path_str(&image)));
     assert!(o.status.success(), "{}", stderr(&o));
     let before = std::fs::read(&image).unwrap();
     // A save of a large heap (some hundreds of MB), killed once its temporary file has grown.

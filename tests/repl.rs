@@ -1,29 +1,8 @@
 //! The REPL reading a pipe: meta commands, `it`, and input that is not UTF-8. (The terminal
 //! side — completion, Ctrl-C, the continuation prompt — is in `repl_pty.rs`.)
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-/// Runs the REPL on `input` (bytes, so that a test can feed it invalid UTF-8).
-fn repl(input: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smalt"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the smalt binary runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write input");
-    child.wait_with_output().expect("smalt ends")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::cli::{repl, text};
 
 #[test]
 fn it_is_the_last_value() {

@@ -19,10 +19,10 @@
 //!    84    4    embedder tag (what the saving program was doing; 0 = nothing)
 //!    88    4    number of sections (SECTIONS.len())
 //!    92    4    CRC-32 of bytes 0 .. HEADER_BYTES, this field counted as zero
-//!    96  5×24   section table, one entry per section in SECTIONS order:
+//!    96  6×24   section table, one entry per section in SECTIONS order:
 //!                 kind u32 · CRC-32 of the section's bytes u32 · offset u64 · length u64
-//!   216    8    zero
-//!   224         the sections, each starting at a multiple of 8, back to back; the last one
+//!   240    8    zero
+//!   248         the sections, each starting at a multiple of 8, back to back; the last one
 //!               ends at the end of the file
 //! ```
 //!
@@ -37,13 +37,14 @@
 //! | 3 | STACK | the VM stack up to `sp`, return pcs in portable form |
 //! | 4 | ACTIVE | empty, or the suspended run: fp u64, pc i64, stack limit u64, n u64, n raised limits u64 |
 //! | 5 | FEEDBACK | per method with any: method u64, invocations u32, n u32, then n cells of send site u32, state u32, misses u32, 4 × class u32, 4 × method u64 |
+//! | 6 | INDEX | empty, or the heap's methods, symbols and contexts in address order, each list a count u64 then its references u64 (what walking the heap finds: the default image loads from it without a walk; a file's index must agree with the walk) |
 
 /// The first eight bytes of every image.
 pub const MAGIC: [u8; 8] = *b"SMALTIMG";
 /// The format this code writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes before the first section.
-pub const HEADER_BYTES: usize = 224;
+pub const HEADER_BYTES: usize = 248;
 /// Offset of the section table.
 pub const TABLE_OFFSET: usize = 96;
 /// Bytes per section-table entry.
@@ -80,15 +81,18 @@ pub enum Section {
     Active = 4,
     /// Type feedback.
     Feedback = 5,
+    /// Where the methods, symbols and contexts are.
+    Index = 6,
 }
 
 /// Every section, in file order.
-pub const SECTIONS: [Section; 5] = [
+pub const SECTIONS: [Section; 6] = [
     Section::Heap,
     Section::Classes,
     Section::Stack,
     Section::Active,
     Section::Feedback,
+    Section::Index,
 ];
 
 impl Section {
@@ -100,6 +104,7 @@ impl Section {
             Section::Stack => "stack",
             Section::Active => "suspended run",
             Section::Feedback => "type feedback",
+            Section::Index => "heap index",
         }
     }
 }

@@ -29,6 +29,8 @@
 //!
 //! The default image embedded in the binary is loaded with [`Trust::Embedded`], which skips
 //! the CRCs: it is part of the executable, built by the same build, and checked by the tests.
+//! It also takes the methods, symbols and contexts from the image's heap index instead of
+//! walking the heap to find them; a file's index is checked against the walk.
 //!
 //! # Saving
 //!
@@ -46,8 +48,8 @@ use format::{
 };
 use smalt_vm::methods::PIC_SIZE;
 use smalt_vm::snapshot::{
-    ActiveRun, CellFeedback, Checks, ImageWriter, MethodFeedback, Snapshot, SnapshotRoots,
-    layout_stamp, primitive_stamp,
+    ActiveRun, CellFeedback, Checks, HeapIndex, ImageWriter, MethodFeedback, Snapshot,
+    SnapshotRoots, layout_stamp, primitive_stamp,
 };
 use smalt_vm::{Vm, VmOptions};
 use std::borrow::Cow;
@@ -182,12 +184,20 @@ fn encode_parts<'s>(
             }
         }
     }
+    let mut index = Vec::new();
+    if let Some(i) = &snapshot.index {
+        for list in [&i.methods, &i.symbols, &i.contexts] {
+            index.extend_from_slice(&(list.len() as u64).to_ne_bytes());
+            index.extend_from_slice(bytemuck::cast_slice(list));
+        }
+    }
     let parts: Vec<Cow<[u8]>> = vec![
         Cow::Borrowed(heap),
         Cow::Owned(words(&snapshot.classes)),
         Cow::Owned(words(&snapshot.stack)),
         Cow::Owned(active),
         Cow::Owned(feedback),
+        Cow::Owned(index),
     ];
     let mut offset = HEADER_BYTES as u64;
     let sections = SECTIONS
@@ -436,7 +446,10 @@ fn check_sections(h: &Header, file_len: u64) -> Result<(), ImageError> {
         if e.offset != expected_offset {
             return corrupt(format!("the {} section is misplaced", kind.name()));
         }
-        let words = matches!(kind, Section::Heap | Section::Classes | Section::Stack);
+        let words = matches!(
+            kind,
+            Section::Heap | Section::Classes | Section::Stack | Section::Index
+        );
         if words && e.length % 8 != 0 {
             return corrupt(format!("the {} section is not whole words", kind.name()));
         }
@@ -573,6 +586,32 @@ fn decode_feedback(bytes: &[u8]) -> Result<Vec<MethodFeedback>, ImageError> {
     Ok(out)
 }
 
+fn decode_index(bytes: &[u8]) -> Result<Option<HeapIndex>, ImageError> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let mut words = bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_ne_bytes(c.try_into().expect("8 bytes")));
+    let mut list = || -> Result<Vec<u64>, ImageError> {
+        let n = words.next().unwrap_or(u64::MAX);
+        // A count beyond what is left is corrupt (and must not reserve memory for it).
+        if n > words.len() as u64 {
+            return corrupt("a list of the heap index runs past its section");
+        }
+        Ok(words.by_ref().take(n as usize).collect())
+    };
+    let index = HeapIndex {
+        methods: list()?,
+        symbols: list()?,
+        contexts: list()?,
+    };
+    if words.next().is_some() {
+        return corrupt("the heap index section is too long");
+    }
+    Ok(Some(index))
+}
+
 /// Checks a section's CRC.
 fn check_crc(e: &Entry, kind: Section, crc: u32) -> Result<(), ImageError> {
     if crc != e.crc {
@@ -602,11 +641,11 @@ fn heap_space(options: &VmOptions, top: u64) -> Result<Vec<u64>, ImageError> {
 fn finish(
     header: &Header,
     heap: Vec<u64>,
-    small: [&[u8]; 4],
+    small: [&[u8]; 5],
     options: VmOptions,
     trust: Trust,
 ) -> Result<Loaded, ImageError> {
-    let [classes, stack, active, feedback] = small;
+    let [classes, stack, active, feedback, index] = small;
     let [nil, true_obj, false_obj, specials] = header.roots;
     let snapshot = Snapshot {
         heap: Cow::Owned(heap),
@@ -624,6 +663,7 @@ fn finish(
         stack: words_of(stack),
         active: decode_active(active)?,
         feedback: decode_feedback(feedback)?,
+        index: decode_index(index)?,
     };
     let checks = match trust {
         Trust::File => Checks::All,
@@ -656,7 +696,13 @@ pub fn load_bytes(bytes: &[u8], options: VmOptions, trust: Trust) -> Result<Load
         Ok(s)
     };
     let heap_bytes = section(0)?;
-    let small = [section(1)?, section(2)?, section(3)?, section(4)?];
+    let small = [
+        section(1)?,
+        section(2)?,
+        section(3)?,
+        section(4)?,
+        section(5)?,
+    ];
     let mut heap = heap_space(&options, header.top)?;
     copy_words(&mut heap[..header.top as usize], heap_bytes);
     finish(&header, heap, small, options, trust)
@@ -693,7 +739,7 @@ pub fn load_file(path: &Path, options: VmOptions) -> Result<Loaded, ImageError> 
     if rest.len() as u64 != file_len - rest_start {
         return corrupt("the file changed while it was read");
     }
-    let mut small: [&[u8]; 4] = [&[]; 4];
+    let mut small: [&[u8]; 5] = [&[]; 5];
     for i in 1..SECTIONS.len() {
         let e = &header.sections[i];
         let s =

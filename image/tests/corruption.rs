@@ -6,7 +6,9 @@
 mod common;
 use common::{library_image, library_vm, mem_writer};
 use proptest::prelude::*;
-use smalt_image::format::{ENTRY_BYTES, HEADER_BYTES, HEADER_CRC_OFFSET, SECTIONS, TABLE_OFFSET};
+use smalt_image::format::{
+    ENTRY_BYTES, FORMAT_VERSION, HEADER_BYTES, HEADER_CRC_OFFSET, SECTIONS, TABLE_OFFSET,
+};
 use smalt_image::{ImageError, Trust};
 use smalt_vm::VmOptions;
 use std::sync::OnceLock;
@@ -127,10 +129,16 @@ fn foreign_future_and_incompatible_files_are_named() {
         "not a smalt image",
     );
     named(&|b| b.truncate(3), false, "not a smalt image");
+    let future = FORMAT_VERSION + 1;
     named(
-        &|b| b[8] = 2,
+        &|b| b[8..12].copy_from_slice(&future.to_ne_bytes()),
         false,
-        "image format 2 is newer than this smalt reads (1)",
+        &format!("image format {future} is newer than this smalt reads ({FORMAT_VERSION})"),
+    );
+    named(
+        &|b| b[8..12].copy_from_slice(&(FORMAT_VERSION - 1).to_ne_bytes()),
+        false,
+        "is older",
     );
     named(
         &|b| b[8..12].copy_from_slice(&0u32.to_ne_bytes()),
@@ -192,6 +200,38 @@ fn swapped_sections_are_errors() {
             assert_clean_error(&b, &format!("places of sections {i} and {j} swapped"));
         }
     }
+}
+
+#[test]
+fn a_heap_index_that_disagrees_with_the_heap_is_an_error() {
+    let image = library_image();
+    let index = SECTIONS.len() - 1;
+    let (off, len) = sections(image)[index];
+    assert!(len > 8, "the default image has a heap index");
+    let word = |b: &[u8], i: usize| {
+        u64::from_ne_bytes(b[off + 8 * i..off + 8 * i + 8].try_into().unwrap())
+    };
+    let methods = word(image, 0) as usize;
+    assert!(methods > 1000, "{methods} methods in the index");
+    // One method named twice (the second in place of the first), checksums made right.
+    let mut b = image.to_vec();
+    let second = word(&b, 2);
+    b[off + 8..off + 16].copy_from_slice(&second.to_ne_bytes());
+    fix_checksums(&mut b);
+    let msg = assert_clean_error(&b, "index entry");
+    assert!(msg.contains("heap index disagrees"), "{msg}");
+    // A count that runs past the section.
+    let mut b = image.to_vec();
+    b[off..off + 8].copy_from_slice(&(len as u64).to_ne_bytes());
+    fix_checksums(&mut b);
+    let msg = assert_clean_error(&b, "index count");
+    assert!(msg.contains("heap index runs past"), "{msg}");
+    // An empty index section is allowed: the loader walks the heap.
+    let mut b = image[..off].to_vec();
+    let at = TABLE_OFFSET + index * ENTRY_BYTES + 16;
+    b[at..at + 8].copy_from_slice(&0u64.to_ne_bytes());
+    fix_checksums(&mut b);
+    assert!(load(&b).is_ok());
 }
 
 #[test]

@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test crate uses some of them).
+#![allow(dead_code)]
+
+pub mod cli;
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -20,7 +23,6 @@ impl Write for Capture {
 
 impl Capture {
     /// Everything written so far, as text.
-    #[allow(dead_code)]
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.borrow()).into_owned()
     }

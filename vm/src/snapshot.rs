@@ -82,6 +82,21 @@ pub struct Snapshot<'h> {
     pub active: Option<ActiveRun>,
     /// Type feedback of the methods that have any.
     pub feedback: Vec<MethodFeedback>,
+    /// Where the heap's methods, symbols and contexts are, if the snapshot says: a trusted
+    /// load (the default image) takes them from here instead of walking the heap.
+    pub index: Option<HeapIndex>,
+}
+
+/// The objects a loader must find in a snapshot's heap, as references (heap byte offsets) in
+/// address order: what walking the heap would find.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeapIndex {
+    /// Every compiled method and block.
+    pub methods: Vec<u64>,
+    /// Every Symbol.
+    pub symbols: Vec<u64>,
+    /// Every Context.
+    pub contexts: Vec<u64>,
 }
 
 impl Snapshot<'_> {
@@ -384,6 +399,15 @@ impl Vm {
             stack,
             active,
             feedback: self.all_feedback(),
+            // A live heap always walks; should it not, the snapshot simply has no index.
+            index: walk(&self.heap).ok().map(|found| {
+                let raw = |v: Vec<Oop>| v.into_iter().map(|o| o.word().raw()).collect();
+                HeapIndex {
+                    methods: raw(found.methods),
+                    symbols: raw(found.symbols),
+                    contexts: raw(found.contexts),
+                }
+            }),
         }
     }
 
@@ -524,8 +548,19 @@ impl Vm {
         }
         vm.regs.sp = sp;
         // The object walk checks every object's extent and records where objects start;
-        // every reference the loader follows is checked against that first.
-        let objects = walk(&vm.heap)?;
+        // every reference the loader follows is checked against that first. A trusted
+        // snapshot with nothing suspended takes the objects from its index instead (its
+        // checks, which need the walk, are skipped anyway); debug builds walk and compare.
+        let objects = match &snap.index {
+            Some(index) if !check_all && snap.active.is_none() => Found::from_index(index),
+            index => {
+                let found = walk(&vm.heap)?;
+                if index.as_ref().is_some_and(|index| !found.matches(index)) {
+                    return bad("the heap index disagrees with the heap");
+                }
+                found
+            }
+        };
         if check_all {
             if snap
                 .stack
@@ -1013,6 +1048,33 @@ struct Found {
 }
 
 impl Found {
+    /// The objects of a trusted index, without the starts of objects (nothing that is checked
+    /// against them runs on a trusted load).
+    fn from_index(index: &HeapIndex) -> Found {
+        let oops = |v: &[u64]| {
+            v.iter()
+                .filter_map(|r| Word::from_raw(*r).as_oop())
+                .collect()
+        };
+        Found {
+            starts: Vec::new(),
+            methods: oops(&index.methods),
+            symbols: oops(&index.symbols),
+            contexts: oops(&index.contexts),
+        }
+    }
+
+    /// Whether an index lists exactly the objects found.
+    fn matches(&self, index: &HeapIndex) -> bool {
+        let same = |found: &[Oop], listed: &[u64]| {
+            found.len() == listed.len()
+                && found.iter().zip(listed).all(|(o, r)| o.word().raw() == *r)
+        };
+        same(&self.methods, &index.methods)
+            && same(&self.symbols, &index.symbols)
+            && same(&self.contexts, &index.contexts)
+    }
+
     /// Whether `w` refers to the header of an object of the heap.
     fn is_object(&self, w: Word) -> bool {
         w.as_oop().is_some_and(|o| {

@@ -756,7 +756,8 @@ fn int_hash(vm: &mut Vm, n: usize) -> Prim {
 
 /// `atRandom`: an Integer from 1 to the receiver, each equally likely (random bits of the
 /// receiver's width, drawn again while they are not below it: no modulo bias), for
-/// receivers of any size.
+/// receivers of any size. smalt's own `Integer>>atRandom` is Smalltalk over `Random`; this
+/// primitive is what SOM's library names (`atRandom = primitive`) when a class path loads it.
 fn int_at_random(vm: &mut Vm, n: usize) -> Prim {
     let x = prim_try!(big_from_word(vm, vm.arg(n, 0)));
     if x < IBig::ONE {

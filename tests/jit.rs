@@ -642,3 +642,142 @@ fn values_from_native_code_are_sound() {
         ],
     );
 }
+
+const INLINE_SITES: &str = "InlP = (
+    | a b |
+    a: v = ( a := v )
+    a = ( ^a )
+    b = ( ^b )
+)";
+const INLINE_DRIVER: &str = "InlD = (
+    set: p times: n = ( 1 to: n do: [:i | p a: i ]. ^p a )
+    set: p to: v = ( ^p a: v )
+    mod: x by: y = ( ^x \\\\ y )
+    pct: x by: y = ( ^x % y )
+    div: x by: y = ( ^x // y )
+    fdiv: x by: y = ( ^x / y )
+    eq: x with: y = ( ^x = y )
+    warm = ( | r | 1 to: 60 do: [:i | r := {
+        self mod: 7 by: 3. self pct: -7 by: 3. self div: 7.5 by: 2.5. self fdiv: 1.0 by: 4.
+        self eq: 'ab' with: 'ab'. self set: InlP new times: 3. self set: InlP new to: 1 }]. ^r )
+)";
+
+/// The expressions whose answers native send sites now compute inline (setters, `\\\\`, `%`,
+/// Double `/` and `//`, String `=`), at their edges.
+const INLINE_EXPRS: &[&str] = &[
+    "InlD new warm",
+    "InlD new set: InlP new times: 10",
+    "(InlD new set: InlP new to: 5) a",
+    "InlD new set: 3 to: 4",
+    "InlD new mod: 7 by: -3",
+    "InlD new mod: -7 by: -3",
+    "InlD new mod: 0 by: 5",
+    "InlD new mod: 4611686018427387903 by: -2",
+    "InlD new mod: -4611686018427387904 by: -1",
+    "InlD new mod: 7 by: 0",
+    "InlD new pct: 7 by: 0",
+    "InlD new mod: 7 by: 2.5",
+    "InlD new mod: (2 raisedTo: 70) by: 7",
+    "InlD new mod: 7 by: (2 raisedTo: 70)",
+    "InlD new pct: 7.5 by: 2",
+    "InlD new mod: 7 by: nil",
+    "InlD new div: 1.0 by: 0.0",
+    "InlD new div: 0.0 by: 0.0",
+    "InlD new div: -1.0 by: 0",
+    "InlD new div: 1.0e300 by: 1.0e-300",
+    "InlD new div: 1.0e-300 by: 1.0e300",
+    "InlD new div: 7.5 by: 2",
+    "InlD new div: 7.5 by: (2 raisedTo: 70)",
+    "InlD new div: 7.5 by: 'x'",
+    "InlD new fdiv: 1.0 by: 0",
+    "InlD new fdiv: 1.0 by: 0.0",
+    "InlD new fdiv: 1.0 by: 3",
+    "InlD new fdiv: (1.0e300 * 1.0e10) by: 2.0",
+    "InlD new eq: 'abc' with: 'abc'",
+    "InlD new eq: 'abc' with: 'abd'",
+    "InlD new eq: 'abc' with: 'ab'",
+    "InlD new eq: '' with: ''",
+    "InlD new eq: 'abcdefgh' with: 'abcdefgh'",
+    "InlD new eq: 'abcdefgh' with: 'abcdefgX'",
+    "InlD new eq: 'abcdefghi' with: 'abcdefghi'",
+    "InlD new eq: 'abcdefghi' with: 'abcdefghX'",
+    "InlD new eq: #abc with: 'abc'",
+    "InlD new eq: 'abc' with: #abc",
+    "InlD new eq: 'abc' with: 3",
+    "InlD new eq: 3 with: 'abc'",
+    "InlD new eq: 'h\u{e9}' with: 'h\u{e9}'",
+    "InlD new eq: 'h\u{e9}' with: 'he'",
+    "InlD new eq: ('abc' copyWith: $d) with: 'abcd'",
+];
+
+#[test]
+fn inline_setters_and_primitives_agree_with_the_interpreter() {
+    let answers = |jit: JitMode, threshold: u32, stress: u32| {
+        let (mut vm, _) = vm_with(jit, threshold, stress);
+        define(&mut vm, INLINE_SITES);
+        define(&mut vm, INLINE_DRIVER);
+        let out: Vec<String> = INLINE_EXPRS.iter().map(|e| eval(&mut vm, e)).collect();
+        if jit == JitMode::On {
+            for sel in ["set:times:", "mod:by:", "pct:by:", "div:by:", "eq:with:"] {
+                assert!(compiled(&mut vm, "InlD", sel), "{sel} is compiled");
+            }
+        }
+        out
+    };
+    let expected = answers(JitMode::Off, 0, 0);
+    assert_eq!(expected[2], "5");
+    for (jit, threshold, stress) in [
+        (JitMode::On, 20, 0),
+        (JitMode::Eager, 1, 0),
+        (JitMode::On, 20, 1),
+    ] {
+        let got = answers(jit, threshold, stress);
+        for ((e, a), b) in INLINE_EXPRS.iter().zip(&expected).zip(&got) {
+            assert_eq!(
+                a, b,
+                "{e} ({jit:?}, threshold {threshold}, stress {stress})"
+            );
+        }
+    }
+}
+
+#[test]
+fn inline_setters_and_primitives_follow_redefinition() {
+    // Warm sites inline a setter and primitives; redefining them (the setter into an ordinary
+    // method or a setter of another variable, the primitives into Smalltalk code) must reach
+    // those sites at once.
+    let (mut vm, _) = vm_with(JitMode::On, 20, 0);
+    define(&mut vm, INLINE_SITES);
+    define(&mut vm, INLINE_DRIVER);
+    eval(&mut vm, "InlD new warm");
+    assert!(compiled(&mut vm, "InlD", "set:times:"));
+    let setter = method_id(&mut vm, "InlP", "a:");
+    assert_eq!(
+        vm.methods.infos[setter as usize].activation,
+        smalt_vm::layout::Activation::Setter
+    );
+    assert_eq!(eval(&mut vm, "InlD new set: InlP new times: 10"), "10");
+    eval(&mut vm, "InlP compile: 'a: v a := v * 2'");
+    assert_eq!(eval(&mut vm, "InlD new set: InlP new times: 10"), "20");
+    eval(&mut vm, "InlP compile: 'a: v b := v'");
+    assert_eq!(
+        eval(
+            &mut vm,
+            "| p | p := InlP new. InlD new set: p times: 10. p b"
+        ),
+        "10"
+    );
+    assert_eq!(eval(&mut vm, "InlD new set: InlP new times: 10"), "nil");
+    eval(&mut vm, "InlP compile: 'a: v ^#notSelf'");
+    assert_eq!(eval(&mut vm, "InlD new set: InlP new to: 1"), "#notSelf");
+
+    assert_eq!(eval(&mut vm, "InlD new pct: 7 by: 3"), "1");
+    eval(&mut vm, "Integer compile: '% n ^#mine'");
+    assert_eq!(eval(&mut vm, "InlD new pct: 7 by: 3"), "#mine");
+    assert_eq!(eval(&mut vm, "InlD new div: 7.5 by: 2.5"), "3.0");
+    eval(&mut vm, "Double compile: '// n ^#mine'");
+    assert_eq!(eval(&mut vm, "InlD new div: 7.5 by: 2.5"), "#mine");
+    assert_eq!(eval(&mut vm, "InlD new eq: 'ab' with: 'ab'"), "true");
+    eval(&mut vm, "String compile: '= other ^#mine'");
+    assert_eq!(eval(&mut vm, "InlD new eq: 'ab' with: 'ab'"), "#mine");
+}

@@ -53,8 +53,8 @@ pub const READ_ONLY: u64 = 1 << 22;
 
 pub(crate) const CLASS_SHIFT: u32 = 0;
 pub(crate) const CLASS_MASK: u64 = (1 << 22) - 1;
-const FORMAT_SHIFT: u32 = 24;
-const FORMAT_MASK: u64 = 0x1F;
+pub(crate) const FORMAT_SHIFT: u32 = 24;
+pub(crate) const FORMAT_MASK: u64 = 0x1F;
 const HASH_SHIFT: u32 = 32;
 const HASH_MASK: u64 = (1 << 22) - 1;
 pub(crate) const SLOTS_SHIFT: u32 = 56;

@@ -35,6 +35,10 @@ pub const SLOT_0: i32 = 8;
 pub const OVERFLOW_WORD: i32 = -8;
 /// Mask of the class index in a header.
 pub const CLASS_MASK: u64 = crate::header::CLASS_MASK << crate::header::CLASS_SHIFT;
+/// Mask of the format field in a header (its value shifted by [`FORMAT_SHIFT`]).
+pub const FORMAT_MASK: u64 = crate::header::FORMAT_MASK << crate::header::FORMAT_SHIFT;
+/// Shift of the format field of a header.
+pub const FORMAT_SHIFT: u32 = crate::header::FORMAT_SHIFT;
 /// Shift of the slot-count field of a header.
 pub const SLOTS_SHIFT: u32 = crate::header::SLOTS_SHIFT;
 /// Mask of the slot count in an overflow word.
@@ -83,6 +87,17 @@ mod tests {
         assert_eq!((big.raw() >> SLOTS_SHIFT) as usize, OVERFLOW_SLOTS);
         assert_eq!(h.with_read_only(true).raw() & READ_ONLY, READ_ONLY);
         assert_eq!(h.raw() & READ_ONLY, 0);
+    }
+
+    #[test]
+    fn byte_objects_keep_their_bytes_little_endian_after_the_header() {
+        let mut heap = Heap::new(HeapConfig::default());
+        let o = heap.alloc_bytes_from(ClassIndex(9), b"abc").unwrap();
+        let h = heap.space[(o.offset() / 8) as usize];
+        assert_eq!((h & FORMAT_MASK) >> FORMAT_SHIFT, 8 | 5);
+        assert_eq!(h >> SLOTS_SHIFT, 1);
+        let w = heap.space[((o.offset() + SLOT_0 as u64) / 8) as usize];
+        assert_eq!(w & 0xFF_FFFF, u64::from_le_bytes(*b"abc\0\0\0\0\0"));
     }
 
     #[test]

@@ -170,7 +170,7 @@ impl Jit {
         vm.native.code_hi = hi;
         vm.native.bridge_entry = helpers.bridge;
         vm.native.dnu_entry = helpers.dnu;
-        vm.native.quick_entries = [0; 6];
+        vm.native.quick_entries = [0; vml::ACTIVATION_KINDS];
         let hit_counters = vm
             .options
             .jit_stats
@@ -253,9 +253,40 @@ impl Jit {
                         return 0;
                     }
                     let a = vm.methods.infos[e.method as usize].activation;
-                    if a.is_quick() { a as u8 } else { 0 }
+                    if a.is_quick() || a == Activation::Setter {
+                        a as u8
+                    } else {
+                        0
+                    }
                 })
                 .collect(),
+            site_prim: (0..info.num_sites as usize)
+                .map(|k| {
+                    let c = &vm.methods.cells[info.cell_base + k];
+                    let e = c.entries[0];
+                    let p = if e.class != 0 {
+                        vm.methods.infos[e.method as usize].primitive
+                    } else {
+                        // No feedback yet (a path not taken before compiling): guess from
+                        // the selector; the site tests the method it finds anyway.
+                        let sel = vm.string_value(c.selector).unwrap_or_default();
+                        let guess = match sel.as_str() {
+                            "/" => "doubleDivide",
+                            "//" => "doubleSomDivide",
+                            "\\\\" => "integerModulo",
+                            "%" => "integerPercent",
+                            _ => return (0, 0),
+                        };
+                        smalt_vm::tier::primitive_index(guess).unwrap_or(0)
+                    };
+                    let kind = inline_primitives()
+                        .iter()
+                        .find(|&&(index, _)| index == p && p != 0)
+                        .map_or(0, |&(_, kind)| kind);
+                    if kind == 0 { (0, 0) } else { (p, kind) }
+                })
+                .collect(),
+            string_eq_prim: smalt_vm::tier::primitive_index("stringEqual").unwrap_or(0),
             quick_entries: vm.native.quick_entries,
         }
     }
@@ -663,8 +694,29 @@ impl Tier for Jit {
     }
 }
 
+/// The primitives send sites can run inline: (primitive index, `translate::PRIM_*` kind).
+fn inline_primitives() -> &'static [(u16, u8)] {
+    static TABLE: std::sync::LazyLock<Vec<(u16, u8)>> = std::sync::LazyLock::new(|| {
+        use crate::translate::{PRIM_FLOAT_DIV, PRIM_INT_MOD, PRIM_STRING_EQ};
+        [
+            ("doubleDivide", PRIM_FLOAT_DIV),
+            ("doubleSomDivide", PRIM_FLOAT_DIV),
+            ("integerModulo", PRIM_INT_MOD),
+            ("integerPercent", PRIM_INT_MOD),
+            ("stringEqual", PRIM_STRING_EQ),
+        ]
+        .iter()
+        .filter_map(|&(name, kind)| Some((smalt_vm::tier::primitive_index(name)?, kind)))
+        .collect()
+    });
+    &TABLE
+}
+
 /// The native entries of quick methods, by `Activation` kind: they answer without a frame.
-fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 6], String> {
+fn quick_stubs(
+    module: &mut JITModule,
+    isa: &OwnedTargetIsa,
+) -> Result<[u64; smalt_vm::layout::ACTIVATION_KINDS], String> {
     use cranelift_codegen::ir::MemFlagsData;
     use cranelift_codegen::ir::types::I64;
     let mut ids = Vec::new();
@@ -742,7 +794,7 @@ fn quick_stubs(module: &mut JITModule, isa: &OwnedTargetIsa) -> Result<[u64; 6],
     module
         .finalize_definitions()
         .map_err(|e| format!("quick stub: {e}"))?;
-    let mut out = [0u64; 6];
+    let mut out = [0u64; vml::ACTIVATION_KINDS];
     for (kind, id) in ids {
         out[kind as usize] = module.get_finalized_function(id) as u64;
     }

@@ -92,9 +92,25 @@ pub struct MethodDesc {
     /// entry held when the method was compiled (0: none): such a site tests for that quick
     /// method's stub and answers inline instead of calling it.
     pub site_quick: Vec<u8>,
+    /// For each send site, the primitive its cell's first entry ran when the method was
+    /// compiled, if the site can run it inline: (primitive index, one of the `PRIM_*` kinds),
+    /// or (0, 0). Such a site tests the primitive of the method found and runs its common
+    /// case inline; anything else calls the method.
+    pub site_prim: Vec<(u16, u8)>,
+    /// The index of String's `=` primitive (0: none), tried inline by `=` sites.
+    pub string_eq_prim: u16,
     /// The quick-method stubs, by `Activation` kind (0 where there is none).
-    pub quick_entries: [u64; 6],
+    pub quick_entries: [u64; smalt_vm::layout::ACTIVATION_KINDS],
 }
+
+/// A primitive with a native fast path at send sites: Double `/` and `//` (an immediate float
+/// divided by an immediate float or a SmallInteger, with an immediate result).
+pub const PRIM_FLOAT_DIV: u8 = 1;
+/// SmallInteger `\\` and `%` (floored modulo) of two SmallIntegers, the divisor not zero.
+pub const PRIM_INT_MOD: u8 = 2;
+
+/// String `=` of two Strings or Symbols of up to eight bytes (longer ones call).
+pub const PRIM_STRING_EQ: u8 = 3;
 
 /// The special-selector opcodes whose slow path is a send through a cell of the native code
 /// (all of them: `value`/`value:` to something that is not a closure is a send too).
@@ -854,7 +870,8 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let nargs = d.cell_nargs.get(k).copied().unwrap_or(0) as usize;
                 self.flush();
                 let quick = d.site_quick.get(k).copied().unwrap_or(0);
-                self.ic_send(d.cell_base + k, nargs, i.next, quick);
+                let prim = d.site_prim.get(k).copied().unwrap_or((0, 0));
+                self.ic_send(d.cell_base + k, nargs, i.next, quick, prim);
             }
             Op::SuperSend => self.super_send(i),
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::BitAnd | Op::BitOr => self.arith(i),
@@ -1053,7 +1070,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// A send through cell `cell` (absolute index) of the receiver and `nargs` arguments on
     /// top of the flushed stack. `quick` (an `Activation` kind, or 0) is the quick method the
     /// cell was seen to call: the site answers it inline when the entry found is its stub.
-    fn ic_send(&mut self, cell: usize, nargs: usize, next: usize, quick: u8) {
+    fn ic_send(&mut self, cell: usize, nargs: usize, next: usize, quick: u8, prim: (u16, u8)) {
         let depth = self.stack.len();
         let rcv = self.load_frame(self.slot_off(depth - nargs - 1));
         let class = self.class_of(rcv);
@@ -1121,9 +1138,18 @@ impl<'a, 'b> Translator<'a, 'b> {
             let n = self.b.ins().iadd_imm_s(n, 1);
             self.b.ins().store(self.fl.cell, n, at, 0);
         }
-        let linked = self.b.ins().icmp_imm_u(IntCC::NotEqual, e0, 0);
         let call_args = [BlockArg::Value(e0), BlockArg::Value(m0)];
-        self.b.ins().brif(linked, call, &call_args, miss, &[]);
+        let setter = quick == Activation::Setter as u8 && nargs == 1;
+        let prim = if nargs == 1 { prim } else { (0, 0) };
+        if setter || prim.1 != 0 {
+            // The inline test looks at the method, not the entry, so entry 0 may have no
+            // native code yet (a setter or primitive method that native code never calls):
+            // `full` deals with that.
+            self.b.ins().jump(call, &call_args);
+        } else {
+            let linked = self.b.ins().icmp_imm_u(IntCC::NotEqual, e0, 0);
+            self.b.ins().brif(linked, call, &call_args, miss, &[]);
+        }
         self.b.switch_to_block(miss);
         let cell_index = self.iconst(cell as i64);
         let callee = self.iconst(self.h.send_miss as i64);
@@ -1141,7 +1167,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             .get(quick as usize)
             .copied()
             .unwrap_or(0);
-        if stub == 0 {
+        if stub == 0 && !setter && prim.1 == 0 {
             self.call_entry(p[0], p[1], nargs, next);
             self.all_mem(depth - nargs);
             return;
@@ -1152,16 +1178,101 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.append_block_param(join, I64);
         let quick_blk = self.new_block();
         let full = self.new_block();
-        let is_quick = self.b.ins().icmp_imm_s(IntCC::Equal, p[0], stub as i64);
-        self.b.ins().brif(is_quick, quick_blk, &[], full, &[]);
-        self.b.switch_to_block(quick_blk);
-        // (Read again: a miss called `rt_send_miss` since, which does not collect, but no
-        // reference is kept in a register across a call.)
-        let rcv = self.load_frame(self.slot_off(depth - nargs - 1));
-        let v = self.quick_answer(quick, rcv, p[1]);
-        self.jump(join, &[v]);
+        if setter {
+            // A setter has no stub (it runs as an ordinary method elsewhere): the site asks
+            // the info of the method found, which is always the current one.
+            let info = self.info_of(p[1]);
+            let kind = self
+                .b
+                .ins()
+                .uload8(I64, self.fl.cell, info, vml::info::ACTIVATION as i32);
+            let is_setter =
+                self.b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, kind, i64::from(Activation::Setter as u8));
+            let check = self.new_block();
+            self.b.ins().brif(is_setter, check, &[], full, &[]);
+            self.b.switch_to_block(check);
+            // The receiver is an object with that variable (as the interpreter's store
+            // assumes; checked here so that a mismatch takes the ordinary call).
+            let rcv = self.load_frame(self.slot_off(depth - 2));
+            let k = self
+                .b
+                .ins()
+                .uload16(I64, self.fl.cell, info, vml::info::QUICK_ARG as i32);
+            let tag = self.b.ins().band_imm_s(rcv, gcl::TAG_MASK as i64);
+            let is_ref = self.b.ins().icmp_imm_s(IntCC::Equal, tag, 0);
+            let has_slot = self.new_block();
+            self.b.ins().brif(is_ref, has_slot, &[], full, &[]);
+            self.b.switch_to_block(has_slot);
+            let h = self.header(rcv);
+            let n = self.num_slots(rcv, h);
+            let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, k, n);
+            self.b.ins().brif(inside, quick_blk, &[], full, &[]);
+            self.b.switch_to_block(quick_blk);
+            let v = self.load_frame(self.slot_off(depth - 1));
+            let off = self.b.ins().ishl_imm_s(k, 3);
+            let hb = self.hb();
+            let addr = self.b.ins().iadd(hb, rcv);
+            let addr = self.b.ins().iadd(addr, off);
+            self.b.ins().store(self.fl.heap, v, addr, gcl::SLOT_0);
+            self.jump(join, &[rcv]);
+        } else if prim.1 != 0 {
+            // The method found has that primitive (asked of its info, so redefinition needs
+            // nothing): its common case inline, anything else the call (the primitive, then
+            // the method's code if it fails).
+            let info = self.info_of(p[1]);
+            let pn = self
+                .b
+                .ins()
+                .uload16(I64, self.fl.cell, info, vml::info::PRIMITIVE as i32);
+            let is_prim = self.b.ins().icmp_imm_s(IntCC::Equal, pn, i64::from(prim.0));
+            let check = self.new_block();
+            self.b.ins().brif(is_prim, check, &[], full, &[]);
+            self.b.switch_to_block(check);
+            let rcv = self.load_frame(self.slot_off(depth - 2));
+            let arg = self.load_frame(self.slot_off(depth - 1));
+            let v = self.inline_primitive(prim.1, rcv, arg, full);
+            self.jump(join, &[v]);
+        } else {
+            let is_quick = self.b.ins().icmp_imm_s(IntCC::Equal, p[0], stub as i64);
+            self.b.ins().brif(is_quick, quick_blk, &[], full, &[]);
+            self.b.switch_to_block(quick_blk);
+            // (Read again: a miss called `rt_send_miss` since, which does not collect, but no
+            // reference is kept in a register across a call.)
+            let rcv = self.load_frame(self.slot_off(depth - nargs - 1));
+            let v = self.quick_answer(quick, rcv, p[1]);
+            self.jump(join, &[v]);
+        }
         self.b.switch_to_block(full);
-        self.call_entry(p[0], p[1], nargs, next);
+        let (entry, mid) = if setter || prim.1 != 0 {
+            let linked = self.new_block();
+            self.b.append_block_param(linked, I64);
+            self.b.append_block_param(linked, I64);
+            let relink = self.cold_block();
+            self.b.ins().brif(
+                p[0],
+                linked,
+                &[BlockArg::Value(p[0]), BlockArg::Value(p[1])],
+                relink,
+                &[],
+            );
+            self.b.switch_to_block(relink);
+            let cell_index = self.iconst(cell as i64);
+            let callee = self.iconst(self.h.send_miss as i64);
+            let inst =
+                self.b
+                    .ins()
+                    .call_indirect(self.sigs.miss, callee, &[self.vm, cell_index, class]);
+            let r = self.b.inst_results(inst).to_vec();
+            self.jump(linked, &r);
+            self.b.switch_to_block(linked);
+            let q = self.b.block_params(linked).to_vec();
+            (q[0], q[1])
+        } else {
+            (p[0], p[1])
+        };
+        self.call_entry(entry, mid, nargs, next);
         let v = self.load_frame(self.slot_off(depth - nargs - 1));
         self.jump(join, &[v]);
         self.b.switch_to_block(join);
@@ -1170,12 +1281,129 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.push(V::Val(v));
     }
 
+    /// The common case of primitive `kind` (a `PRIM_*`) for `rcv` and `arg`: its answer, or a
+    /// branch to `other` (the call) for anything else.
+    fn inline_primitive(&mut self, kind: u8, rcv: Value, arg: Value, other: Block) -> Value {
+        let ok = self.new_block();
+        self.b.append_block_param(ok, I64);
+        if kind == PRIM_FLOAT_DIV {
+            let tag = self.b.ins().band_imm_s(rcv, gcl::TAG_MASK as i64);
+            let float = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, tag, gcl::FLOAT_TAG as i64);
+            let float = self.b.ins().uextend(I64, float);
+            let nums = self.both_numbers(rcv, arg);
+            let both = self.b.ins().band(float, nums);
+            let compute = self.new_block();
+            self.b.ins().brif(both, compute, &[], other, &[]);
+            self.b.switch_to_block(compute);
+            let x = self.decode_float(rcv);
+            let y = self.number_as_double(arg);
+            let r = self.b.ins().fdiv(x, y);
+            let (w, fits) = self.encode_float(r);
+            self.b
+                .ins()
+                .brif(fits, ok, &[BlockArg::Value(w)], other, &[]);
+        } else if kind == PRIM_STRING_EQ {
+            let either = self.b.ins().bor(rcv, arg);
+            let tags = self.b.ins().band_imm_s(either, gcl::TAG_MASK as i64);
+            let refs = self.new_block();
+            self.b.ins().brif(tags, other, &[], refs, &[]);
+            self.b.switch_to_block(refs);
+            let hr = self.header(rcv);
+            let ha = self.header(arg);
+            let mut strings = Vec::new();
+            for h in [hr, ha] {
+                let c = self.b.ins().band_imm_s(h, gcl::CLASS_MASK as i64);
+                let s = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, c, i64::from(ci::STRING.0));
+                let y = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, c, i64::from(ci::SYMBOL.0));
+                strings.push(self.b.ins().bor(s, y));
+            }
+            let both = self.b.ins().band(strings[0], strings[1]);
+            let sized = self.new_block();
+            self.b.ins().brif(both, sized, &[], other, &[]);
+            self.b.switch_to_block(sized);
+            // The format holds the padding of the last slot: equal slot counts and formats
+            // are equal byte lengths.
+            let key = (gcl::FORMAT_MASK | (0xFF << gcl::SLOTS_SHIFT)) as i64;
+            let kr = self.b.ins().band_imm_s(hr, key);
+            let ka = self.b.ins().band_imm_s(ha, key);
+            let same = self.b.ins().icmp(IntCC::Equal, kr, ka);
+            let f = self.iconst(FALSE as i64);
+            let t = self.iconst(TRUE as i64);
+            let same_len = self.new_block();
+            self.b
+                .ins()
+                .brif(same, same_len, &[], ok, &[BlockArg::Value(f)]);
+            self.b.switch_to_block(same_len);
+            let slots = self.b.ins().ushr_imm_s(hr, i64::from(gcl::SLOTS_SHIFT));
+            let some = self.new_block();
+            self.b
+                .ins()
+                .brif(slots, some, &[], ok, &[BlockArg::Value(t)]);
+            self.b.switch_to_block(some);
+            let one = self.b.ins().icmp_imm_s(IntCC::Equal, slots, 1);
+            let word = self.new_block();
+            self.b.ins().brif(one, word, &[], other, &[]);
+            self.b.switch_to_block(word);
+            let wr = self.load_slot(rcv, 0);
+            let wa = self.load_slot(arg, 0);
+            let diff = self.b.ins().bxor(wr, wa);
+            // Only the bytes in use count (little-endian: the low ones).
+            let unused = self.b.ins().ushr_imm_s(hr, i64::from(gcl::FORMAT_SHIFT));
+            let unused = self.b.ins().band_imm_s(unused, 7);
+            let bits = self.b.ins().ishl_imm_s(unused, 3);
+            let all = self.iconst(-1);
+            let mask = self.b.ins().ushr(all, bits);
+            let diff = self.b.ins().band(diff, mask);
+            let eq = self.b.ins().icmp_imm_s(IntCC::Equal, diff, 0);
+            let v = self.b.ins().select(eq, t, f);
+            self.jump(ok, &[v]);
+        } else {
+            let ints = self.b.ins().band(rcv, arg);
+            let ints = self.is_small_int(ints);
+            let nonzero = self.new_block();
+            let compute = self.new_block();
+            self.b.ins().brif(ints, nonzero, &[], other, &[]);
+            self.b.switch_to_block(nonzero);
+            let y = self.b.ins().sshr_imm_s(arg, 1);
+            self.b.ins().brif(y, compute, &[], other, &[]);
+            self.b.switch_to_block(compute);
+            let x = self.b.ins().sshr_imm_s(rcv, 1);
+            // (x is at least SmallInteger minimum, so srem cannot overflow.)
+            let r = self.b.ins().srem(x, y);
+            let nz = self.b.ins().icmp_imm_s(IntCC::NotEqual, r, 0);
+            let signs = self.b.ins().bxor(r, y);
+            let differ = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, signs, 0);
+            let fix = self.b.ins().band(nz, differ);
+            let r2 = self.b.ins().iadd(r, y);
+            let r = self.b.ins().select(fix, r2, r);
+            let w = self.b.ins().ishl_imm_s(r, 1);
+            let w = self.b.ins().bor_imm_s(w, 1);
+            self.jump(ok, &[w]);
+        }
+        self.b.switch_to_block(ok);
+        self.b.block_params(ok)[0]
+    }
+
+    /// The address of the info of method `mid`.
+    fn info_of(&mut self, mid: Value) -> Value {
+        let off = self.b.ins().imul_imm_s(mid, vml::info::SIZE as i64);
+        let base = self.iconst(self.d.infos_base as i64);
+        self.b.ins().iadd(base, off)
+    }
+
     /// The answer of quick method `mid` of kind `kind` (an `Activation`) to `rcv`, as its
     /// stub computes it.
     fn quick_answer(&mut self, kind: u8, rcv: Value, mid: Value) -> Value {
-        let off = self.b.ins().imul_imm_s(mid, vml::info::SIZE as i64);
-        let base = self.iconst(self.d.infos_base as i64);
-        let info = self.b.ins().iadd(base, off);
+        let info = self.info_of(mid);
         match kind {
             k if k == Activation::ReturnSelf as u8 => rcv,
             k if k == Activation::ReturnConstant as u8 => {
@@ -1253,7 +1481,14 @@ impl<'a, 'b> Translator<'a, 'b> {
         let nargs = special_selector(i.op).map_or(0, |(_, n)| n);
         let cell = self.special_index[&i.pc];
         self.flush();
-        self.ic_send(cell, nargs, i.next, 0);
+        // `=` (ints and floats are inline already) is mostly String `=`: no feedback is needed,
+        // the site tests the primitive of the method it finds.
+        let prim = if i.op == Op::Eq && self.d.string_eq_prim != 0 {
+            (self.d.string_eq_prim, PRIM_STRING_EQ)
+        } else {
+            (0, 0)
+        };
+        self.ic_send(cell, nargs, i.next, 0, prim);
         self.pop_value()
     }
 
@@ -1751,7 +1986,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         } else {
             0
         };
-        self.ic_send(cell, nargs, i.next, quick);
+        self.ic_send(cell, nargs, i.next, quick, (0, 0));
         self.flush();
         self.jump(join, &[]);
         self.b.switch_to_block(join);

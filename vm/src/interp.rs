@@ -1577,7 +1577,8 @@ fn activate(
         // Native code, or time to compile: the slow path enters the tier.
         return false;
     }
-    if info.activation != Activation::Frame {
+    // (A setter runs as an ordinary method here.)
+    if info.activation as u8 >= Activation::Primitive as u8 {
         // Not rare, but cheaper than a frame either way: keep the frame path straight.
         std::hint::cold_path();
         if info.activation == Activation::Primitive {

@@ -260,17 +260,24 @@ pub enum Activation {
     /// An ordinary method: push a frame and run the bytecodes.
     #[default]
     Frame = 0,
+    /// A setter (`x: v  x := v`, answering the receiver): stores its argument into instance
+    /// variable `quick_arg`. It runs as an ordinary method (a frame) everywhere except at
+    /// native send sites that saw it, which do the store inline (see `docs/jit.md`).
+    Setter = 1,
     /// Run [`MethodInfo::prim_fn`] first; its bytecodes if it fails.
-    Primitive = 1,
+    Primitive = 2,
     /// Answers the receiver.
-    ReturnSelf = 2,
+    ReturnSelf = 3,
     /// Answers instance variable `quick_arg` of the receiver.
-    ReturnInstVar = 3,
+    ReturnInstVar = 4,
     /// Answers literal `quick_arg` of the method.
-    ReturnLiteral = 4,
+    ReturnLiteral = 5,
     /// Answers [`MethodInfo::quick_value`] (an immediate, nil, true or false).
-    ReturnConstant = 5,
+    ReturnConstant = 6,
 }
+
+/// Kinds of [`Activation`] (the size of tables indexed by one).
+pub const ACTIVATION_KINDS: usize = 7;
 
 impl Activation {
     /// Whether the method runs without a frame.

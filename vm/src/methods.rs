@@ -210,7 +210,7 @@ impl MethodTable {
         };
         let primitive = bits.primitive;
         let (activation, quick_arg, quick_value) = if primitive == 0 {
-            quick_kind(bytecodes, bits.flags)
+            quick_kind(bytecodes, bits.flags, bits.num_args)
         } else {
             (Activation::Primitive, 0, Word::INVALID)
         };
@@ -393,9 +393,10 @@ impl MethodTable {
 }
 
 /// How a method whose bytecodes are `code` runs (see [`Activation`]): quickly if its whole body
-/// answers the receiver, an instance variable, a literal or a constant. Blocks and marked
+/// answers the receiver, an instance variable, a literal or a constant; as a setter if it only
+/// stores its one argument into an instance variable and answers the receiver. Blocks and marked
 /// methods (`ensure:`, `on:do:`) never are.
-fn quick_kind(code: &[u8], flags: u8) -> (Activation, u16, Word) {
+fn quick_kind(code: &[u8], flags: u8, num_args: usize) -> (Activation, u16, Word) {
     use crate::bytecode::op;
     use crate::objects::{FLAG_BLOCK, FLAG_HANDLER, FLAG_UNWIND};
     let none = (Activation::Frame, 0, Word::INVALID);
@@ -405,6 +406,10 @@ fn quick_kind(code: &[u8], flags: u8) -> (Activation, u16, Word) {
     match *code {
         [op::ReturnSelf] | [op::PushSelf, op::ReturnTop] => {
             (Activation::ReturnSelf, 0, Word::INVALID)
+        }
+        // `x: v  x := v` (local 1 is the argument only when there is exactly one).
+        [op::PushLocal, 1, op::PopStoreInstVar, k, op::ReturnSelf] if num_args == 1 => {
+            (Activation::Setter, u16::from(k), Word::INVALID)
         }
         [op::PushInstVar, k, op::ReturnTop] => {
             (Activation::ReturnInstVar, u16::from(k), Word::INVALID)

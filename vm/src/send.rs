@@ -354,7 +354,7 @@ impl Vm {
         let info = &self.methods.infos[mid as usize];
         let rcv = self.stack[r.sp - 1 - nargs];
         let v = match info.activation {
-            Activation::Frame | Activation::Primitive => return false,
+            Activation::Frame | Activation::Setter | Activation::Primitive => return false,
             Activation::ReturnSelf => rcv,
             Activation::ReturnConstant => info.quick_value,
             Activation::ReturnLiteral => self.heap.slot(

@@ -159,7 +159,7 @@ pub struct NativeRuntime {
     /// Native entry that sends doesNotUnderstand: (its `mid` argument is the cell index).
     pub dnu_entry: u64,
     /// Native entries of quick methods, by [`Activation`] kind (0 = none).
-    pub quick_entries: [u64; 6],
+    pub quick_entries: [u64; crate::layout::ACTIVATION_KINDS],
 }
 
 /// The VM's side of tiering (not read by native code).
@@ -845,4 +845,9 @@ impl Vm {
     pub fn release_native_cells(&mut self, base: usize, n: usize) {
         self.methods.release_cells(base, n);
     }
+}
+
+/// The index of the primitive named `name` (as `MethodInfo::primitive` holds it), if any.
+pub fn primitive_index(name: &str) -> Option<u16> {
+    crate::prims::lookup(name)
 }

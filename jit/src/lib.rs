@@ -697,13 +697,17 @@ impl Tier for Jit {
 /// The primitives send sites can run inline: (primitive index, `translate::PRIM_*` kind).
 fn inline_primitives() -> &'static [(u16, u8)] {
     static TABLE: std::sync::LazyLock<Vec<(u16, u8)>> = std::sync::LazyLock::new(|| {
-        use crate::translate::{PRIM_FLOAT_DIV, PRIM_INT_MOD, PRIM_STRING_EQ};
+        use crate::translate::{
+            PRIM_FLOAT_DIV, PRIM_INT_MOD, PRIM_NEW, PRIM_NEW_SIZE, PRIM_STRING_EQ,
+        };
         [
             ("doubleDivide", PRIM_FLOAT_DIV),
             ("doubleSomDivide", PRIM_FLOAT_DIV),
             ("integerModulo", PRIM_INT_MOD),
             ("integerPercent", PRIM_INT_MOD),
             ("stringEqual", PRIM_STRING_EQ),
+            ("classNew", PRIM_NEW),
+            ("classNewSize", PRIM_NEW_SIZE),
         ]
         .iter()
         .filter_map(|&(name, kind)| Some((smalt_vm::tier::primitive_index(name)?, kind)))

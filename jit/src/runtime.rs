@@ -41,6 +41,7 @@ pub struct Helpers {
     pub bridge: u64,
     pub dnu: u64,
     pub landed: u64,
+    pub instantiate: u64,
     /// Eight words indexed by an immediate's tag: the "header" native code reads for an
     /// immediate, holding its class index where an object header does.
     pub immediate_headers: u64,
@@ -81,6 +82,7 @@ impl Helpers {
             bridge: rt_bridge as *const () as u64,
             dnu: rt_dnu as *const () as u64,
             landed: rt_landed as *const () as u64,
+            instantiate: rt_instantiate as *const () as u64,
             immediate_headers: IMMEDIATE_HEADERS.as_ptr() as u64,
         }
     }
@@ -235,4 +237,9 @@ pub(crate) extern "C" fn rt_dnu(vm: *mut Vm, fp: u64, cell: u64, _resume: u64) -
 /// caller's continuation (frame `fp` at `pc` with operand stack top `sp`), else `st`.
 pub(crate) extern "C" fn rt_landed(vm: *mut Vm, st: u64, fp: u64, pc: u64, sp: u64) -> u64 {
     vm!(vm).native_landed(st, fp as usize, pc as usize, sp as usize)
+}
+
+/// `new`/`new:` at a send site whose method found has that primitive: the instance, or 0.
+pub(crate) extern "C" fn rt_instantiate(vm: *mut Vm, fp: u64, sp: u64, pc: u64, nargs: u64) -> u64 {
+    vm!(vm).native_instantiate(fp as usize, sp as usize, pc as usize, nargs as usize)
 }

@@ -111,6 +111,16 @@ pub const PRIM_INT_MOD: u8 = 2;
 
 /// String `=` of two Strings or Symbols of up to eight bytes (longer ones call).
 pub const PRIM_STRING_EQ: u8 = 3;
+/// `new` / `basicNew` (no argument): the site calls the VM's allocation entry directly
+/// (`rt_instantiate`), without the activation and the generic primitive call.
+pub const PRIM_NEW: u8 = 4;
+/// `new:` / `basicNew:`, as [`PRIM_NEW`].
+pub const PRIM_NEW_SIZE: u8 = 5;
+
+/// The number of arguments of the sends a `PRIM_*` kind serves.
+fn prim_nargs(kind: u8) -> usize {
+    if kind == PRIM_NEW { 0 } else { 1 }
+}
 
 /// The special-selector opcodes whose slow path is a send through a cell of the native code
 /// (all of them: `value`/`value:` to something that is not a closure is a send too).
@@ -1140,7 +1150,11 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         let call_args = [BlockArg::Value(e0), BlockArg::Value(m0)];
         let setter = quick == Activation::Setter as u8 && nargs == 1;
-        let prim = if nargs == 1 { prim } else { (0, 0) };
+        let prim = if prim.1 != 0 && prim_nargs(prim.1) == nargs {
+            prim
+        } else {
+            (0, 0)
+        };
         if setter || prim.1 != 0 {
             // The inline test looks at the method, not the entry, so entry 0 may have no
             // native code yet (a setter or primitive method that native code never calls):
@@ -1230,10 +1244,29 @@ impl<'a, 'b> Translator<'a, 'b> {
             let check = self.new_block();
             self.b.ins().brif(is_prim, check, &[], full, &[]);
             self.b.switch_to_block(check);
-            let rcv = self.load_frame(self.slot_off(depth - 2));
-            let arg = self.load_frame(self.slot_off(depth - 1));
-            let v = self.inline_primitive(prim.1, rcv, arg, full);
-            self.jump(join, &[v]);
+            if prim.1 == PRIM_NEW || prim.1 == PRIM_NEW_SIZE {
+                // A call that may collect: the receiver and size stay in the frame (roots),
+                // and the answer is used only after the frame address and heap base are
+                // reloaded.
+                let sp = self.sp_index(depth);
+                let pcv = self.iconst(self.abs_pc(next));
+                let n = self.iconst(nargs as i64);
+                let v = self.call_helper(
+                    self.sigs.h5,
+                    self.h.instantiate,
+                    &[self.vm, self.fp, sp, pcv, n],
+                );
+                self.reload();
+                let made = self.new_block();
+                self.b.ins().brif(v, made, &[], full, &[]);
+                self.b.switch_to_block(made);
+                self.jump(join, &[v]);
+            } else {
+                let rcv = self.load_frame(self.slot_off(depth - 2));
+                let arg = self.load_frame(self.slot_off(depth - 1));
+                let v = self.inline_primitive(prim.1, rcv, arg, full);
+                self.jump(join, &[v]);
+            }
         } else {
             let is_quick = self.b.ins().icmp_imm_s(IntCC::Equal, p[0], stub as i64);
             self.b.ins().brif(is_quick, quick_blk, &[], full, &[]);

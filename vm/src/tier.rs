@@ -569,6 +569,25 @@ impl Vm {
         self.native_finish(res, r, fp, expect)
     }
 
+    /// `new` / `basicNew` (`nargs` 0) or `new:` / `basicNew:` (`nargs` 1) at a send site of
+    /// the native frame `fp` whose receiver (and size) are the top of its operand stack (top
+    /// `sp`, the frame continuing at `pc`), where the method found has that primitive: the new
+    /// instance, or 0 if the primitive does not simply answer one (the site then makes the
+    /// full call, which runs the primitive again and whatever follows its failure). A
+    /// safepoint; the operands stay on the stack, so they are roots.
+    pub fn native_instantiate(&mut self, fp: usize, sp: usize, pc: usize, nargs: usize) -> u64 {
+        self.regs = self.frame_regs(fp, sp, pc);
+        let p = if nargs == 0 {
+            crate::prims::objects::class_new(self, 0)
+        } else {
+            crate::prims::objects::class_new_size(self, 1)
+        };
+        match p {
+            Prim::Done(v) => v.raw(),
+            _ => 0,
+        }
+    }
+
     /// The primitive of method `mid`, for an activation being entered at `fp`: NORMAL (its
     /// value is in the receiver's slot), FAIL (run the bytecodes), UNWOUND or ERROR.
     pub fn native_primitive(&mut self, fp: usize, mid: u32) -> u64 {

@@ -288,12 +288,12 @@ fn object_size_indexable(vm: &mut Vm, n: usize) -> Prim {
 }
 
 /// `Class>>new` / `basicNew`: a new instance with nil named variables and no indexed part.
-fn class_new(vm: &mut Vm, n: usize) -> Prim {
+pub(crate) fn class_new(vm: &mut Vm, n: usize) -> Prim {
     instantiate(vm, n, 0)
 }
 
 /// `Class>>new:` / `basicNew:`: a new instance with `size` indexed elements.
-fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
+pub(crate) fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
     let size = match vm.size_arg(n, 1) {
         Ok(size) => size,
         Err(p) => return p,

@@ -307,8 +307,7 @@ pub(crate) fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
 
 fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {
     let cls = vm.rcv(n);
-    let spec = prim_try!(vm.instance_spec(cls));
-    let index = prim_try!(vm.index_of_class(cls));
+    let (index, spec) = prim_try!(vm.class_index_and_spec(cls));
     // Immediates have no instances to make; symbols are unique by their text (`asSymbol`
     // makes them); closures and contexts are made by the VM, which trusts their contents;
     // nil, true and false are unique (a second true would fail every ifTrue:); classes and

@@ -404,6 +404,34 @@ impl Heap {
         self.alloc_raw(class, format, slots, fill)
     }
 
+    /// The common case of [`Heap::alloc`], inline for the VM's allocation path: an object of
+    /// fewer than [`OVERFLOW_SLOTS`] slots without padding, with GC stress off and at least
+    /// two words to spare after it (as much as the VM's `reserve` asks before it allocates
+    /// without a collection), made exactly as [`Heap::alloc`] makes it. `None` otherwise: the
+    /// caller then takes the ordinary path (which may collect).
+    #[inline]
+    pub fn alloc_fast(&mut self, class: ClassIndex, format: Format, slots: usize) -> Option<Oop> {
+        if self.stress_interval != 0 || slots >= OVERFLOW_SLOTS || format.unused_bytes() != 0 {
+            return None;
+        }
+        let total = slots + 1;
+        let start = self.top;
+        if self.alloc_end().saturating_sub(start) < object_words(slots + 2) {
+            return None;
+        }
+        let fill = if format.is_pointers() {
+            self.nil.raw()
+        } else {
+            0
+        };
+        let words = self.space.get_mut(start..start + total)?;
+        words[0] = Header::new(class, format, slots).raw();
+        words[1..].fill(fill);
+        self.top = start + total;
+        self.stats.bytes_allocated += (total * WORD) as u64;
+        Some(Oop::from_index(start))
+    }
+
     /// Allocates a byte object holding `len` zero bytes.
     pub fn alloc_bytes(&mut self, class: ClassIndex, len: usize) -> Result<Oop, AllocError> {
         let slots = len.div_ceil(WORD);

@@ -492,6 +492,9 @@ impl Vm {
         format: Format,
         slots: usize,
     ) -> Result<Oop, VmError> {
+        if let Some(o) = self.heap.alloc_fast(class, format, slots) {
+            return Ok(o);
+        }
         self.reserve(Self::object_words(slots))?;
         Ok(self.alloc_reserved(class, format, slots))
     }

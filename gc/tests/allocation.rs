@@ -382,7 +382,7 @@ fn the_fast_allocation_path_makes_what_alloc_makes_or_declines() {
         (Format::Indexable, 0),
         (Format::FixedIndexable, 7),
         (Format::Words, 2),
-        (Format::Indexable, OVERFLOW_SLOTS - 1),
+        (Format::Indexable, OVERFLOW_SLOTS - 3),
     ] {
         let x = a.alloc(ClassIndex(12), format, slots).unwrap();
         let y = b.alloc_fast(ClassIndex(12), format, slots).unwrap();
@@ -404,8 +404,10 @@ fn the_fast_allocation_path_makes_what_alloc_makes_or_declines() {
             .is_none()
     );
     b.set_stress(1);
+    assert_eq!(b.native_limit(), 0);
     assert!(b.alloc_fast(ClassIndex(12), Format::Fixed, 1).is_none());
     b.set_stress(0);
+    assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
     // Nor does it allocate the last words the VM's reserve keeps free.
     let free = b.free_words();
     b.alloc(ClassIndex(12), Format::Indexable, free - 12)
@@ -413,4 +415,14 @@ fn the_fast_allocation_path_makes_what_alloc_makes_or_declines() {
     assert_eq!(b.free_words(), 10);
     assert!(b.alloc_fast(ClassIndex(12), Format::Indexable, 8).is_none());
     assert!(b.alloc_fast(ClassIndex(12), Format::Indexable, 7).is_some());
+    // The limit follows the space through collections, growth and the reserve.
+    let mut roots = VecRoots::default();
+    for _ in 0..3 {
+        b.collect(&mut roots, 100_000).unwrap();
+        assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
+    }
+    b.release_reserve();
+    assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
+    assert!(b.rearm_reserve());
+    assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
 }

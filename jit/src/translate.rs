@@ -78,6 +78,9 @@ pub struct MethodDesc {
     pub cell_nargs: Vec<u8>,
     /// The value of each literal that is an immediate (embedded as a constant).
     pub literal_immediates: Vec<Option<u64>>,
+    /// For each literal that is a block whose closures need no outer context: the class
+    /// index of those closures (`PushClosure` of it allocates inline); 0 for the others.
+    pub closure_classes: Vec<u32>,
     /// Index of the first of the cells for this code's special-selector send sites.
     pub special_cells: usize,
     /// Address of cell 0.
@@ -836,6 +839,13 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let n = t.iconst(k as i64);
                 t.call_helper(t.sigs.h5, t.h.make_array, &[vm, fp, sp, pc, n])
             }),
+            Op::PushClosure
+                if d.closure_classes.get(k).copied().unwrap_or(0) != 0
+                    && closure::FIRST_COPIED + (i.operands[1] as usize) + 2
+                        < gcl::OVERFLOW_SLOTS =>
+            {
+                self.inline_closure(i, k, d.closure_classes[k]);
+            }
             Op::PushClosure => {
                 let n = i.operands[1] as usize;
                 self.runtime_op(i, n, 1, |t, sp, pc| {
@@ -1017,6 +1027,96 @@ impl<'a, 'b> Translator<'a, 'b> {
         let after = depth - pops + pushes;
         self.after_call(st, i.next, after);
         self.all_mem(after);
+    }
+
+    /// `PushClosure k n` of a block that needs no outer context (closures of class `class`):
+    /// the closure is bumped from the heap inline (see `smalt_gc::layout`), its header and
+    /// every slot written before anything else runs; when the heap's native limit is reached
+    /// (always under GC stress) the runtime makes it, and may collect.
+    fn inline_closure(&mut self, i: Instr, k: usize, class: u32) {
+        let n = i.operands[1] as usize;
+        self.flush();
+        let depth = self.stack.len();
+        let slots = closure::FIRST_COPIED + n;
+        let words = (slots + 1) as i64;
+        let heap = vml::VM_HEAP as i32;
+        let top = self
+            .b
+            .ins()
+            .load(I64, self.fl.vm, self.vm, heap + gcl::HEAP_TOP as i32);
+        let limit = self.b.ins().load(
+            I64,
+            self.fl.vm,
+            self.vm,
+            heap + gcl::HEAP_NATIVE_LIMIT as i32,
+        );
+        let new_top = self.b.ins().iadd_imm_s(top, words);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, new_top, limit);
+        let fast = self.new_block();
+        let slow = self.cold_block();
+        let join = self.new_block();
+        self.b.append_block_param(join, I64);
+        self.b.ins().brif(fits, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        self.b
+            .ins()
+            .store(self.fl.vm, new_top, self.vm, heap + gcl::HEAP_TOP as i32);
+        let bytes_off = heap + gcl::HEAP_BYTES_ALLOCATED as i32;
+        let bytes = self.b.ins().load(I64, self.fl.vm, self.vm, bytes_off);
+        let bytes = self.b.ins().iadd_imm_s(bytes, words * 8);
+        self.b.ins().store(self.fl.vm, bytes, self.vm, bytes_off);
+        let obj = self.b.ins().ishl_imm_s(top, 3);
+        let header = smalt_gc::Header::new(
+            smalt_gc::ClassIndex(class),
+            smalt_gc::Format::FixedIndexable,
+            slots,
+        )
+        .raw();
+        let hv = self.iconst(header as i64);
+        let hb = self.hb();
+        let addr = self.b.ins().iadd(hb, obj);
+        self.b.ins().store(self.fl.heap, hv, addr, 0);
+        let nil = self
+            .b
+            .ins()
+            .load(I64, self.fl.vm, self.vm, heap + gcl::HEAP_NIL as i32);
+        self.store_slot(obj, closure::OUTER_CONTEXT, nil);
+        let code = match self.literal(k) {
+            V::Val(v) => v,
+            V::Const(c) => self.iconst(c),
+            _ => unreachable!("literals are values or constants"),
+        };
+        self.store_slot(obj, closure::CODE, code);
+        let rcv = self.load_frame(self.local_off(0));
+        self.store_slot(obj, closure::RECEIVER, rcv);
+        for j in 0..n {
+            let v = self.load_frame(self.slot_off(depth - n + j));
+            self.store_slot(obj, closure::FIRST_COPIED + j, v);
+        }
+        self.jump(join, &[obj]);
+
+        self.b.switch_to_block(slow);
+        let sp = self.sp_index(depth);
+        let pc = self.iconst(self.abs_pc(i.next));
+        let kv = self.iconst(k as i64);
+        let nv = self.iconst(n as i64);
+        let st = self.call_helper(
+            self.sigs.h6,
+            self.h.push_closure,
+            &[self.vm, self.fp, sp, pc, kv, nv],
+        );
+        self.after_call(st, i.next, depth - n + 1);
+        let v = self.load_frame(self.slot_off(depth - n));
+        self.jump(join, &[v]);
+
+        self.b.switch_to_block(join);
+        self.all_mem(depth - n);
+        let v = self.b.block_params(join)[0];
+        self.push(V::Val(v));
     }
 
     /// After a call with status `st`: continue if NORMAL, or if UNWOUND left the VM exactly at

@@ -74,11 +74,12 @@ impl Heap {
                 Format::Bytes { unused } if unused != 0 && end == h + 1 => {
                     return Err(bad(h, "byte object with padding but no slots"));
                 }
-                Format::Bytes { .. } if header.is_ascii() => {
-                    if !self.bytes(Oop::from_index(h)).is_ascii() {
-                        return Err(bad(h, "byte object marked ASCII with other bytes"));
-                    }
+                Format::Bytes { .. }
+                    if header.is_ascii() && !self.bytes(Oop::from_index(h)).is_ascii() =>
+                {
+                    return Err(bad(h, "byte object marked ASCII with other bytes"));
                 }
+                Format::Bytes { .. } => {}
                 _ if header.is_ascii() => {
                     return Err(bad(h, "object that holds no bytes marked ASCII"));
                 }

@@ -170,10 +170,18 @@ fn string_substring(vm: &mut Vm, n: usize) -> Prim {
         if !in_bounds(s.len()) {
             return Prim::Fail;
         }
-        s[start as usize - 1..end as usize]
-            .iter()
-            .map(|&b| char::from(b))
-            .collect()
+        // ASCII bytes are their own UTF-8: copied as they are (a short one through the stack,
+        // since the receiver's bytes cannot be borrowed across the allocation).
+        let bytes = &s[start as usize - 1..end as usize];
+        let mut short = [0u8; 32];
+        let copy: std::borrow::Cow<[u8]> = match short.get_mut(..bytes.len()) {
+            Some(buf) => {
+                buf.copy_from_slice(bytes);
+                std::borrow::Cow::Borrowed(buf)
+            }
+            None => std::borrow::Cow::Owned(bytes.to_vec()),
+        };
+        return done(vm.alloc_bytes(ci::STRING, &copy).map(|o| o.word()));
     } else {
         let s = String::from_utf8_lossy(s);
         if !in_bounds(s.chars().count()) {

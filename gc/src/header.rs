@@ -3,7 +3,7 @@
 //! ```text
 //!  63        56 55  54 53                  32 31 29 28    24 23 22 21                  0
 //! +------------+------+----------------------+-----+--------+--+--+---------------------+
-//! | num slots  |  --  |  identity hash (22)  | gc  | format |--|ro|  class index (22)   |
+//! | num slots  |  --  |  identity hash (22)  | gc  | format |as|ro|  class index (22)   |
 //! +------------+------+----------------------+-----+--------+--+--+---------------------+
 //! ```
 //!
@@ -11,6 +11,11 @@
 //!   Index 0 is never a class.
 //! * **ro** ([`READ_ONLY`]): the object is read-only (literals); the VM's primitives refuse to
 //!   change it. The collector copies the bit with the header.
+//! * **as** ([`ASCII`]): a byte object whose bytes are all known to be ASCII (below 128), so
+//!   that character indices are byte indices without a pass over the string. Set when a byte
+//!   object is made from ASCII bytes (or zeros) and by [`crate::Heap::bytes_are_ascii`] after
+//!   a pass; cleared by every way of writing raw contents ([`crate::Heap::bytes_mut`],
+//!   `words_mut`, `copy_slots`). Clear means "not known", never "not ASCII".
 //! * **format** ([`Format`]): how the slots are laid out and whether the collector scans them.
 //! * **gc bits**: [`GC_FORWARDED`] marks a from-space header that the collector replaced by a
 //!   forwarding word (see below); the other two are reserved for the generational collector
@@ -50,6 +55,8 @@ pub const MAX_CLASS_INDEX: u32 = (1 << 22) - 1;
 pub const GC_FORWARDED: u64 = 1 << 29;
 /// Header bit: the object is read-only.
 pub const READ_ONLY: u64 = 1 << 22;
+/// Header bit: the bytes of this byte object are all ASCII (see the module docs).
+pub const ASCII: u64 = 1 << 23;
 
 pub(crate) const CLASS_SHIFT: u32 = 0;
 pub(crate) const CLASS_MASK: u64 = (1 << 22) - 1;
@@ -218,6 +225,21 @@ impl Header {
             Header(self.0 | READ_ONLY)
         } else {
             Header(self.0 & !READ_ONLY)
+        }
+    }
+
+    /// Whether the object's bytes are known to be ASCII.
+    #[inline]
+    pub const fn is_ascii(self) -> bool {
+        self.0 & ASCII != 0
+    }
+
+    /// Same header, with the bytes known to be ASCII or not known.
+    pub const fn with_ascii(self, ascii: bool) -> Header {
+        if ascii {
+            Header(self.0 | ASCII)
+        } else {
+            Header(self.0 & !ASCII)
         }
     }
 

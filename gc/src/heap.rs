@@ -471,13 +471,17 @@ impl Heap {
             return Err(AllocError::TooLarge { slots });
         }
         let unused = (slots * WORD - len) as u8;
-        self.alloc_raw(class, Format::Bytes { unused }, slots, 0)
+        let oop = self.alloc_raw(class, Format::Bytes { unused }, slots, 0)?;
+        // Zeros are ASCII.
+        self.set_ascii(oop, true);
+        Ok(oop)
     }
 
     /// Allocates a byte object holding a copy of `bytes`.
     pub fn alloc_bytes_from(&mut self, class: ClassIndex, bytes: &[u8]) -> Result<Oop, AllocError> {
         let oop = self.alloc_bytes(class, bytes.len())?;
         self.bytes_mut(oop).copy_from_slice(bytes);
+        self.set_ascii(oop, bytes.is_ascii());
         Ok(oop)
     }
 
@@ -754,6 +758,7 @@ impl Heap {
         assert!(from_start + n <= self.num_slots(from) && to_start + n <= self.num_slots(to));
         let (f, t) = (from.index() + 1 + from_start, to.index() + 1 + to_start);
         self.space.copy_within(f..f + n, t);
+        self.set_ascii(to, false);
     }
 
     // ---- byte and word objects ---------------------------------------------------------------
@@ -767,14 +772,49 @@ impl Heap {
         &bytes[..bytes.len() - fmt.unused_bytes()]
     }
 
-    /// The bytes of a byte object, mutably.
+    /// The bytes of a byte object, mutably. They are no longer known to be ASCII (see
+    /// [`Heap::bytes_are_ascii`]).
     pub fn bytes_mut(&mut self, oop: Oop) -> &mut [u8] {
+        self.set_ascii(oop, false);
         let fmt = self.format(oop);
         let n = self.num_slots(oop);
         let i = oop.index() + 1;
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut self.space[i..i + n]);
         let len = bytes.len() - fmt.unused_bytes();
         &mut bytes[..len]
+    }
+
+    /// Whether every byte of a byte object is ASCII: answered from the header bit when it is
+    /// known, otherwise by one pass over the bytes, whose answer the bit then keeps until the
+    /// bytes are next written.
+    pub fn bytes_are_ascii(&mut self, oop: Oop) -> bool {
+        if self.header(oop).is_ascii() {
+            return true;
+        }
+        let ascii = self.bytes(oop).is_ascii();
+        if ascii {
+            self.set_ascii(oop, true);
+        }
+        ascii
+    }
+
+    /// Overwrites the bytes `at .. at + src.len()` of a byte object with `src`; what was known
+    /// of its bytes being ASCII stays known if `src` is ASCII.
+    pub fn write_bytes(&mut self, oop: Oop, at: usize, src: &[u8]) {
+        let keep = self.header(oop).is_ascii() && src.is_ascii();
+        self.bytes_mut(oop)[at..at + src.len()].copy_from_slice(src);
+        if keep {
+            self.set_ascii(oop, true);
+        }
+    }
+
+    /// Records whether an object's bytes are known to be ASCII.
+    #[inline]
+    fn set_ascii(&mut self, oop: Oop, ascii: bool) {
+        let h = self.header(oop);
+        if h.is_ascii() != ascii {
+            self.set_header(oop, h.with_ascii(ascii));
+        }
     }
 
     /// The number of bytes of a byte object.
@@ -790,6 +830,7 @@ impl Heap {
 
     /// The raw words of a word object, mutably.
     pub fn words_mut(&mut self, oop: Oop) -> &mut [u64] {
+        self.set_ascii(oop, false);
         let n = self.num_slots(oop);
         let i = oop.index() + 1;
         &mut self.space[i..i + n]

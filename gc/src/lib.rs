@@ -28,7 +28,8 @@ mod word;
 pub use class_table::ClassTable;
 pub use collector::Roots;
 pub use header::{
-    ClassIndex, Format, GC_FORWARDED, Header, MAX_CLASS_INDEX, MAX_HASH, OVERFLOW_SLOTS, READ_ONLY,
+    ASCII, ClassIndex, Format, GC_FORWARDED, Header, MAX_CLASS_INDEX, MAX_HASH, OVERFLOW_SLOTS,
+    READ_ONLY,
 };
 pub use heap::{
     AllocError, GcStats, Handle, HandleMark, Heap, HeapConfig, MAX_OBJECT_SLOTS, MAX_SPACE_BYTES,

@@ -12,7 +12,7 @@
 use crate::collector::Roots;
 use crate::header::{Format, Header};
 use crate::heap::{Heap, method_pointer_end, method_pointer_slots, object_extent};
-use crate::word::{TAG_MASK, Word};
+use crate::word::{Oop, TAG_MASK, Word};
 
 /// The first problem the verifier found.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +73,15 @@ impl Heap {
                 }
                 Format::Bytes { unused } if unused != 0 && end == h + 1 => {
                     return Err(bad(h, "byte object with padding but no slots"));
+                }
+                Format::Bytes { .. }
+                    if header.is_ascii() && !self.bytes(Oop::from_index(h)).is_ascii() =>
+                {
+                    return Err(bad(h, "byte object marked ASCII with other bytes"));
+                }
+                Format::Bytes { .. } => {}
+                _ if header.is_ascii() => {
+                    return Err(bad(h, "object that holds no bytes marked ASCII"));
                 }
                 _ => {}
             }
@@ -311,6 +320,21 @@ mod tests {
         // The high bits of slot 0 do not count.
         heap.set_slot(m, 0, Word::small_int((7 << 16) | 2));
         heap.verify(&mut ()).unwrap();
+    }
+
+    #[test]
+    fn an_ascii_mark_must_be_true() {
+        let (mut heap, a, _, b) = heap();
+        assert!(heap.header(b).is_ascii());
+        heap.bytes_mut(b)[1] = 0xC3;
+        let h = heap.header(b).with_ascii(true);
+        heap.set_header(b, h);
+        bad_object(&heap, "marked ASCII with other bytes");
+        heap.bytes_mut(b)[1] = b'b';
+        heap.verify(&mut ()).unwrap();
+        let h = heap.header(a).with_ascii(true);
+        heap.set_header(a, h);
+        bad_object(&heap, "holds no bytes marked ASCII");
     }
 
     #[test]

@@ -578,3 +578,43 @@ fn the_read_only_bit_survives_collections() {
     assert!(!heap.is_read_only(roots.oop(2)));
     assert_eq!(heap.bytes(roots.oop(1)), b"lit");
 }
+
+#[test]
+fn byte_objects_know_when_their_bytes_are_ascii() {
+    let mut heap = heap();
+    let mut roots = VecRoots::default();
+    let c = CLS;
+    // Made from ASCII bytes or zeros: known; from other bytes: not known.
+    let a = heap.alloc_bytes_from(c, b"hello").unwrap();
+    assert!(heap.header(a).is_ascii());
+    let z = heap.alloc_bytes(c, 12).unwrap();
+    assert!(heap.header(z).is_ascii());
+    let u = heap.alloc_bytes_from(c, "héllo".as_bytes()).unwrap();
+    assert!(!heap.header(u).is_ascii());
+    assert!(!heap.bytes_are_ascii(u));
+    // Writing ASCII keeps it known; writing anything else, or through bytes_mut, forgets it.
+    heap.write_bytes(a, 1, b"E");
+    assert!(heap.header(a).is_ascii());
+    heap.write_bytes(a, 1, &[0xC3]);
+    assert!(!heap.header(a).is_ascii());
+    assert!(!heap.bytes_are_ascii(a));
+    heap.write_bytes(a, 1, b"e");
+    assert!(!heap.header(a).is_ascii(), "not known until a pass");
+    assert!(heap.bytes_are_ascii(a), "a pass finds it");
+    assert!(heap.header(a).is_ascii(), "and the header keeps it");
+    heap.bytes_mut(a)[0] = b'j';
+    assert!(!heap.header(a).is_ascii());
+    assert!(heap.bytes_are_ascii(a));
+    // Copying raw slots into it forgets it too.
+    heap.copy_slots(u, 0, a, 0, 1);
+    assert!(!heap.header(a).is_ascii());
+    assert_eq!(heap.bytes(a), &"héllo".as_bytes()[..5]);
+    assert!(!heap.bytes_are_ascii(a));
+    // The bit moves with the object.
+    let b = heap.alloc_bytes_from(c, b"kept").unwrap();
+    roots.strong.push(b.word());
+    collect(&mut heap, &mut roots);
+    let b = roots.oop(0);
+    assert!(heap.header(b).is_ascii());
+    assert_eq!(heap.bytes(b), b"kept");
+}

@@ -245,7 +245,7 @@ fn object_at_put(vm: &mut Vm, n: usize) -> Prim {
             let i = prim_try!(vm.index_arg(n, 1, len));
             let b = prim_try!(v.as_small_int().and_then(|b| u8::try_from(b).ok()));
             let old = vm.heap.bytes(o)[i];
-            vm.heap.bytes_mut(o)[i] = b;
+            vm.heap.write_bytes(o, i, &[b]);
             // A String stays UTF-8: a byte that breaks the encoding is not stored.
             if (old >= 0x80 || b >= 0x80)
                 && vm.is_string_like(vm.heap.header(o).class_index())
@@ -521,7 +521,7 @@ fn object_replace_from(vm: &mut Vm, n: usize) -> Prim {
             return Prim::Fail;
         }
         let bytes = vm.heap.bytes(src)[rep as usize - 1..rep as usize - 1 + count].to_vec();
-        vm.heap.bytes_mut(dst)[start as usize - 1..stop as usize].copy_from_slice(&bytes);
+        vm.heap.write_bytes(dst, start as usize - 1, &bytes);
         return Prim::Done(dst.word());
     }
     let (d0, dn) = prim_try!(indexable_range(vm, dst));

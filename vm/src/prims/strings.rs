@@ -1,7 +1,10 @@
 //! String, Symbol and Character primitives.
 //!
 //! Strings and Symbols hold UTF-8. Indices and sizes count characters; for ASCII strings (the
-//! common case, checked at machine speed) they are byte positions. Storing a character whose
+//! common case) they are byte positions. Whether a string is ASCII is kept in its header
+//! (`Heap::bytes_are_ascii`): known from its making, or learnt by one pass that holds until the
+//! string's bytes are next written, so `at:`, `size` and substrings of a long ASCII string
+//! cost the same at any length. Storing a character whose
 //! encoding has another length than the one it replaces would need to resize the string, which
 //! objects cannot do: `at:put:` fails then (documented in docs/som-differences.md).
 
@@ -15,9 +18,16 @@ fn text(vm: &Vm, w: Word) -> Option<String> {
     vm.string_value(w)
 }
 
-/// The byte range of the `i`-th character (0-based) of `s`.
-fn char_range(s: &[u8], i: usize) -> Option<(usize, usize)> {
-    if s.is_ascii() {
+/// The bytes of the string-like `w` and whether they are all ASCII.
+fn string_and_ascii(vm: &mut Vm, w: Word) -> Option<(&[u8], bool)> {
+    vm.string_bytes(w)?;
+    let ascii = vm.heap.bytes_are_ascii(w.oop());
+    Some((vm.heap.bytes(w.oop()), ascii))
+}
+
+/// The byte range of the `i`-th character (0-based) of `s` (`ascii` if its bytes are).
+fn char_range(s: &[u8], ascii: bool, i: usize) -> Option<(usize, usize)> {
+    if ascii {
         return (i < s.len()).then_some((i, i + 1));
     }
     let st = std::str::from_utf8(s).ok()?;
@@ -25,8 +35,8 @@ fn char_range(s: &[u8], i: usize) -> Option<(usize, usize)> {
     Some((start, start + c.len_utf8()))
 }
 
-fn char_count(s: &[u8]) -> usize {
-    if s.is_ascii() {
+fn char_count(s: &[u8], ascii: bool) -> usize {
+    if ascii {
         s.len()
     } else {
         String::from_utf8_lossy(s).chars().count()
@@ -34,8 +44,8 @@ fn char_count(s: &[u8]) -> usize {
 }
 
 fn string_length(vm: &mut Vm, n: usize) -> Prim {
-    let s = prim_try!(vm.string_bytes(vm.rcv(n)));
-    Prim::Done(Word::from_usize(char_count(s)))
+    let (s, ascii) = prim_try!(string_and_ascii(vm, vm.rcv(n)));
+    Prim::Done(Word::from_usize(char_count(s, ascii)))
 }
 
 fn string_at(vm: &mut Vm, n: usize) -> Prim {
@@ -43,8 +53,8 @@ fn string_at(vm: &mut Vm, n: usize) -> Prim {
     if i < 1 {
         return Prim::Fail;
     }
-    let s = prim_try!(vm.string_bytes(vm.rcv(n)));
-    let (a, b) = prim_try!(char_range(s, i as usize - 1));
+    let (s, ascii) = prim_try!(string_and_ascii(vm, vm.rcv(n)));
+    let (a, b) = prim_try!(char_range(s, ascii, i as usize - 1));
     let c = prim_try!(
         std::str::from_utf8(&s[a..b])
             .ok()
@@ -61,14 +71,14 @@ fn string_at_put(vm: &mut Vm, n: usize) -> Prim {
     if i < 1 {
         return Prim::Fail;
     }
-    let s = prim_try!(vm.string_bytes(w));
-    let (a, b) = prim_try!(char_range(s, i as usize - 1));
+    let (s, ascii) = prim_try!(string_and_ascii(vm, w));
+    let (a, b) = prim_try!(char_range(s, ascii, i as usize - 1));
     let mut buf = [0u8; 4];
     let enc = c.encode_utf8(&mut buf).as_bytes();
     if enc.len() != b - a {
         return Prim::Fail;
     }
-    vm.heap.bytes_mut(o)[a..b].copy_from_slice(enc);
+    vm.heap.write_bytes(o, a, enc);
     Prim::Done(vm.arg(n, 2))
 }
 
@@ -145,25 +155,33 @@ fn string_as_string(vm: &mut Vm, n: usize) -> Prim {
 }
 
 /// SOM `primSubstringFrom:to:` / `copyFrom:to:`: characters start..=end (1-based). An ASCII
-/// receiver (the common case) is sliced by bytes, so taking a few characters out of a long
-/// string costs what the substring costs, not a pass over the whole receiver.
+/// receiver (the common case, known from its header) is sliced by bytes, so taking a few
+/// characters out of a long string costs what the substring costs, not a pass over the
+/// receiver.
 fn string_substring(vm: &mut Vm, n: usize) -> Prim {
     let start = prim_try!(vm.int_arg(n, 1));
     let end = prim_try!(vm.int_arg(n, 2));
-    let s = prim_try!(vm.string_bytes(vm.rcv(n)));
+    let (s, ascii) = prim_try!(string_and_ascii(vm, vm.rcv(n)));
     let in_bounds = |len: usize| start >= 1 && end <= len as i64 && end >= start - 1;
     // Characters 1..=end are bytes 1..=end when those bytes are ASCII: only that prefix is
-    // checked, not the whole string (a parser taking one-character substrings of a long text
-    // would otherwise scan all of it at every step).
-    let ascii_prefix = end >= 0 && end as usize <= s.len() && s[..end as usize].is_ascii();
+    // checked when the whole string is not known to be ASCII.
+    let ascii_prefix = ascii || end >= 0 && end as usize <= s.len() && s[..end as usize].is_ascii();
     let sub: String = if ascii_prefix {
         if !in_bounds(s.len()) {
             return Prim::Fail;
         }
-        s[start as usize - 1..end as usize]
-            .iter()
-            .map(|&b| char::from(b))
-            .collect()
+        // ASCII bytes are their own UTF-8: copied as they are (a short one through the stack,
+        // since the receiver's bytes cannot be borrowed across the allocation).
+        let bytes = &s[start as usize - 1..end as usize];
+        let mut short = [0u8; 32];
+        let copy: std::borrow::Cow<[u8]> = match short.get_mut(..bytes.len()) {
+            Some(buf) => {
+                buf.copy_from_slice(bytes);
+                std::borrow::Cow::Borrowed(buf)
+            }
+            None => std::borrow::Cow::Owned(bytes.to_vec()),
+        };
+        return done(vm.alloc_bytes(ci::STRING, &copy).map(|o| o.word()));
     } else {
         let s = String::from_utf8_lossy(s);
         if !in_bounds(s.chars().count()) {

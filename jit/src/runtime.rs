@@ -240,8 +240,9 @@ pub(crate) extern "C" fn rt_landed(vm: *mut Vm, st: u64, fp: u64, pc: u64, sp: u
 }
 
 /// `new`/`new:` at a send site whose method found has that primitive: the instance, or 0.
-pub(crate) extern "C" fn rt_instantiate(vm: *mut Vm, fp: u64, sp: u64, pc: u64, nargs: u64) -> u64 {
-    vm!(vm).native_instantiate(fp as usize, sp as usize, pc as usize, nargs as usize)
+/// Never collects.
+pub(crate) extern "C" fn rt_instantiate(vm: *mut Vm, sp: u64, nargs: u64) -> u64 {
+    vm!(vm).native_instantiate(sp as usize, nargs as usize)
 }
 
 #[cfg(test)]

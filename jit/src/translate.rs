@@ -115,7 +115,8 @@ pub const PRIM_INT_MOD: u8 = 2;
 /// String `=` of two Strings or Symbols of up to eight bytes (longer ones call).
 pub const PRIM_STRING_EQ: u8 = 3;
 /// `new` / `basicNew` (no argument): the site calls the VM's allocation entry directly
-/// (`rt_instantiate`), without the activation and the generic primitive call.
+/// (`rt_instantiate`, which never collects), without the activation and the generic
+/// primitive call.
 pub const PRIM_NEW: u8 = 4;
 /// `new:` / `basicNew:`, as [`PRIM_NEW`].
 pub const PRIM_NEW_SIZE: u8 = 5;
@@ -1345,18 +1346,12 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.b.ins().brif(is_prim, check, &[], full, &[]);
             self.b.switch_to_block(check);
             if prim.1 == PRIM_NEW || prim.1 == PRIM_NEW_SIZE {
-                // A call that may collect: the receiver and size stay in the frame (roots),
-                // and the answer is used only after the frame address and heap base are
-                // reloaded.
+                // The VM makes the object if it fits without a collection (the call never
+                // collects); anything else is the full call. The receiver and size stay in
+                // the frame.
                 let sp = self.sp_index(depth);
-                let pcv = self.iconst(self.abs_pc(next));
                 let n = self.iconst(nargs as i64);
-                let v = self.call_helper(
-                    self.sigs.h5,
-                    self.h.instantiate,
-                    &[self.vm, self.fp, sp, pcv, n],
-                );
-                self.reload();
+                let v = self.call_helper(self.sigs.h3, self.h.instantiate, &[self.vm, sp, n]);
                 let made = self.new_block();
                 self.b.ins().brif(v, made, &[], full, &[]);
                 self.b.switch_to_block(made);

@@ -569,23 +569,23 @@ impl Vm {
         self.native_finish(res, r, fp, expect)
     }
 
-    /// `new` / `basicNew` (`nargs` 0) or `new:` / `basicNew:` (`nargs` 1) at a send site of
-    /// the native frame `fp` whose receiver (and size) are the top of its operand stack (top
-    /// `sp`, the frame continuing at `pc`), where the method found has that primitive: the new
-    /// instance, or 0 if the primitive does not simply answer one (the site then makes the
-    /// full call, which runs the primitive again and whatever follows its failure). A
-    /// safepoint; the operands stay on the stack, so they are roots.
-    pub fn native_instantiate(&mut self, fp: usize, sp: usize, pc: usize, nargs: usize) -> u64 {
-        self.regs = self.frame_regs(fp, sp, pc);
-        let p = if nargs == 0 {
-            crate::prims::objects::class_new(self, 0)
+    /// `new` / `basicNew` (`nargs` 0) or `new:` / `basicNew:` (`nargs` 1) at a native send site
+    /// whose receiver (and size) are the top of the VM stack below `sp`, where the method found
+    /// has that primitive: the new instance when it is a pointer or word object that fits
+    /// without a collection, else 0 (the site then makes the full call: the primitive, which may
+    /// collect or fail, then the method's code). Never collects, so an out-of-memory condition
+    /// is met by the primitive alone, as in the interpreter.
+    pub fn native_instantiate(&mut self, sp: usize, nargs: usize) -> u64 {
+        let cls = self.stack[sp - 1 - nargs];
+        let size = if nargs == 0 {
+            0
         } else {
-            crate::prims::objects::class_new_size(self, 1)
+            match self.stack[sp - 1].as_small_int() {
+                Some(v) if v >= 0 => v as usize,
+                _ => return 0,
+            }
         };
-        match p {
-            Prim::Done(v) => v.raw(),
-            _ => 0,
-        }
+        crate::prims::objects::instantiate_fast(self, cls, size).map_or(0, Word::raw)
     }
 
     /// The primitive of method `mid`, for an activation being entered at `fp`: NORMAL (its

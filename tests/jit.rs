@@ -781,3 +781,165 @@ fn inline_setters_and_primitives_follow_redefinition() {
     eval(&mut vm, "String compile: '= other ^#mine'");
     assert_eq!(eval(&mut vm, "InlD new eq: 'ab' with: 'ab'"), "#mine");
 }
+
+/// Allocation at native send sites (`new`, `basicNew`, `new:`, `basicNew:` answered by the
+/// VM's allocation entry) and closures made in native code, under GC stress, with the new
+/// objects referenced from every kind of slot: named and indexed variables of other new
+/// objects, temps, copied values of closures, the operand stack of a pending send.
+#[test]
+fn allocation_at_native_sites_under_gc_stress() {
+    let src = "Alloc = (
+        | a b |
+        a = ( ^a ) b = ( ^b )
+        fill: n = ( | arr t blk |
+            arr := Array new: n.
+            t := Alloc basicNew.
+            blk := [:i | (Alloc new) setA: i b: (String new: i) ].
+            1 to: n do: [:i | arr at: i put: (blk value: i) ].
+            a := Array basicNew: 3.
+            a at: 1 put: arr; at: 2 put: t; at: 3 put: (Array with: (Object new) with: (Array new: 2)).
+            b := [:k | (arr at: k) a + (Array new: k) size ].
+            ^(Array with: (Alloc new setA: (Array new: 1) b: nil) with: a with: (b value: n)) )
+        setA: x b: y = ( a := x. b := y )
+        check: n = ( | r s |
+            r := self fill: n.
+            s := 0.
+            (r at: 2) first do: [:e | s := s + e a + e b size ].
+            ^Array with: s with: (r at: 3) with: ((r at: 2) at: 3) size with: (r at: 1) a size )
+    )";
+    let expr =
+        "(1 to: 12) collect: [:n | (Alloc new check: n) , (Array with: (Array new: 0) size)]";
+    let mut interp = interpreter();
+    define(&mut interp, src);
+    let want = eval(&mut interp, expr);
+    assert!(!want.starts_with("error"), "{want}");
+    for mode in [JitMode::Eager, JitMode::On] {
+        let (mut vm, _) = vm_with(mode, 2, 1);
+        define(&mut vm, src);
+        assert_eq!(eval(&mut vm, expr), want, "{mode:?}");
+        assert!(compiled(&mut vm, "Alloc", "fill:"), "{mode:?}");
+        assert!(vm.heap.stats().collections > 100, "{mode:?}");
+    }
+}
+
+/// A native `new:` site that runs out of memory raises OutOfMemory, which is catchable, and
+/// the site goes on working after it; so does a size no heap can hold.
+#[test]
+fn out_of_memory_at_a_native_allocation_site() {
+    smalt_jit::install();
+    let mut options = VmOptions {
+        jit: JitMode::Eager,
+        jit_threshold: 1,
+        ..VmOptions::default()
+    };
+    options.heap.max_bytes = 3 << 20;
+    options.heap.initial_bytes = options.heap.initial_bytes.min(3 << 20);
+    let mut vm = Vm::new(options).expect("the VM starts");
+    let out = Capture::default();
+    vm.out = Box::new(out.clone());
+    vm.err = Box::new(out.clone());
+    define(
+        &mut vm,
+        "Hog = (
+            grow = ( | a | a := nil.
+                [ true ] whileTrue: [ a := (Array new: 64) at: 1 put: a; yourself ] )
+            make: n = ( ^Array new: n )
+            run = ( ^[ self grow ] on: OutOfMemory do: [:e | e return: #caught ] )
+        )",
+    );
+    assert_eq!(eval(&mut vm, "Hog new run"), "#caught");
+    assert!(compiled(&mut vm, "Hog", "grow"));
+    assert_eq!(eval(&mut vm, "Hog new run"), "#caught");
+    assert_eq!(eval(&mut vm, "(Hog new make: 5) size"), "5");
+    assert_eq!(
+        eval(
+            &mut vm,
+            "[ Hog new make: 1000000000000 ] on: OutOfMemory do: [:e | e return: #huge ]"
+        ),
+        "#huge"
+    );
+    assert_eq!(eval(&mut vm, "(Hog new make: 7) size"), "7");
+}
+
+/// `new` / `basicNew` / `new:` redefined on the class side while sites that saw the primitive
+/// are warm in native code: the next send runs the new method at once.
+#[test]
+fn allocation_sites_see_redefined_new_at_once() {
+    let mut vm = eager();
+    define(
+        &mut vm,
+        "Made = (
+            | v |
+            v = ( ^v )
+            make = ( ^Made new )
+            makeBasic = ( ^Made basicNew )
+            makeArray: n = ( ^Array new: n )
+        )",
+    );
+    for _ in 0..3 {
+        assert_eq!(eval(&mut vm, "Made new make class name"), "#Made");
+        assert_eq!(eval(&mut vm, "Made new makeBasic v"), "nil");
+        assert_eq!(eval(&mut vm, "(Made new makeArray: 3) size"), "3");
+    }
+    assert!(compiled(&mut vm, "Made", "make"));
+    assert_eq!(
+        eval(&mut vm, "Made class compile: 'new ^42'. Made basicNew make"),
+        "42"
+    );
+    assert_eq!(
+        eval(
+            &mut vm,
+            "| m | m := Made basicNew. Made class compile: 'basicNew ^#basic'. m makeBasic"
+        ),
+        "#basic"
+    );
+    assert_eq!(
+        eval(
+            &mut vm,
+            "| r | Made class removeSelector: #new. Made class removeSelector: #basicNew.
+             Array class compile: 'new: n ^n * 2'. r := Made new makeArray: 4.
+             Array class removeSelector: #new:. r"
+        ),
+        "8"
+    );
+    assert_eq!(
+        eval(
+            &mut vm,
+            "(Made new make class name) -> (Made new makeBasic class name)"
+        ),
+        "#Made->#Made"
+    );
+    assert_eq!(eval(&mut vm, "(Made new makeArray: 4) size"), "4");
+}
+
+/// Closures made in native code capture copied values (by value, as the interpreter does)
+/// and return non-locally from their home method, under GC stress.
+#[test]
+fn closures_made_natively_copy_values_and_return_non_locally() {
+    let src = "Clo = (
+        adders: k = ( ^(1 to: 4) collect: [:i | [:y | y + i + k]] )
+        find: x in: arr = ( arr do: [:e | e = x ifTrue: [ ^e * 10 ] ]. ^nil )
+        nested: n = ( | t | t := 0.
+            1 to: n do: [:i | #(1 2) do: [:j | i * j > 6 ifTrue: [ ^Array with: i with: j with: t ]. t := t + j ] ].
+            ^t )
+    )";
+    let exprs = [
+        "((Clo new adders: 100) collect: [:b | b value: 1000]) asArray",
+        "Clo new find: 3 in: #(1 2 3 4)",
+        "Clo new find: 9 in: #(1 2 3 4)",
+        "Clo new nested: 10",
+        "Clo new nested: 2",
+    ];
+    let mut interp = interpreter();
+    define(&mut interp, src);
+    let want: Vec<String> = exprs.iter().map(|e| eval(&mut interp, e)).collect();
+    for mode in [JitMode::Eager, JitMode::On] {
+        let (mut vm, _) = vm_with(mode, 2, 1);
+        define(&mut vm, src);
+        for _ in 0..3 {
+            let got: Vec<String> = exprs.iter().map(|e| eval(&mut vm, e)).collect();
+            assert_eq!(got, want, "{mode:?}");
+        }
+        assert!(compiled(&mut vm, "Clo", "nested:"), "{mode:?}");
+    }
+}

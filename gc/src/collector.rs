@@ -177,6 +177,7 @@ impl Heap {
         self.stats.bytes_copied += (live * 8) as u64;
         self.stats.live_bytes_after_last = live * 8;
         let result = self.grow_after_collection(need_slots);
+        self.update_native_limit();
         self.stats.total_time += started.elapsed();
         result
     }

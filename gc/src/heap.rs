@@ -143,6 +143,12 @@ pub struct Heap {
     pub(crate) stress_interval: u32,
     pub(crate) stress_counter: u32,
     hash_state: u32,
+    /// The word index allocation from native code and [`Heap::alloc_fast`] may not pass:
+    /// [`Heap::alloc_end`] less the two words of headroom the VM's `reserve` keeps, or 0
+    /// under GC stress (so that every allocation takes the path that may collect). Kept
+    /// current by everything that changes the space, the reserve or stress mode
+    /// ([`Heap::update_native_limit`]); native code reads it (`layout::HEAP_NATIVE_LIMIT`).
+    pub(crate) native_limit: usize,
 }
 
 impl Heap {
@@ -206,7 +212,9 @@ impl Heap {
             stress_counter: 0,
             hash_state: hash_state.max(1),
             reserve_released: false,
-        })
+            native_limit: 0,
+        }
+        .with_native_limit())
     }
 
     /// The used words of the space, `0 .. top` (word 0 reserved): what an image saves, after a
@@ -249,7 +257,9 @@ impl Heap {
             stress_interval: 0,
             stress_counter: 0,
             hash_state: 0x2545_F491,
-        })
+            native_limit: 0,
+        }
+        .with_native_limit())
     }
 
     /// Sets the value new pointer slots are filled with (the VM's nil), and makes it a root.
@@ -358,6 +368,26 @@ impl Heap {
     /// collection could not make room, to signal OutOfMemory).
     pub fn release_reserve(&mut self) {
         self.reserve_released = true;
+        self.update_native_limit();
+    }
+
+    /// Recomputes [`Heap::native_limit`] after the space, the reserve or stress mode changed.
+    pub(crate) fn update_native_limit(&mut self) {
+        self.native_limit = if self.stress_interval != 0 {
+            0
+        } else {
+            self.alloc_end().saturating_sub(2)
+        };
+    }
+
+    fn with_native_limit(mut self) -> Heap {
+        self.update_native_limit();
+        self
+    }
+
+    /// The limit native allocation checks against (see the field); for tests.
+    pub fn native_limit(&self) -> usize {
+        self.native_limit
     }
 
     /// Whether the reserve is released (an out-of-memory condition is being handled).
@@ -372,6 +402,7 @@ impl Heap {
             let end = self.space.len() - self.reserve_words().min(self.space.len() / 2);
             if self.top <= end {
                 self.reserve_released = false;
+                self.update_native_limit();
             }
         }
         !self.reserve_released
@@ -402,6 +433,35 @@ impl Heap {
             0
         };
         self.alloc_raw(class, format, slots, fill)
+    }
+
+    /// The common case of [`Heap::alloc`], inline for the VM's allocation path: an object of
+    /// fewer than [`OVERFLOW_SLOTS`] − 2 slots without padding, with GC stress off and at least
+    /// two words to spare after it (as much as the VM's `reserve` asks before it allocates
+    /// without a collection), made exactly as [`Heap::alloc`] makes it. `None` otherwise: the
+    /// caller then takes the ordinary path (which may collect).
+    #[inline]
+    pub fn alloc_fast(&mut self, class: ClassIndex, format: Format, slots: usize) -> Option<Oop> {
+        if slots >= OVERFLOW_SLOTS - 2 || format.unused_bytes() != 0 {
+            return None;
+        }
+        let total = slots + 1;
+        let start = self.top;
+        // (0 under stress.)
+        if start + total > self.native_limit {
+            return None;
+        }
+        let fill = if format.is_pointers() {
+            self.nil.raw()
+        } else {
+            0
+        };
+        let words = self.space.get_mut(start..start + total)?;
+        words[0] = Header::new(class, format, slots).raw();
+        words[1..].fill(fill);
+        self.top = start + total;
+        self.stats.bytes_allocated += (total * WORD) as u64;
+        Some(Oop::from_index(start))
     }
 
     /// Allocates a byte object holding `len` zero bytes.
@@ -514,6 +574,7 @@ impl Heap {
     pub fn set_stress(&mut self, interval: u32) {
         self.stress_interval = interval;
         self.stress_counter = 0;
+        self.update_native_limit();
     }
 
     /// Whether GC stress mode is on.

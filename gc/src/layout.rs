@@ -19,9 +19,23 @@
 //! doubles with a biased exponent outside [`FLOAT_EXP_MIN`]`..=`[`FLOAT_EXP_MAX`] (and not ±0)
 //! are boxed.
 //!
-//! Allocation from native code goes through the VM (a runtime call that may collect); the
-//! heap's allocation pointer is a word index in a growable space that native code does not
-//! bump itself.
+//! Allocation from native code: small objects of a known shape (closures) are bumped inline
+//! from the heap's own allocation pointer, a word index read and written at [`HEAP_TOP`] of
+//! the `Heap` (itself at a fixed offset in the VM):
+//!
+//! ```text
+//!   top = load64 [heap + HEAP_TOP]
+//!   if top + words > load64 [heap + HEAP_NATIVE_LIMIT]: call the VM (may collect)
+//!   store64 [heap + HEAP_TOP] = top + words
+//!   add64   [heap + HEAP_BYTES_ALLOCATED], 8 words
+//!   ref = 8 top; header and every slot written before anything else runs
+//! ```
+//!
+//! The limit is 0 under GC stress, so that every allocation then takes the call (which
+//! collects); otherwise it keeps the two words of headroom the VM's `reserve` keeps, so that
+//! inline allocation never uses memory the VM's own path would have collected for. Objects
+//! with an overflow word (255 slots or more) are never made inline. Anything else (`new`
+//! and friends, arrays) goes through the VM.
 
 pub use crate::header::{OVERFLOW_SLOTS, READ_ONLY};
 pub use crate::word::{CHAR_TAG, FLOAT_TAG, SMALL_INT_MAX, SMALL_INT_MIN, SMALL_INT_TAG, TAG_MASK};
@@ -51,6 +65,18 @@ pub const FLOAT_EXP_MIN: u64 = crate::word::FLOAT_EXP_MIN;
 pub const FLOAT_EXP_MAX: u64 = crate::word::FLOAT_EXP_MAX;
 /// Bits of the low tag an immediate float is shifted over.
 pub const FLOAT_SHIFT: u32 = 3;
+
+/// Byte offset in a `Heap` of its allocation pointer (a `usize` word index: the next object
+/// starts there).
+pub const HEAP_TOP: usize = std::mem::offset_of!(crate::Heap, top);
+/// Byte offset in a `Heap` of the `usize` word index inline allocation may not pass (0 under
+/// GC stress).
+pub const HEAP_NATIVE_LIMIT: usize = std::mem::offset_of!(crate::Heap, native_limit);
+/// Byte offset in a `Heap` of nil (the word new pointer slots are filled with).
+pub const HEAP_NIL: usize = std::mem::offset_of!(crate::Heap, nil);
+/// Byte offset in a `Heap` of the `u64` count of bytes allocated (heap statistics).
+pub const HEAP_BYTES_ALLOCATED: usize = std::mem::offset_of!(crate::Heap, stats)
+    + std::mem::offset_of!(crate::GcStats, bytes_allocated);
 
 /// The class indices of immediates by their low three bits (0 = a reference: read the header),
 /// packed four bits each, for `(IMMEDIATE_CLASSES >> (4 * (word & 7))) & 15`.
@@ -109,6 +135,29 @@ mod tests {
         let at = |byte: i64| words[((o.offset() as i64 + byte) / 8) as usize];
         assert_eq!(at(i64::from(SLOT_0) + 5 * 8), Word::small_int(77).raw());
         assert_eq!(at(i64::from(OVERFLOW_WORD)) & OVERFLOW_COUNT_MASK, 300);
+    }
+
+    #[test]
+    fn allocation_fields_are_words_inside_the_heap() {
+        // (What native code reads there is checked from the JIT's side, which may read raw
+        // memory: `smalt_jit::runtime` tests.)
+        let offsets = [HEAP_TOP, HEAP_NATIVE_LIMIT, HEAP_NIL, HEAP_BYTES_ALLOCATED];
+        for (i, &a) in offsets.iter().enumerate() {
+            assert_eq!(a % 8, 0);
+            assert!(a + 8 <= std::mem::size_of::<Heap>());
+            for &b in &offsets[i + 1..] {
+                assert!(a.abs_diff(b) >= 8);
+            }
+        }
+        let mut heap = Heap::new(HeapConfig::default());
+        assert_eq!(
+            heap.native_limit(),
+            heap.used_bytes() / 8 + heap.free_words() - 2
+        );
+        heap.set_stress(1);
+        assert_eq!(heap.native_limit(), 0);
+        heap.set_stress(0);
+        assert!(heap.native_limit() > 0);
     }
 
     #[test]

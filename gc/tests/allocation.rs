@@ -365,3 +365,64 @@ fn poisoned_spare_space_is_harmless() {
         assert_eq!(list_len(&heap, &roots), 500 * (round + 1));
     }
 }
+
+#[test]
+fn the_fast_allocation_path_makes_what_alloc_makes_or_declines() {
+    let mut a = Heap::new(HeapConfig::default());
+    let mut b = Heap::new(HeapConfig::default());
+    let nil = a.alloc(ClassIndex(9), Format::Fixed, 0).unwrap().word();
+    assert_eq!(
+        b.alloc(ClassIndex(9), Format::Fixed, 0).unwrap().word(),
+        nil
+    );
+    a.set_nil(nil);
+    b.set_nil(nil);
+    for (format, slots) in [
+        (Format::Fixed, 3),
+        (Format::Indexable, 0),
+        (Format::FixedIndexable, 7),
+        (Format::Words, 2),
+        (Format::Indexable, OVERFLOW_SLOTS - 3),
+    ] {
+        let x = a.alloc(ClassIndex(12), format, slots).unwrap();
+        let y = b.alloc_fast(ClassIndex(12), format, slots).unwrap();
+        assert_eq!(x, y, "{format:?}");
+        assert_eq!(a.header(x), b.header(y), "{format:?}");
+        for i in 0..slots {
+            assert_eq!(a.slot(x, i), b.slot(y, i), "{format:?} {i}");
+        }
+        assert_eq!(a.used_bytes(), b.used_bytes());
+        assert_eq!(a.stats().bytes_allocated, b.stats().bytes_allocated);
+    }
+    // Big objects, padded byte formats and GC stress take the ordinary path.
+    assert!(
+        b.alloc_fast(ClassIndex(12), Format::Indexable, OVERFLOW_SLOTS)
+            .is_none()
+    );
+    assert!(
+        b.alloc_fast(ClassIndex(12), Format::Bytes { unused: 3 }, 1)
+            .is_none()
+    );
+    b.set_stress(1);
+    assert_eq!(b.native_limit(), 0);
+    assert!(b.alloc_fast(ClassIndex(12), Format::Fixed, 1).is_none());
+    b.set_stress(0);
+    assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
+    // Nor does it allocate the last words the VM's reserve keeps free.
+    let free = b.free_words();
+    b.alloc(ClassIndex(12), Format::Indexable, free - 12)
+        .unwrap();
+    assert_eq!(b.free_words(), 10);
+    assert!(b.alloc_fast(ClassIndex(12), Format::Indexable, 8).is_none());
+    assert!(b.alloc_fast(ClassIndex(12), Format::Indexable, 7).is_some());
+    // The limit follows the space through collections, growth and the reserve.
+    let mut roots = VecRoots::default();
+    for _ in 0..3 {
+        b.collect(&mut roots, 100_000).unwrap();
+        assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
+    }
+    b.release_reserve();
+    assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
+    assert!(b.rearm_reserve());
+    assert_eq!(b.native_limit(), b.used_bytes() / 8 + b.free_words() - 2);
+}

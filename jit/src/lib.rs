@@ -225,8 +225,37 @@ impl Jit {
                 w.is_immediate().then_some(w.raw())
             })
             .collect();
+        let closure_classes = (0..info.num_literals)
+            .map(|k| {
+                let w = vm.literal(info.method, k);
+                let Some(o) = w.as_oop() else { return 0 };
+                if !matches!(vm.heap.format(o), smalt_gc::Format::CompiledMethod { .. }) {
+                    return 0;
+                }
+                let id = vm.method_id(w);
+                let Some(b) = vm.methods.infos.get(id.0 as usize) else {
+                    return 0;
+                };
+                if id == MethodId::NONE
+                    || b.method != w
+                    || !b.is_block()
+                    || b.flags & smalt_vm::objects::FLAG_NEEDS_OUTER != 0
+                {
+                    return 0;
+                }
+                use smalt_vm::objects::class_index as ci;
+                match b.num_args {
+                    0 => ci::BLOCK1,
+                    1 => ci::BLOCK2,
+                    2 => ci::BLOCK3,
+                    _ => ci::BLOCK,
+                }
+                .0
+            })
+            .collect();
         let (name, _) = Self::name_of(vm, info.method);
         MethodDesc {
+            closure_classes,
             mid,
             name,
             code,
@@ -697,13 +726,17 @@ impl Tier for Jit {
 /// The primitives send sites can run inline: (primitive index, `translate::PRIM_*` kind).
 fn inline_primitives() -> &'static [(u16, u8)] {
     static TABLE: std::sync::LazyLock<Vec<(u16, u8)>> = std::sync::LazyLock::new(|| {
-        use crate::translate::{PRIM_FLOAT_DIV, PRIM_INT_MOD, PRIM_STRING_EQ};
+        use crate::translate::{
+            PRIM_FLOAT_DIV, PRIM_INT_MOD, PRIM_NEW, PRIM_NEW_SIZE, PRIM_STRING_EQ,
+        };
         [
             ("doubleDivide", PRIM_FLOAT_DIV),
             ("doubleSomDivide", PRIM_FLOAT_DIV),
             ("integerModulo", PRIM_INT_MOD),
             ("integerPercent", PRIM_INT_MOD),
             ("stringEqual", PRIM_STRING_EQ),
+            ("classNew", PRIM_NEW),
+            ("classNewSize", PRIM_NEW_SIZE),
         ]
         .iter()
         .filter_map(|&(name, kind)| Some((smalt_vm::tier::primitive_index(name)?, kind)))

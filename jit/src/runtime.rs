@@ -41,6 +41,7 @@ pub struct Helpers {
     pub bridge: u64,
     pub dnu: u64,
     pub landed: u64,
+    pub instantiate: u64,
     /// Eight words indexed by an immediate's tag: the "header" native code reads for an
     /// immediate, holding its class index where an object header does.
     pub immediate_headers: u64,
@@ -81,6 +82,7 @@ impl Helpers {
             bridge: rt_bridge as *const () as u64,
             dnu: rt_dnu as *const () as u64,
             landed: rt_landed as *const () as u64,
+            instantiate: rt_instantiate as *const () as u64,
             immediate_headers: IMMEDIATE_HEADERS.as_ptr() as u64,
         }
     }
@@ -235,4 +237,40 @@ pub(crate) extern "C" fn rt_dnu(vm: *mut Vm, fp: u64, cell: u64, _resume: u64) -
 /// caller's continuation (frame `fp` at `pc` with operand stack top `sp`), else `st`.
 pub(crate) extern "C" fn rt_landed(vm: *mut Vm, st: u64, fp: u64, pc: u64, sp: u64) -> u64 {
     vm!(vm).native_landed(st, fp as usize, pc as usize, sp as usize)
+}
+
+/// `new`/`new:` at a send site whose method found has that primitive: the instance, or 0.
+/// Never collects.
+pub(crate) extern "C" fn rt_instantiate(vm: *mut Vm, sp: u64, nargs: u64) -> u64 {
+    vm!(vm).native_instantiate(sp as usize, nargs as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use smalt_gc::layout as gcl;
+    use smalt_vm::layout as vml;
+    use smalt_vm::{Vm, VmOptions};
+
+    /// The heap fields inline allocation reads and writes, read the way native code does: at
+    /// their offsets from the `*mut Vm`.
+    #[test]
+    fn heap_allocation_fields_at_their_offsets_from_the_vm() {
+        let mut vm = Vm::new(VmOptions::default()).expect("the VM starts");
+        let read = |vm: &Vm, off: usize| {
+            let p: *const Vm = vm;
+            // SAFETY: `off` is the offset of a word-sized field of `vm.heap` (offset_of! in
+            // the layout modules), inside the live `vm`, read with a u64's size and alignment.
+            unsafe { p.cast::<u8>().add(vml::VM_HEAP + off).cast::<u64>().read() }
+        };
+        assert_eq!(read(&vm, gcl::HEAP_TOP) as usize * 8, vm.heap.used_bytes());
+        assert_eq!(read(&vm, gcl::HEAP_NIL), vm.nil().raw());
+        assert_eq!(
+            read(&vm, gcl::HEAP_BYTES_ALLOCATED),
+            vm.heap.stats().bytes_allocated
+        );
+        let limit = read(&vm, gcl::HEAP_NATIVE_LIMIT) as usize;
+        assert_eq!(limit, vm.heap.used_bytes() / 8 + vm.heap.free_words() - 2);
+        vm.heap.set_stress(1);
+        assert_eq!(read(&vm, gcl::HEAP_NATIVE_LIMIT), 0);
+    }
 }

@@ -78,6 +78,9 @@ pub struct MethodDesc {
     pub cell_nargs: Vec<u8>,
     /// The value of each literal that is an immediate (embedded as a constant).
     pub literal_immediates: Vec<Option<u64>>,
+    /// For each literal that is a block whose closures need no outer context: the class
+    /// index of those closures (`PushClosure` of it allocates inline); 0 for the others.
+    pub closure_classes: Vec<u32>,
     /// Index of the first of the cells for this code's special-selector send sites.
     pub special_cells: usize,
     /// Address of cell 0.
@@ -111,6 +114,17 @@ pub const PRIM_INT_MOD: u8 = 2;
 
 /// String `=` of two Strings or Symbols of up to eight bytes (longer ones call).
 pub const PRIM_STRING_EQ: u8 = 3;
+/// `new` / `basicNew` (no argument): the site calls the VM's allocation entry directly
+/// (`rt_instantiate`, which never collects), without the activation and the generic
+/// primitive call.
+pub const PRIM_NEW: u8 = 4;
+/// `new:` / `basicNew:`, as [`PRIM_NEW`].
+pub const PRIM_NEW_SIZE: u8 = 5;
+
+/// The number of arguments of the sends a `PRIM_*` kind serves.
+fn prim_nargs(kind: u8) -> usize {
+    if kind == PRIM_NEW { 0 } else { 1 }
+}
 
 /// The special-selector opcodes whose slow path is a send through a cell of the native code
 /// (all of them: `value`/`value:` to something that is not a closure is a send too).
@@ -826,6 +840,13 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let n = t.iconst(k as i64);
                 t.call_helper(t.sigs.h5, t.h.make_array, &[vm, fp, sp, pc, n])
             }),
+            Op::PushClosure
+                if d.closure_classes.get(k).copied().unwrap_or(0) != 0
+                    && closure::FIRST_COPIED + (i.operands[1] as usize) + 2
+                        < gcl::OVERFLOW_SLOTS =>
+            {
+                self.inline_closure(i, k, d.closure_classes[k]);
+            }
             Op::PushClosure => {
                 let n = i.operands[1] as usize;
                 self.runtime_op(i, n, 1, |t, sp, pc| {
@@ -1009,6 +1030,96 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.all_mem(after);
     }
 
+    /// `PushClosure k n` of a block that needs no outer context (closures of class `class`):
+    /// the closure is bumped from the heap inline (see `smalt_gc::layout`), its header and
+    /// every slot written before anything else runs; when the heap's native limit is reached
+    /// (always under GC stress) the runtime makes it, and may collect.
+    fn inline_closure(&mut self, i: Instr, k: usize, class: u32) {
+        let n = i.operands[1] as usize;
+        self.flush();
+        let depth = self.stack.len();
+        let slots = closure::FIRST_COPIED + n;
+        let words = (slots + 1) as i64;
+        let heap = vml::VM_HEAP as i32;
+        let top = self
+            .b
+            .ins()
+            .load(I64, self.fl.vm, self.vm, heap + gcl::HEAP_TOP as i32);
+        let limit = self.b.ins().load(
+            I64,
+            self.fl.vm,
+            self.vm,
+            heap + gcl::HEAP_NATIVE_LIMIT as i32,
+        );
+        let new_top = self.b.ins().iadd_imm_s(top, words);
+        let fits = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, new_top, limit);
+        let fast = self.new_block();
+        let slow = self.cold_block();
+        let join = self.new_block();
+        self.b.append_block_param(join, I64);
+        self.b.ins().brif(fits, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        self.b
+            .ins()
+            .store(self.fl.vm, new_top, self.vm, heap + gcl::HEAP_TOP as i32);
+        let bytes_off = heap + gcl::HEAP_BYTES_ALLOCATED as i32;
+        let bytes = self.b.ins().load(I64, self.fl.vm, self.vm, bytes_off);
+        let bytes = self.b.ins().iadd_imm_s(bytes, words * 8);
+        self.b.ins().store(self.fl.vm, bytes, self.vm, bytes_off);
+        let obj = self.b.ins().ishl_imm_s(top, 3);
+        let header = smalt_gc::Header::new(
+            smalt_gc::ClassIndex(class),
+            smalt_gc::Format::FixedIndexable,
+            slots,
+        )
+        .raw();
+        let hv = self.iconst(header as i64);
+        let hb = self.hb();
+        let addr = self.b.ins().iadd(hb, obj);
+        self.b.ins().store(self.fl.heap, hv, addr, 0);
+        let nil = self
+            .b
+            .ins()
+            .load(I64, self.fl.vm, self.vm, heap + gcl::HEAP_NIL as i32);
+        self.store_slot(obj, closure::OUTER_CONTEXT, nil);
+        let code = match self.literal(k) {
+            V::Val(v) => v,
+            V::Const(c) => self.iconst(c),
+            _ => unreachable!("literals are values or constants"),
+        };
+        self.store_slot(obj, closure::CODE, code);
+        let rcv = self.load_frame(self.local_off(0));
+        self.store_slot(obj, closure::RECEIVER, rcv);
+        for j in 0..n {
+            let v = self.load_frame(self.slot_off(depth - n + j));
+            self.store_slot(obj, closure::FIRST_COPIED + j, v);
+        }
+        self.jump(join, &[obj]);
+
+        self.b.switch_to_block(slow);
+        let sp = self.sp_index(depth);
+        let pc = self.iconst(self.abs_pc(i.next));
+        let kv = self.iconst(k as i64);
+        let nv = self.iconst(n as i64);
+        let st = self.call_helper(
+            self.sigs.h6,
+            self.h.push_closure,
+            &[self.vm, self.fp, sp, pc, kv, nv],
+        );
+        self.after_call(st, i.next, depth - n + 1);
+        let v = self.load_frame(self.slot_off(depth - n));
+        self.jump(join, &[v]);
+
+        self.b.switch_to_block(join);
+        self.all_mem(depth - n);
+        let v = self.b.block_params(join)[0];
+        self.push(V::Val(v));
+    }
+
     /// After a call with status `st`: continue if NORMAL, or if UNWOUND left the VM exactly at
     /// this frame's continuation (relative pc `pc`, operand depth `depth`); else return `st`.
     /// Reloads the frame address and the heap base.
@@ -1140,7 +1251,11 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         let call_args = [BlockArg::Value(e0), BlockArg::Value(m0)];
         let setter = quick == Activation::Setter as u8 && nargs == 1;
-        let prim = if nargs == 1 { prim } else { (0, 0) };
+        let prim = if prim.1 != 0 && prim_nargs(prim.1) == nargs {
+            prim
+        } else {
+            (0, 0)
+        };
         if setter || prim.1 != 0 {
             // The inline test looks at the method, not the entry, so entry 0 may have no
             // native code yet (a setter or primitive method that native code never calls):
@@ -1230,10 +1345,23 @@ impl<'a, 'b> Translator<'a, 'b> {
             let check = self.new_block();
             self.b.ins().brif(is_prim, check, &[], full, &[]);
             self.b.switch_to_block(check);
-            let rcv = self.load_frame(self.slot_off(depth - 2));
-            let arg = self.load_frame(self.slot_off(depth - 1));
-            let v = self.inline_primitive(prim.1, rcv, arg, full);
-            self.jump(join, &[v]);
+            if prim.1 == PRIM_NEW || prim.1 == PRIM_NEW_SIZE {
+                // The VM makes the object if it fits without a collection (the call never
+                // collects); anything else is the full call. The receiver and size stay in
+                // the frame.
+                let sp = self.sp_index(depth);
+                let n = self.iconst(nargs as i64);
+                let v = self.call_helper(self.sigs.h3, self.h.instantiate, &[self.vm, sp, n]);
+                let made = self.new_block();
+                self.b.ins().brif(v, made, &[], full, &[]);
+                self.b.switch_to_block(made);
+                self.jump(join, &[v]);
+            } else {
+                let rcv = self.load_frame(self.slot_off(depth - 2));
+                let arg = self.load_frame(self.slot_off(depth - 1));
+                let v = self.inline_primitive(prim.1, rcv, arg, full);
+                self.jump(join, &[v]);
+            }
         } else {
             let is_quick = self.b.ins().icmp_imm_s(IntCC::Equal, p[0], stub as i64);
             self.b.ins().brif(is_quick, quick_blk, &[], full, &[]);

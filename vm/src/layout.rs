@@ -456,6 +456,9 @@ pub mod regs {
 pub const VM_RUNTIME: usize = offset_of!(crate::Vm, rt);
 /// Byte offset of `Vm::regs` (the saved [`Registers`]) from a `*const Vm`.
 pub const VM_REGS: usize = offset_of!(crate::Vm, regs);
+/// Byte offset of `Vm::heap` (the `Heap`; its fields native code reads and writes are at
+/// the offsets of `smalt_gc::layout`: `HEAP_TOP` …) from a `*const Vm`.
+pub const VM_HEAP: usize = offset_of!(crate::Vm, heap);
 /// Byte offset of `Vm::native` (the [`crate::tier::NativeRuntime`]) from a `*const Vm`.
 pub const VM_NATIVE: usize = offset_of!(crate::Vm, native);
 

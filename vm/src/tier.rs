@@ -569,6 +569,25 @@ impl Vm {
         self.native_finish(res, r, fp, expect)
     }
 
+    /// `new` / `basicNew` (`nargs` 0) or `new:` / `basicNew:` (`nargs` 1) at a native send site
+    /// whose receiver (and size) are the top of the VM stack below `sp`, where the method found
+    /// has that primitive: the new instance when it is a pointer or word object that fits
+    /// without a collection, else 0 (the site then makes the full call: the primitive, which may
+    /// collect or fail, then the method's code). Never collects, so an out-of-memory condition
+    /// is met by the primitive alone, as in the interpreter.
+    pub fn native_instantiate(&mut self, sp: usize, nargs: usize) -> u64 {
+        let cls = self.stack[sp - 1 - nargs];
+        let size = if nargs == 0 {
+            0
+        } else {
+            match self.stack[sp - 1].as_small_int() {
+                Some(v) if v >= 0 => v as usize,
+                _ => return 0,
+            }
+        };
+        crate::prims::objects::instantiate_fast(self, cls, size).map_or(0, Word::raw)
+    }
+
     /// The primitive of method `mid`, for an activation being entered at `fp`: NORMAL (its
     /// value is in the receiver's slot), FAIL (run the bytecodes), UNWOUND or ERROR.
     pub fn native_primitive(&mut self, fp: usize, mid: u32) -> u64 {

@@ -492,6 +492,9 @@ impl Vm {
         format: Format,
         slots: usize,
     ) -> Result<Oop, VmError> {
+        if let Some(o) = self.heap.alloc_fast(class, format, slots) {
+            return Ok(o);
+        }
         self.reserve(Self::object_words(slots))?;
         Ok(self.alloc_reserved(class, format, slots))
     }
@@ -739,11 +742,18 @@ impl Vm {
 
     /// The instance spec of a class (`None` for anything else).
     pub fn instance_spec(&self, cls: Word) -> Option<objects::InstanceSpec> {
-        if !self.is_class(cls) {
+        self.class_index_and_spec(cls).map(|(_, spec)| spec)
+    }
+
+    /// The class index and instance spec of a class (`None` for anything else): what
+    /// [`Vm::index_of_class`] and [`Vm::instance_spec`] answer, checking the class once.
+    pub fn class_index_and_spec(&self, cls: Word) -> Option<(ClassIndex, objects::InstanceSpec)> {
+        let index = self.index_of_class(cls)?;
+        if !self.is_class_shaped(cls) {
             return None;
         }
         let v = self.heap.slot(cls.oop(), class::SPEC).as_small_int()?;
-        objects::InstanceSpec::decode(v)
+        Some((index, objects::InstanceSpec::decode(v)?))
     }
 
     /// A class's name ("Foo", or "Foo class" for a metaclass).

@@ -39,7 +39,7 @@ mod clock;
 mod collections;
 mod contexts;
 mod numbers;
-mod objects;
+pub(crate) mod objects;
 mod random;
 mod reflection;
 mod strings;

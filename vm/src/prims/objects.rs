@@ -288,12 +288,12 @@ fn object_size_indexable(vm: &mut Vm, n: usize) -> Prim {
 }
 
 /// `Class>>new` / `basicNew`: a new instance with nil named variables and no indexed part.
-fn class_new(vm: &mut Vm, n: usize) -> Prim {
+pub(crate) fn class_new(vm: &mut Vm, n: usize) -> Prim {
     instantiate(vm, n, 0)
 }
 
 /// `Class>>new:` / `basicNew:`: a new instance with `size` indexed elements.
-fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
+pub(crate) fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
     let size = match vm.size_arg(n, 1) {
         Ok(size) => size,
         Err(p) => return p,
@@ -307,13 +307,45 @@ fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
 
 fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {
     let cls = vm.rcv(n);
-    let spec = prim_try!(vm.instance_spec(cls));
-    let index = prim_try!(vm.index_of_class(cls));
+    let (index, spec) = prim_try!(vm.class_index_and_spec(cls));
+    if uninstantiable(index) {
+        return Prim::Fail;
+    }
+    let r = match spec.format {
+        Format::Bytes { .. } => vm.alloc_zero_bytes(index, size),
+        Format::Words => vm.alloc(index, Format::Words, size),
+        Format::Fixed if size > 0 => return Prim::Fail,
+        Format::CompiledMethod { .. } => return Prim::Fail,
+        f => vm.alloc(index, f, spec.inst_size + size),
+    };
+    done(r.map(Oop::word))
+}
+
+/// What `new` (`size` 0) or `new: size` answers for `cls` when that is a pointer or word
+/// object that fits without a collection (`Heap::alloc_fast`), made as [`instantiate`] makes
+/// it; `None` for anything else (byte objects, failures, a collection due, GC stress), which
+/// the caller leaves to the primitive. Never collects.
+pub(crate) fn instantiate_fast(vm: &mut Vm, cls: Word, size: usize) -> Option<Word> {
+    let (index, spec) = vm.class_index_and_spec(cls)?;
+    if uninstantiable(index) {
+        return None;
+    }
+    let (format, slots) = match spec.format {
+        Format::Words => (Format::Words, size),
+        Format::Fixed if size > 0 => return None,
+        Format::Bytes { .. } | Format::CompiledMethod { .. } => return None,
+        f => (f, spec.inst_size.checked_add(size)?),
+    };
+    vm.heap.alloc_fast(index, format, slots).map(Oop::word)
+}
+
+/// Classes whose instances `new` does not make.
+fn uninstantiable(index: smalt_gc::ClassIndex) -> bool {
     // Immediates have no instances to make; symbols are unique by their text (`asSymbol`
     // makes them); closures and contexts are made by the VM, which trusts their contents;
     // nil, true and false are unique (a second true would fail every ifTrue:); classes and
     // metaclasses are made by class definitions, which register them with the VM.
-    if matches!(
+    matches!(
         index,
         ci::NIL
             | ci::TRUE
@@ -330,17 +362,7 @@ fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {
             | ci::BLOCK1
             | ci::BLOCK2
             | ci::BLOCK3
-    ) {
-        return Prim::Fail;
-    }
-    let r = match spec.format {
-        Format::Bytes { .. } => vm.alloc_zero_bytes(index, size),
-        Format::Words => vm.alloc(index, Format::Words, size),
-        Format::Fixed if size > 0 => return Prim::Fail,
-        Format::CompiledMethod { .. } => return Prim::Fail,
-        f => vm.alloc(index, f, spec.inst_size + size),
-    };
-    done(r.map(Oop::word))
+    )
 }
 
 fn class_name(vm: &mut Vm, n: usize) -> Prim {

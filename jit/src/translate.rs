@@ -1181,6 +1181,18 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// A send through cell `cell` (absolute index) of the receiver and `nargs` arguments on
     /// top of the flushed stack. `quick` (an `Activation` kind, or 0) is the quick method the
     /// cell was seen to call: the site answers it inline when the entry found is its stub.
+    /// Calls the VM's cache-miss handler for cell `cell` and receiver class `class`: it looks
+    /// up, relinks the cell and answers the (entry, method id) to call.
+    fn send_miss(&mut self, cell: usize, class: Value) -> Vec<Value> {
+        let cell_index = self.iconst(cell as i64);
+        let callee = self.iconst(self.h.send_miss as i64);
+        let inst =
+            self.b
+                .ins()
+                .call_indirect(self.sigs.miss, callee, &[self.vm, cell_index, class]);
+        self.b.inst_results(inst).to_vec()
+    }
+
     fn ic_send(&mut self, cell: usize, nargs: usize, next: usize, quick: u8, prim: (u16, u8)) {
         let depth = self.stack.len();
         let rcv = self.load_frame(self.slot_off(depth - nargs - 1));
@@ -1266,13 +1278,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.b.ins().brif(linked, call, &call_args, miss, &[]);
         }
         self.b.switch_to_block(miss);
-        let cell_index = self.iconst(cell as i64);
-        let callee = self.iconst(self.h.send_miss as i64);
-        let inst =
-            self.b
-                .ins()
-                .call_indirect(self.sigs.miss, callee, &[self.vm, cell_index, class]);
-        let r = self.b.inst_results(inst).to_vec();
+        let r = self.send_miss(cell, class);
         self.jump(call, &r);
         self.b.switch_to_block(call);
         let p = self.b.block_params(call).to_vec();
@@ -1386,13 +1392,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 &[],
             );
             self.b.switch_to_block(relink);
-            let cell_index = self.iconst(cell as i64);
-            let callee = self.iconst(self.h.send_miss as i64);
-            let inst =
-                self.b
-                    .ins()
-                    .call_indirect(self.sigs.miss, callee, &[self.vm, cell_index, class]);
-            let r = self.b.inst_results(inst).to_vec();
+            let r = self.send_miss(cell, class);
             self.jump(linked, &r);
             self.b.switch_to_block(linked);
             let q = self.b.block_params(linked).to_vec();

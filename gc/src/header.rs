@@ -221,10 +221,15 @@ impl Header {
 
     /// Same header, read-only or writable.
     pub const fn with_read_only(self, read_only: bool) -> Header {
-        if read_only {
-            Header(self.0 | READ_ONLY)
+        self.with_bit(READ_ONLY, read_only)
+    }
+
+    /// Same header with the flag `bit` set or cleared.
+    const fn with_bit(self, bit: u64, on: bool) -> Header {
+        if on {
+            Header(self.0 | bit)
         } else {
-            Header(self.0 & !READ_ONLY)
+            Header(self.0 & !bit)
         }
     }
 
@@ -236,11 +241,7 @@ impl Header {
 
     /// Same header, with the bytes known to be ASCII or not known.
     pub const fn with_ascii(self, ascii: bool) -> Header {
-        if ascii {
-            Header(self.0 | ASCII)
-        } else {
-            Header(self.0 & !ASCII)
-        }
+        self.with_bit(ASCII, ascii)
     }
 
     /// Whether this from-space header was replaced by a forwarding word.

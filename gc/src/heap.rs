@@ -427,11 +427,7 @@ impl Heap {
             slots > 0 || format.unused_bytes() == 0,
             "{format:?} with padding needs at least one slot"
         );
-        let fill = if format.is_pointers() {
-            self.nil.raw()
-        } else {
-            0
-        };
+        let fill = self.fill_for(format);
         self.alloc_raw(class, format, slots, fill)
     }
 
@@ -445,23 +441,44 @@ impl Heap {
         if slots >= OVERFLOW_SLOTS - 2 || format.unused_bytes() != 0 {
             return None;
         }
-        let total = slots + 1;
         let start = self.top;
+        let end = start + slots + 1;
         // (0 under stress.)
-        if start + total > self.native_limit {
+        if end > self.native_limit {
             return None;
         }
-        let fill = if format.is_pointers() {
+        let fill = self.fill_for(format);
+        Some(self.place(start, end, class, format, slots, fill))
+    }
+
+    /// What the slots of a new object of `format` hold: nil for pointers, 0 otherwise.
+    #[inline]
+    fn fill_for(&self, format: Format) -> u64 {
+        if format.is_pointers() {
             self.nil.raw()
         } else {
             0
-        };
-        let words = self.space.get_mut(start..start + total)?;
-        words[0] = Header::new(class, format, slots).raw();
-        words[1..].fill(fill);
-        self.top = start + total;
-        self.stats.bytes_allocated += (total * WORD) as u64;
-        Some(Oop::from_index(start))
+        }
+    }
+
+    /// Makes an object in the free words from `top` to `end`: its header at word `h` (after
+    /// its overflow word, if it has one), its slots filled with `fill`; moves `top` to `end`.
+    /// The part every allocation path shares once it knows the object fits.
+    #[inline]
+    fn place(
+        &mut self,
+        h: usize,
+        end: usize,
+        class: ClassIndex,
+        format: Format,
+        slots: usize,
+        fill: u64,
+    ) -> Oop {
+        self.space[h] = Header::new(class, format, slots).raw();
+        self.space[h + 1..end].fill(fill);
+        self.stats.bytes_allocated += ((end - self.top) * WORD) as u64;
+        self.top = end;
+        Oop::from_index(h)
     }
 
     /// Allocates a byte object holding `len` zero bytes.
@@ -480,8 +497,7 @@ impl Heap {
     /// Allocates a byte object holding a copy of `bytes`.
     pub fn alloc_bytes_from(&mut self, class: ClassIndex, bytes: &[u8]) -> Result<Oop, AllocError> {
         let oop = self.alloc_bytes(class, bytes.len())?;
-        self.bytes_mut(oop).copy_from_slice(bytes);
-        self.set_ascii(oop, bytes.is_ascii());
+        self.write_bytes(oop, 0, bytes);
         Ok(oop)
     }
 
@@ -539,11 +555,7 @@ impl Heap {
         } else {
             start
         };
-        self.space[h] = Header::new(class, format, slots).raw();
-        self.space[h + 1..h + 1 + slots].fill(fill);
-        self.top += total;
-        self.stats.bytes_allocated += (total * WORD) as u64;
-        Ok(Oop::from_index(h))
+        Ok(self.place(h, start + total, class, format, slots, fill))
     }
 
     /// Why an allocation of `total` words does not fit: [`AllocError::Exhausted`] if a

@@ -288,12 +288,12 @@ fn object_size_indexable(vm: &mut Vm, n: usize) -> Prim {
 }
 
 /// `Class>>new` / `basicNew`: a new instance with nil named variables and no indexed part.
-pub(crate) fn class_new(vm: &mut Vm, n: usize) -> Prim {
+fn class_new(vm: &mut Vm, n: usize) -> Prim {
     instantiate(vm, n, 0)
 }
 
 /// `Class>>new:` / `basicNew:`: a new instance with `size` indexed elements.
-pub(crate) fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
+fn class_new_size(vm: &mut Vm, n: usize) -> Prim {
     let size = match vm.size_arg(n, 1) {
         Ok(size) => size,
         Err(p) => return p,
@@ -313,12 +313,23 @@ fn instantiate(vm: &mut Vm, n: usize, size: usize) -> Prim {
     }
     let r = match spec.format {
         Format::Bytes { .. } => vm.alloc_zero_bytes(index, size),
-        Format::Words => vm.alloc(index, Format::Words, size),
-        Format::Fixed if size > 0 => return Prim::Fail,
-        Format::CompiledMethod { .. } => return Prim::Fail,
-        f => vm.alloc(index, f, spec.inst_size + size),
+        _ => {
+            let (format, slots) = prim_try!(pointer_shape(spec, size));
+            vm.alloc(index, format, slots)
+        }
     };
     done(r.map(Oop::word))
+}
+
+/// The format and slot count of an instance with `size` indexed elements, for a class whose
+/// instances are not byte objects; `None` if `new:` cannot make one of that size.
+fn pointer_shape(spec: crate::objects::InstanceSpec, size: usize) -> Option<(Format, usize)> {
+    match spec.format {
+        Format::Words => Some((Format::Words, size)),
+        Format::Fixed if size > 0 => None,
+        Format::Bytes { .. } | Format::CompiledMethod { .. } => None,
+        f => Some((f, spec.inst_size.checked_add(size)?)),
+    }
 }
 
 /// What `new` (`size` 0) or `new: size` answers for `cls` when that is a pointer or word
@@ -330,12 +341,7 @@ pub(crate) fn instantiate_fast(vm: &mut Vm, cls: Word, size: usize) -> Option<Wo
     if uninstantiable(index) {
         return None;
     }
-    let (format, slots) = match spec.format {
-        Format::Words => (Format::Words, size),
-        Format::Fixed if size > 0 => return None,
-        Format::Bytes { .. } | Format::CompiledMethod { .. } => return None,
-        f => (f, spec.inst_size.checked_add(size)?),
-    };
+    let (format, slots) = pointer_shape(spec, size)?;
     vm.heap.alloc_fast(index, format, slots).map(Oop::word)
 }
 
